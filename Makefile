@@ -1,0 +1,48 @@
+# billbridge: the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export BILLBRIDGE_HOME ?= $(CURDIR)/.billbridge
+export DAGSTER_HOME ?= $(BILLBRIDGE_HOME)/dagster_home
+
+.PHONY: setup demo test lint typecheck unit ui sandbox bench clean
+
+# The virtualenv is rebuilt whenever the lock file or the project metadata changes.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(BIN)/billbridge demo
+
+test: setup lint typecheck
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy pipelines assets resources checks sandbox
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+# The UI over the instance `make demo` left on disk; the sandboxes run beside it so
+# reruns launched from the UI reach them.
+ui: setup
+	$(BIN)/billbridge ui
+
+sandbox: setup
+	$(BIN)/billbridge sandbox up
+
+bench: setup
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .billbridge .pytest_cache .mypy_cache .ruff_cache

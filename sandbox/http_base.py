@@ -1,0 +1,186 @@
+"""A threaded loopback HTTP server with a recorded exchange log, shared by both sandboxes.
+
+Built on the standard library's ThreadingHTTPServer rather than an ASGI stack: the
+sandboxes must be able to misbehave at the socket level (drop a connection before
+reading the request, or after committing but before answering), which a framework
+would hide.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Exchange:
+    """One request and the response the sandbox gave, for contract tests and debugging."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    request_headers: dict[str, str]
+    request_body: bytes
+    status: int = 0
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: bytes = b""
+
+
+@dataclass
+class Request:
+    """The parsed request a sandbox route receives."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    handler: BaseHTTPRequestHandler
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        """First value of a query parameter (names are case-insensitive, as Xero's are)."""
+        for key, values in self.query.items():
+            if key.lower() == name.lower() and values:
+                return values[0]
+        return default
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """A request header, case-insensitively."""
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return default
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body.decode("utf-8")) if self.body else None
+
+
+@dataclass
+class Response:
+    """What a route answers. `drop` closes the socket without answering (fault injection)."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+    def encoded(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        return json.dumps(self.body, default=str).encode("utf-8")
+
+
+Route = Callable[[Request], Response]
+
+
+class SandboxServer:
+    """Serve `route` on 127.0.0.1 in a background thread; port 0 picks an ephemeral port.
+
+    Every exchange is appended to `exchanges` when `record` is true, so contract tests
+    can validate what was actually sent and answered on the wire.
+    """
+
+    def __init__(self, route: Route, host: str = "127.0.0.1", port: int = 0, record: bool = False):
+        self.route = route
+        self.record = record
+        self.exchanges: list[Exchange] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+                return  # quiet: the exchange log is the record
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query, keep_blank_values=True),
+                    headers={k: v for k, v in self.headers.items()},
+                    body=body,
+                    handler=self,
+                )
+                try:
+                    response = server.route(request)
+                except Exception as exc:  # a sandbox bug must answer, not hang the client
+                    response = Response(500, {"error": "sandbox_error", "detail": repr(exc)})
+                if response.drop:
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(2)
+                    except OSError:
+                        pass
+                    return
+                payload = response.encoded()
+                self.send_response(response.status)
+                headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                if server.record:
+                    with server._lock:
+                        server.exchanges.append(
+                            Exchange(
+                                method=request.method,
+                                path=request.path,
+                                query=request.query,
+                                request_headers=request.headers,
+                                request_body=body,
+                                status=response.status,
+                                response_headers=headers,
+                                response_body=payload,
+                            )
+                        )
+
+            do_GET = _handle
+            do_PUT = _handle
+            do_POST = _handle
+            do_DELETE = _handle
+
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> SandboxServer:
+        """Start serving in a daemon thread and return self."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (for `billbridge sandbox up`)."""
+        self._httpd.serve_forever()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
