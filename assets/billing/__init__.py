@@ -1,0 +1,1 @@
+"""Billing layer: invoice drafts per client and month, traceable to the lines they bill."""

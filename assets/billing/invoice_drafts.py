@@ -1,0 +1,104 @@
+"""The billing layer's asset: invoice drafts per entity-month, with blocking money checks."""
+
+import dagster as dg
+import polars as pl
+
+from assets.billing.drafting import billable_for_period, draft_invoices
+from assets.normalized.billable_lines import billable_lines
+from assets.reporting import money_totals, preview
+from checks.invariants import billed_at_most_once, lines_sum_to_totals
+from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, validate
+from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
+from resources.configuration import current_config
+from resources.fx import EcbRates
+from resources.warehouse import Warehouse, record_check, replace_slice
+
+INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
+LINES_SUM_TO_TOTALS = "invoice_total_equals_sum_of_lines"
+BILLED_ONCE = "no_time_entry_billed_twice"
+
+
+def _record(con: object, entity: str, partition: str, outcomes: dict[str, tuple[bool, str]], run_id: str) -> None:
+    for name, (passed, detail) in outcomes.items():
+        record_check(con, entity=entity, asset="billing/invoice_drafts", partition=partition,  # type: ignore[arg-type]
+                     check_name=name, passed=passed, detail=detail, run_id=run_id)  # fmt: skip
+
+
+@dg.asset(
+    key=INVOICE_DRAFTS,
+    deps=[dg.AssetDep(["normalized", "billable_lines"], partition_mapping=days_to_month)],
+    partitions_def=entity_month_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[
+        dg.AssetCheckSpec(LINES_SUM_TO_TOTALS, asset=INVOICE_DRAFTS, blocking=True,
+                          description="Each invoice's subtotal, tax and total equal the sums of its lines."),
+        dg.AssetCheckSpec(BILLED_ONCE, asset=INVOICE_DRAFTS, blocking=True,
+                          description="No time entry or expense is billed by two invoice lines."),
+    ],
+    kinds={"polars", "duckdb"},
+    group_name="billing",
+    owners=["team:data"],
+)  # fmt: skip
+def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: EcbRates):  # type: ignore[no-untyped-def]
+    """One draft invoice per client and month: a line per project, task and rate, priced as the ledger books it."""
+    assert billable_lines  # the upstream asset, imported so the dependency is explicit in code
+    config = current_config()
+    snapshot = fx.snapshot()
+    invoices_all, lines_all, checks = [], [], {LINES_SUM_TO_TOTALS: [], BILLED_ONCE: []}
+    for part in month_slices(context):
+        entity = config.entity(part.entity)
+        lines = warehouse.query(
+            part.entity,
+            "SELECT * FROM normalized.billable_lines WHERE entity = ? AND day BETWEEN ? AND ? ORDER BY line_id",
+            [part.entity, part.month, part.month_end],
+        )
+        lines = validate(BillableLines, lines)
+        drafts = draft_invoices(
+            billable_for_period(lines, entity), entity, config.mapping.field_mapping, snapshot,
+            part.month, part.month_end, config.rule_set_version, context.run_id,
+        )  # fmt: skip
+        # The write gate: wrong money never reaches the table, whatever the checks below say.
+        invoices = validate(InvoiceDrafts, drafts.invoices)
+        draft_lines = validate(InvoiceDraftLines, drafts.lines)
+        billed_elsewhere = warehouse.query(
+            part.entity, "SELECT line_id FROM billing.invoice_line_sources WHERE entity = ? AND period <> ?",
+            [part.entity, part.period],
+        )  # fmt: skip
+        sums_ok = lines_sum_to_totals(invoices, draft_lines)
+        once_ok = billed_at_most_once(drafts.sources, billed_elsewhere)
+        outcomes = {LINES_SUM_TO_TOTALS: sums_ok, BILLED_ONCE: once_ok}
+        if not (sums_ok[0] and once_ok[0]):
+            with warehouse.transaction(part.entity) as con:
+                _record(con, part.entity, part.label(), outcomes, context.run_id)
+            raise dg.Failure(
+                description=f"{part.label()}: drafts violate a money invariant; nothing written",
+                metadata={LINES_SUM_TO_TOTALS: sums_ok[1], BILLED_ONCE: once_ok[1]},
+            )
+        where, params = "entity = ? AND period = ?", [part.entity, part.period]
+        with warehouse.transaction(part.entity) as con:
+            replace_slice(con, "billing.invoice_drafts", invoices, where, params)
+            replace_slice(con, "billing.invoice_draft_lines", draft_lines, where, params)
+            replace_slice(con, "billing.invoice_line_sources", drafts.sources, where, params)
+            _record(con, part.entity, part.label(), outcomes, context.run_id)
+        checks[LINES_SUM_TO_TOTALS].append(sums_ok)
+        checks[BILLED_ONCE].append(once_ok)
+        invoices_all.append(invoices)
+        lines_all.append(draft_lines)
+    invoices = pl.concat(invoices_all)
+    for name, outcomes in checks.items():
+        yield dg.AssetCheckResult(
+            check_name=name, asset_key=INVOICE_DRAFTS, passed=all(ok for ok, _ in outcomes),
+            metadata={"detail": "; ".join(detail for _, detail in outcomes)},
+        )  # fmt: skip
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": invoices.height,
+            "invoice_lines": sum(f.height for f in lines_all),
+            "totals_txn": money_totals(invoices, "currency", "total"),
+            "totals_base": money_totals(invoices, "base_currency", "total_base"),
+            "rule_set_version": config.rule_set_version,
+            "preview": dg.MetadataValue.md(
+                preview(invoices, ["invoice_number", "contact_name", "currency", "subtotal", "total_tax", "total"])
+            ),
+        }
+    )

@@ -1,0 +1,283 @@
+"""Raw PM payloads -> typed, priced billable lines plus a quarantine with reasons (pure polars).
+
+Each record is judged by every rule; a record failing any rule is quarantined with the
+first failing rule as its reason and all failures in the detail. Nothing is dropped:
+every raw record ends up either as a line or in quarantine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from assets.money import FX_CONVERSION_RULE, LINE_AMOUNT_RULE, MONEY, QUANTITY, exact_product, round_to_minor_units
+from assets.normalized.fx_conversion import cross_rates
+from assets.raw.routing import CLAIMED
+from resources.configuration import BillbridgeConfig, EntityConfig
+from resources.fx import FxSnapshot
+
+# Harvest sends hours and money as JSON numbers; we read their decimal text and accept at
+# most 4 decimals (the stored scale), refusing rather than silently truncating more.
+_DECIMAL_TEXT = r"^-?\d{1,12}(\.\d{1,4})?$"
+MAX_HOURS_PER_ENTRY = 24
+
+_ID_NAME = pl.Struct({"id": pl.Int64, "name": pl.String})
+TIME_ENTRY_STRUCT = pl.Struct(
+    {
+        "id": pl.Int64,
+        "spent_date": pl.String,
+        "hours": pl.String,
+        "billable": pl.Boolean,
+        "billable_rate": pl.String,
+        "is_closed": pl.Boolean,
+        "is_locked": pl.Boolean,
+        "locked_reason": pl.String,
+        "started_time": pl.String,
+        "client": pl.Struct({"id": pl.Int64, "name": pl.String, "currency": pl.String}),
+        "project": pl.Struct({"id": pl.Int64, "name": pl.String, "code": pl.String}),
+        "task": _ID_NAME,
+        "user": _ID_NAME,
+    }
+)
+EXPENSE_STRUCT = pl.Struct(
+    {
+        "id": pl.Int64,
+        "spent_date": pl.String,
+        "total_cost": pl.String,
+        "units": pl.String,
+        "billable": pl.Boolean,
+        "is_closed": pl.Boolean,
+        "is_locked": pl.Boolean,
+        "locked_reason": pl.String,
+        "notes": pl.String,
+        "client": pl.Struct({"id": pl.Int64, "name": pl.String, "currency": pl.String}),
+        "project": pl.Struct({"id": pl.Int64, "name": pl.String, "code": pl.String}),
+        "expense_category": _ID_NAME,
+        "user": _ID_NAME,
+    }
+)
+PROJECT_STRUCT = pl.Struct({"id": pl.Int64, "code": pl.String, "is_billable": pl.Boolean})
+CLIENT_STRUCT = pl.Struct({"id": pl.Int64, "currency": pl.String})
+
+QUARANTINE_SCHEMA = {
+    "entity": pl.String,
+    "day": pl.Date,
+    "source_kind": pl.String,
+    "source_id": pl.Int64,
+    "reason": pl.String,
+    "detail": pl.String,
+    "payload": pl.String,
+    "rule_set_version": pl.String,
+    "run_id": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class NormalizedResult:
+    """The lines that proceed and the records held back."""
+
+    lines: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+def _decode(raw: pl.DataFrame, struct: pl.Struct) -> pl.DataFrame:
+    return raw.with_columns(pl.col("payload").str.json_decode(struct).alias("r")).unnest("r")
+
+
+def directory_tables(directory: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(projects: project_id, dir_project_code, project_is_billable; clients: client_id, client_currency)."""
+    projects = (
+        directory.filter(pl.col("kind") == "projects")
+        .select(pl.col("payload").str.json_decode(PROJECT_STRUCT).alias("p"))
+        .unnest("p")
+        .select(
+            pl.col("id").alias("project_id"),
+            pl.col("is_billable").fill_null(True).alias("project_is_billable"),
+            pl.lit(True).alias("project_known"),
+        )
+        .unique("project_id", keep="last")
+    )
+    clients = (
+        directory.filter(pl.col("kind") == "clients")
+        .select(pl.col("payload").str.json_decode(CLIENT_STRUCT).alias("c"))
+        .unnest("c")
+        .select(pl.col("id").alias("client_id"), pl.col("currency").alias("client_currency"))
+        .unique("client_id", keep="last")
+    )
+    return projects, clients
+
+
+def _common_columns(frame: pl.DataFrame) -> list[pl.Expr]:
+    return [
+        pl.col("record_id").alias("source_id"),
+        pl.col("client").struct.field("id").alias("client_id"),
+        pl.col("client").struct.field("name").fill_null("").alias("client_name"),
+        pl.col("client").struct.field("currency").alias("embedded_currency"),
+        pl.col("project").struct.field("id").alias("project_id"),
+        pl.col("project").struct.field("name").fill_null("").alias("project_name"),
+        pl.col("project").struct.field("code").alias("project_code"),
+        pl.col("user").struct.field("id").alias("person_id"),
+        pl.col("user").struct.field("name").alias("person_name"),
+        pl.col("billable").fill_null(False).alias("entry_billable"),
+        pl.col("is_closed").fill_null(False).alias("approved"),
+        pl.col("locked_reason"),
+    ]
+
+
+def _time_entries(raw: pl.DataFrame) -> pl.DataFrame:
+    decoded = _decode(raw, TIME_ENTRY_STRUCT)
+    started = pl.coalesce(
+        pl.col("started_time").str.strptime(pl.Time, "%I:%M%P", strict=False),
+        pl.col("started_time").str.strptime(pl.Time, "%H:%M", strict=False),
+    )
+    return decoded.select(
+        "entity", "day", "payload", "payload_hash", "routing",
+        pl.lit("time").alias("source_kind"),
+        *_common_columns(decoded),
+        pl.col("task").struct.field("id").alias("task_id"),
+        pl.col("task").struct.field("name").alias("task_name"),
+        pl.lit(None, pl.String).alias("category_name"),
+        started.dt.strftime("%H:%M").alias("started_time"),
+        pl.col("hours").alias("quantity_text"),
+        pl.col("billable_rate").alias("price_text"),
+        pl.lit("time_entry.billable_rate").alias("rate_source"),
+    )  # fmt: skip
+
+
+def _expenses(raw: pl.DataFrame) -> pl.DataFrame:
+    decoded = _decode(raw, EXPENSE_STRUCT)
+    return decoded.select(
+        "entity", "day", "payload", "payload_hash", "routing",
+        pl.lit("expense").alias("source_kind"),
+        *_common_columns(decoded),
+        pl.lit(None, pl.Int64).alias("task_id"),
+        pl.lit(None, pl.String).alias("task_name"),
+        pl.col("expense_category").struct.field("name").alias("category_name"),
+        pl.lit(None, pl.String).alias("started_time"),
+        pl.lit("1").alias("quantity_text"),
+        pl.col("total_cost").alias("price_text"),
+        pl.lit("expense.total_cost").alias("rate_source"),
+    )  # fmt: skip
+
+
+def normalize_lines(
+    raw_time_entries: pl.DataFrame,
+    raw_expenses: pl.DataFrame,
+    directory: pl.DataFrame,
+    entity: EntityConfig,
+    config: BillbridgeConfig,
+    fx: FxSnapshot,
+    run_id: str,
+) -> NormalizedResult:
+    """Type, validate, price and convert the raw records of one entity's days."""
+    contacts = pl.DataFrame(
+        {
+            "client_id": [c.pm_client_id for c in config.mapping.clients],
+            "contact_name": [c.contact_name for c in config.mapping.clients],
+        },
+        schema={"client_id": pl.Int64, "contact_name": pl.String},
+    )
+    projects, clients = directory_tables(directory)
+    records = pl.concat([_time_entries(raw_time_entries), _expenses(raw_expenses)], how="vertical_relaxed")
+    records = (
+        records.join(projects, on="project_id", how="left")
+        .join(clients, on="client_id", how="left")
+        .join(contacts, on="client_id", how="left")
+        .with_columns(
+            pl.coalesce("client_currency", "embedded_currency").alias("txn_currency"),
+            pl.lit(entity.base_currency).alias("base_currency"),
+            pl.col("quantity_text").cast(QUANTITY, strict=False).alias("quantity"),
+            pl.col("price_text").cast(QUANTITY, strict=False).alias("unit_price_parsed"),
+            (pl.col("entry_billable") & pl.col("project_is_billable").fill_null(False)).alias("billable"),
+        )
+    )
+    needs = records.select(
+        "day", pl.col("txn_currency").alias("from_currency"), pl.col("base_currency").alias("to_currency")
+    ).drop_nulls()
+    rates = cross_rates(fx.rates, needs)
+    records = records.join(
+        rates,
+        left_on=["day", "txn_currency", "base_currency"],
+        right_on=["day", "from_currency", "to_currency"],
+        how="left",
+    )
+
+    quantity_ok = pl.col("quantity_text").str.contains(_DECIMAL_TEXT).fill_null(False)
+    price_ok = pl.col("price_text").str.contains(_DECIMAL_TEXT).fill_null(False)
+    is_time = pl.col("source_kind") == "time"
+    # (reason, failed?) in order of precedence: the first failing rule names the reason.
+    rules: list[tuple[str, pl.Expr]] = [
+        ("unclaimed_by_entity", pl.col("routing") != CLAIMED),
+        ("unknown_project", pl.col("project_known").is_null()),
+        ("no_contact_mapping", pl.col("contact_name").is_null()),
+        ("invalid_quantity", ~quantity_ok),
+        (
+            "hours_out_of_range",
+            is_time & quantity_ok & ((pl.col("quantity") <= 0) | (pl.col("quantity") > MAX_HOURS_PER_ENTRY)),
+        ),
+        ("missing_billable_rate", pl.col("billable") & ~price_ok),
+        ("negative_amount", pl.col("billable") & price_ok & (pl.col("unit_price_parsed") < 0)),
+        ("unknown_currency", ~pl.col("txn_currency").str.contains(r"^[A-Z]{3}$").fill_null(False)),
+        ("fx_rate_missing", pl.col("fx_rate").is_null()),
+    ]
+    failures = pl.concat_list([pl.when(failed.fill_null(True)).then(pl.lit(name)) for name, failed in rules])
+    records = records.with_columns(failures.list.drop_nulls().alias("failures"))
+
+    bad = records.filter(pl.col("failures").list.len() > 0)
+    quarantine = bad.select(
+        "entity",
+        "day",
+        "source_kind",
+        "source_id",
+        pl.col("failures").list.first().alias("reason"),
+        pl.col("failures").list.join("; ").alias("detail"),
+        "payload",
+        pl.lit(config.rule_set_version).alias("rule_set_version"),
+        pl.lit(run_id).alias("run_id"),
+    )
+
+    good = records.filter(pl.col("failures").list.len() == 0)
+    unit_price = pl.when(pl.col("billable")).then(pl.col("unit_price_parsed")).otherwise(pl.lit(0).cast(QUANTITY))
+    amount_txn = round_to_minor_units(
+        exact_product(pl.col("quantity"), pl.col("unit_price")), pl.col("txn_currency"), LINE_AMOUNT_RULE
+    )
+    lines = (
+        good.with_columns(unit_price.cast(QUANTITY).alias("unit_price"))
+        .with_columns(amount_txn.alias("amount_txn"))
+        .with_columns(
+            round_to_minor_units(
+                exact_product(pl.col("amount_txn"), pl.col("fx_rate")), pl.col("base_currency"), FX_CONVERSION_RULE
+            ).alias("amount_base"),
+            pl.when(pl.col("billable"))
+            .then(pl.lit("billable"))
+            .when(~pl.col("entry_billable"))
+            .then(pl.lit("entry marked non-billable"))
+            .otherwise(pl.lit("project not billable"))
+            .alias("billable_reason"),
+            pl.when(pl.col("approved"))
+            .then(pl.lit("harvest:is_closed"))
+            .otherwise(pl.lit("awaiting approval"))
+            .alias("approval_source"),
+            pl.when(pl.col("billable"))
+            .then(pl.col("rate_source"))
+            .otherwise(pl.lit("none (not billable)"))
+            .alias("rate_source"),
+            pl.format("{}-{}", pl.col("source_kind"), pl.col("source_id")).alias("line_id"),
+            pl.lit(fx.label).alias("fx_source"),
+            pl.lit("spot").alias("fx_type"),
+            pl.lit(config.rule_set_version).alias("rule_set_version"),
+            pl.lit(run_id).alias("run_id"),
+        )
+        .select(
+            "line_id", "entity", "day", "source_kind", "source_id", "payload_hash",
+            "client_id", "client_name", "contact_name", "project_id", "project_name", "project_code",
+            "task_id", "task_name", "category_name", "person_id", "person_name", "started_time",
+            "quantity", "unit_price", "rate_source", "billable", "billable_reason",
+            "approved", "approval_source", "locked_reason",
+            "txn_currency", pl.col("amount_txn").cast(MONEY), "base_currency", "fx_rate", "fx_rate_date",
+            "fx_source", "fx_type", pl.col("amount_base").cast(MONEY), "rule_set_version", "run_id",
+        )  # fmt: skip
+        .sort("day", "line_id")
+    )
+    return NormalizedResult(lines=lines, quarantine=quarantine.cast(QUARANTINE_SCHEMA).sort("day", "source_id"))  # type: ignore[arg-type]

@@ -1,0 +1,28 @@
+"""The raw layer's row shape and the canonical text and hash of a PM payload."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import polars as pl
+
+RAW_COLUMNS = {
+    "entity": pl.String,
+    "day": pl.Date,
+    "record_id": pl.Int64,
+    "payload": pl.String,
+    "payload_hash": pl.String,
+    "routing": pl.String,
+    "extracted_at": pl.Datetime("us", "UTC"),
+    "request_url": pl.String,
+    "run_id": pl.String,
+    "contract_version": pl.String,
+}
+
+
+def canonical_payload(record: dict[str, Any]) -> tuple[str, str]:
+    """The record as JSON text (keys in the order sent) and its SHA-256."""
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,40 @@
+"""The one code location: every asset, check, job and resource of billbridge.
+
+`make ui` loads this file through workspace.yaml. Secrets and endpoints come from the
+environment (see .env.example); nothing is read from them until a run starts.
+"""
+
+import os
+
+import dagster as dg
+
+from assets.billing.invoice_drafts import invoice_drafts
+from assets.normalized.billable_lines import billable_lines
+from assets.posting.posted_invoices import posted_invoices
+from assets.raw.pm_extracts import pm_extracts
+from pipelines.jobs import bill_and_post, extract_and_normalize
+from resources.fx import EcbRates
+from resources.harvest import HarvestClient
+from resources.warehouse import Warehouse, default_home
+from resources.xero import XeroClient
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    """The resources, bound to environment variables (secrets never appear in code or config files)."""
+    return {
+        "harvest": HarvestClient(
+            base_url=dg.EnvVar("HARVEST_BASE_URL"),
+            account_id=dg.EnvVar("HARVEST_ACCOUNT_ID"),
+            access_token=dg.EnvVar("HARVEST_ACCESS_TOKEN"),
+        ),
+        "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), access_token=dg.EnvVar("XERO_ACCESS_TOKEN")),
+        "warehouse": Warehouse(home=default_home()),
+        "fx": EcbRates(source_url=os.environ.get("BILLBRIDGE_FX_URL", "")),
+    }
+
+
+defs = dg.Definitions(
+    assets=[pm_extracts, billable_lines, invoice_drafts, posted_invoices],
+    jobs=[extract_and_normalize, bill_and_post],
+    resources=build_resources(),
+)

@@ -1,0 +1,116 @@
+"""Partitions: entity x day for extraction and normalization, entity x month for billing and posting.
+
+Entities come from configuration. A day partition is the entity's local calendar day
+(Harvest's `spent_date`); a month partition is named by its first day (YYYY-MM-01).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import dagster as dg
+
+from resources.configuration import current_config
+
+ENTITY = "entity"
+DAY = "day"
+MONTH = "month"
+
+_config = current_config()
+entity_partitions = dg.StaticPartitionsDefinition(_config.entity_ids)
+_start = _config.billing_start
+
+entity_day_partitions = dg.MultiPartitionsDefinition(
+    {ENTITY: entity_partitions, DAY: dg.DailyPartitionsDefinition(start_date=_start.isoformat())}
+)
+entity_month_partitions = dg.MultiPartitionsDefinition(
+    {
+        ENTITY: entity_partitions,
+        MONTH: dg.MonthlyPartitionsDefinition(start_date=_start.replace(day=1).isoformat()),
+    }
+)
+
+# A month's billing reads every day of that month, entity by entity.
+days_to_month = dg.MultiPartitionMapping(
+    {
+        ENTITY: dg.DimensionPartitionMapping(ENTITY, dg.IdentityPartitionMapping()),
+        DAY: dg.DimensionPartitionMapping(MONTH, dg.TimeWindowPartitionMapping()),
+    }
+)
+
+
+@dataclass(frozen=True)
+class DaySlice:
+    """The entity and the days a run of a day-partitioned asset covers."""
+
+    entity: str
+    days: tuple[date, ...]
+
+    @property
+    def first(self) -> date:
+        return self.days[0]
+
+    @property
+    def last(self) -> date:
+        return self.days[-1]
+
+    def label(self) -> str:
+        if len(self.days) == 1:
+            return f"{self.entity}|{self.first.isoformat()}"
+        return f"{self.entity}|{self.first.isoformat()}..{self.last.isoformat()}"
+
+
+@dataclass(frozen=True)
+class MonthSlice:
+    """The entity and billing period (first day of the month) a monthly run covers."""
+
+    entity: str
+    month: date
+
+    @property
+    def period(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+    @property
+    def month_end(self) -> date:
+        following = (self.month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return following - timedelta(days=1)
+
+    def label(self) -> str:
+        return f"{self.entity}|{self.period}"
+
+
+def _dims(key: str) -> dict[str, str]:
+    """A partition key's values by dimension name."""
+    if isinstance(key, dg.MultiPartitionKey):
+        return dict(key.keys_by_dimension)
+    # The string form orders dimensions by name (day|entity but entity|month): find the date.
+    first, second = key.split("|")
+    when, entity = (first, second) if first[:1].isdigit() else (second, first)
+    return {ENTITY: entity, DAY: when, MONTH: when}
+
+
+def day_slices(context: dg.AssetExecutionContext) -> list[DaySlice]:
+    """The run's partitions grouped by entity (a backfill run may span many days, one entity or more)."""
+    by_entity: dict[str, list[date]] = {}
+    for key in context.partition_keys:
+        dims = _dims(key)
+        by_entity.setdefault(dims[ENTITY], []).append(date.fromisoformat(dims[DAY]))
+    return [DaySlice(entity, tuple(sorted(days))) for entity, days in sorted(by_entity.items())]
+
+
+def month_slices(context: dg.AssetExecutionContext) -> list[MonthSlice]:
+    """The run's monthly partitions as (entity, month) pairs."""
+    slices = {MonthSlice(_dims(k)[ENTITY], date.fromisoformat(_dims(k)[MONTH])) for k in context.partition_keys}
+    return sorted(slices, key=lambda s: (s.entity, s.month))
+
+
+def day_key(entity: str, day: date) -> dg.MultiPartitionKey:
+    """The partition key of one entity-day."""
+    return dg.MultiPartitionKey({ENTITY: entity, DAY: day.isoformat()})
+
+
+def month_key(entity: str, month: date) -> dg.MultiPartitionKey:
+    """The partition key of one entity-month."""
+    return dg.MultiPartitionKey({ENTITY: entity, MONTH: month.replace(day=1).isoformat()})

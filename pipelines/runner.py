@@ -1,0 +1,77 @@
+"""Launch the two jobs for entity-months in-process, recorded in the Dagster instance the UI reads.
+
+A month is two runs: one over the entity's days (a partition range: one paged
+extraction, not thirty), then one for the entity-month (drafts and posting).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.partitions import DaySlice, MonthSlice, day_key, month_key
+from resources.warehouse import default_home
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+_DAGSTER_YAML = """\
+# Embedded default: run, event and schedule storage in SQLite under this folder.
+# The team deployment uses deploy/dagster.yaml (PostgreSQL) instead.
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """One run launched by the runner."""
+
+    job: str
+    partitions: str
+    run_id: str
+    success: bool
+
+
+def ensure_dagster_home() -> Path:
+    """$DAGSTER_HOME, defaulting to $BILLBRIDGE_HOME/dagster_home, created with a dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or Path(default_home()) / "dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(_DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def days_of(month: date, until: date) -> DaySlice | None:
+    """The days of `month` up to and including `until` (partitions exist up to yesterday)."""
+    first = month.replace(day=1)
+    last = min(MonthSlice("", first).month_end, until)
+    if last < first:
+        return None
+    return DaySlice("", tuple(first + timedelta(days=i) for i in range((last - first).days + 1)))
+
+
+def sync_month(instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date) -> list[RunOutcome]:
+    """Run extraction-to-normalized over the month's days, then billing-to-posting for the month."""
+    outcomes = []
+    days = days_of(month, date.today() - timedelta(days=1))
+    if days is not None:
+        start, end = day_key(entity, days.first), day_key(entity, days.last)
+        result = defs.resolve_job_def("extract_and_normalize").execute_in_process(
+            instance=instance, tags={RANGE_START: str(start), RANGE_END: str(end)}, raise_on_error=False
+        )
+        outcomes.append(RunOutcome("extract_and_normalize", f"{start}..{end}", result.run_id, result.success))
+        if not result.success:
+            return outcomes
+    key = month_key(entity, month)
+    result = defs.resolve_job_def("bill_and_post").execute_in_process(
+        instance=instance, partition_key=str(key), raise_on_error=False
+    )
+    outcomes.append(RunOutcome("bill_and_post", str(key), result.run_id, result.success))
+    return outcomes

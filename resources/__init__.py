@@ -1,0 +1,1 @@
+"""Everything that touches the outside: configuration files, the PM and accounting APIs, the warehouse, FX data."""

@@ -1,0 +1,232 @@
+"""Load and validate the entity configuration and the mapping document.
+
+Bad configuration must stop at load with the file, the key and what was expected,
+so the models forbid unknown keys and every error is re-raised as a
+`ConfigurationError` that names all of them at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "billbridge.yaml"
+
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
+EntityId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$", description="lower-case entity id")]
+
+
+class ConfigurationError(Exception):
+    """Raised when a configuration file is missing, unreadable or invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EntityConfig(_Strict):
+    """One legal entity: its own ledger (DuckDB file) and accounting tenant."""
+
+    id: EntityId
+    name: str
+    base_currency: CurrencyCode
+    timezone: str
+    accounting_tenant_id: str = Field(min_length=1)
+    require_approval: bool = True
+    revenue_account_code: str = Field(min_length=1)
+    tax_type: str = Field(min_length=1)
+    tax_rate_percent: Decimal = Field(ge=0, le=100)
+    payment_terms_days: int = Field(ge=0, le=365)
+    invoice_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "DRAFT"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"an IANA time zone such as Europe/London, got {value!r}") from exc
+        return value
+
+
+class ClientMapping(_Strict):
+    """A PM client, the entity that bills it and the accounting contact it is billed to."""
+
+    pm_client_id: int
+    entity: EntityId
+    contact_name: str = Field(min_length=1, max_length=255)
+
+
+class ProjectMapping(_Strict):
+    """A project whose entity differs from its client's."""
+
+    pm_project_id: int
+    entity: EntityId
+
+
+class FieldMapping(_Strict):
+    """How PM fields become invoice fields."""
+
+    time_line_description: str = "{project_name}: {task_name}"
+    expense_line_description: str = "{project_name}: expense {category_name}"
+    reference_when_no_code: str = "NO-CODE"
+
+    @field_validator("time_line_description", "expense_line_description")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        allowed = {
+            "project_name": "p",
+            "project_code": "c",
+            "task_name": "t",
+            "client_name": "n",
+            "unit_price": "u",
+            "category_name": "k",
+        }
+        try:
+            value.format(**allowed)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"placeholders limited to {{{'}, {'.join(sorted(allowed))}}}; got {value!r}") from exc
+        return value
+
+
+class MappingDocument(_Strict):
+    """The versioned mapping document (config/mapping.yaml)."""
+
+    version: str = Field(min_length=1)
+    clients: list[ClientMapping]
+    projects: list[ProjectMapping] = []
+    field_mapping: FieldMapping = FieldMapping()
+
+    @model_validator(mode="after")
+    def _no_duplicates(self) -> MappingDocument:
+        problems = []
+        seen: set[int] = set()
+        for client in self.clients:
+            if client.pm_client_id in seen:
+                problems.append(f"client {client.pm_client_id} is mapped twice")
+            seen.add(client.pm_client_id)
+        seen = set()
+        for project in self.projects:
+            if project.pm_project_id in seen:
+                problems.append(f"project {project.pm_project_id} is mapped twice")
+            seen.add(project.pm_project_id)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class BillbridgeConfig(_Strict):
+    """The whole configuration: entities plus the mapping document they bill by."""
+
+    version: Literal[1]
+    reporting_currency: CurrencyCode
+    billing_start: date
+    mapping: MappingDocument
+    unclaimed_records_entity: EntityId
+    entities: list[EntityConfig] = Field(min_length=1)
+    source_path: str = ""
+    content_hash: str = ""
+
+    @model_validator(mode="after")
+    def _entities_consistent(self) -> BillbridgeConfig:
+        ids = [e.id for e in self.entities]
+        problems = [f"entity id {i!r} appears twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+        known = set(ids)
+        if self.unclaimed_records_entity not in known:
+            problems.append(f"unclaimed_records_entity {self.unclaimed_records_entity!r} is not an entity id")
+        for client in self.mapping.clients:
+            if client.entity not in known:
+                problems.append(f"mapping client {client.pm_client_id} names unknown entity {client.entity!r}")
+        for project in self.mapping.projects:
+            if project.entity not in known:
+                problems.append(f"mapping project {project.pm_project_id} names unknown entity {project.entity!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def entity_ids(self) -> list[str]:
+        """Entity ids in configuration order."""
+        return [e.id for e in self.entities]
+
+    def entity(self, entity_id: str) -> EntityConfig:
+        """The entity with this id; KeyError naming the known ids otherwise."""
+        for entity in self.entities:
+            if entity.id == entity_id:
+                return entity
+        raise KeyError(f"unknown entity {entity_id!r}; configured: {', '.join(self.entity_ids)}")
+
+    @property
+    def rule_set_version(self) -> str:
+        """Mapping version plus the first 12 hex digits of the configuration's content hash."""
+        return f"{self.mapping.version}+{self.content_hash[:12]}"
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read configuration ({exc.strerror})") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def _format_errors(path: Path, exc: ValidationError, prefix: str = "") -> str:
+    lines = [f"{path}: invalid configuration ({exc.error_count()} problem(s)):"]
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        if prefix and not key.startswith("mapping"):
+            key = f"{prefix}{key}"
+        got = error.get("input")
+        got_text = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        lines.append(f"  - key {key}: {error['msg']}{got_text}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> BillbridgeConfig:
+    """Read, validate and hash the configuration at `path` (default: $BILLBRIDGE_CONFIG, then the demo's).
+
+    The mapping document named by the `mapping` key is read relative to the configuration file.
+    Raises ConfigurationError naming the file, every bad key and what was expected.
+    """
+    config_path = Path(path or os.environ.get("BILLBRIDGE_CONFIG") or DEFAULT_CONFIG_PATH).resolve()
+    raw = _read_yaml(config_path)
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{config_path}: expected a mapping of keys at the top level")
+    hasher = hashlib.sha256(config_path.read_bytes())
+    mapping_ref = raw.get("mapping")
+    if not isinstance(mapping_ref, str):
+        raise ConfigurationError(
+            f"{config_path}: key mapping: expected the path of the mapping document (got {mapping_ref!r})"
+        )
+    mapping_path = (config_path.parent / mapping_ref).resolve()
+    mapping_raw = _read_yaml(mapping_path)
+    hasher.update(mapping_path.read_bytes())
+    try:
+        mapping = MappingDocument.model_validate(mapping_raw)
+    except ValidationError as exc:
+        raise ConfigurationError(_format_errors(mapping_path, exc)) from None
+    try:
+        return BillbridgeConfig.model_validate(
+            {**raw, "mapping": mapping, "source_path": str(config_path), "content_hash": hasher.hexdigest()}
+        )
+    except ValidationError as exc:
+        raise ConfigurationError(_format_errors(config_path, exc)) from None
+
+
+@cache
+def current_config() -> BillbridgeConfig:
+    """The configuration for this process, loaded once (definitions, CLI and runs share it)."""
+    return load_config()
