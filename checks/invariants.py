@@ -14,7 +14,9 @@ def lines_sum_to_totals(invoices: pl.DataFrame, lines: pl.DataFrame) -> tuple[bo
     if invoices.height == 0:
         return True, "no invoices"
     sums = lines.group_by("invoice_number").agg(
-        pl.col("line_amount").sum().alias("line_sum"), pl.col("tax_amount").sum().alias("tax_sum"), pl.len().alias("n")
+        pl.col("line_amount").sum().alias("line_sum"),
+        pl.col("tax_amount").sum().alias("tax_sum"),
+        pl.len().alias("n"),
     )
     joined = invoices.join(sums, on="invoice_number", how="left")
     bad = joined.filter(
@@ -25,7 +27,10 @@ def lines_sum_to_totals(invoices: pl.DataFrame, lines: pl.DataFrame) -> tuple[bo
         | (pl.col("line_count") != pl.col("n"))
     )
     if bad.height:
-        return False, f"{bad.height} invoice(s) disagree with their lines: {', '.join(bad['invoice_number'].head(5))}"
+        return (
+            False,
+            f"{bad.height} invoice(s) disagree with their lines: {', '.join(bad['invoice_number'].head(5))}",
+        )
     return True, f"{invoices.height} invoice(s) equal the sum of their lines"
 
 
@@ -35,7 +40,10 @@ def billed_at_most_once(sources: pl.DataFrame, billed_elsewhere: pl.DataFrame) -
     clash = sources.join(billed_elsewhere.select("line_id"), on="line_id", how="semi")
     if dupes.height or clash.height:
         examples = pl.concat([dupes.select("line_id"), clash.select("line_id")])["line_id"].head(5).to_list()
-        return False, f"{dupes.height} line(s) billed twice here, {clash.height} already billed elsewhere: {examples}"
+        return (
+            False,
+            f"{dupes.height} line(s) billed twice here, {clash.height} already billed elsewhere: {examples}",
+        )
     return True, f"{sources.height} source line(s), each billed once"
 
 
@@ -45,5 +53,8 @@ def posted_have_external_ids(outbox: pl.DataFrame) -> tuple[bool, str]:
     missing = confirmed.filter(pl.col("external_id").is_null() | (pl.col("external_id") == ""))
     drift = confirmed.filter(pl.col("posted_total") != pl.col("draft_total"))
     if missing.height or drift.height:
-        return False, f"{missing.height} without external id, {drift.height} whose booked total differs from the draft"
+        return (
+            False,
+            f"{missing.height} without external id, {drift.height} whose booked total differs from the draft",
+        )
     return True, f"{confirmed.height} posted document(s), each with an external id and the draft's total"

@@ -23,7 +23,13 @@ SANDBOX_XERO_PORT = 8712
 SANDBOX_HARVEST_TOKEN = "demo-harvest-token"
 SANDBOX_HARVEST_ACCOUNT = "100001"
 SANDBOX_XERO_TOKEN = "demo-xero-token"
-REQUIRED_ENV = ("HARVEST_BASE_URL", "HARVEST_ACCOUNT_ID", "HARVEST_ACCESS_TOKEN", "XERO_BASE_URL", "XERO_ACCESS_TOKEN")
+REQUIRED_ENV = (
+    "HARVEST_BASE_URL",
+    "HARVEST_ACCOUNT_ID",
+    "HARVEST_ACCESS_TOKEN",
+    "XERO_BASE_URL",
+    "XERO_ACCESS_TOKEN",
+)
 
 
 def _months(start: date, count: int) -> list[date]:
@@ -48,9 +54,14 @@ def running_sandboxes(harvest_port: int = 0, xero_port: int = 0) -> Iterator[dic
     ledger = Path(default_home()) / "sandbox" / "xero.sqlite"
     ledger.parent.mkdir(parents=True, exist_ok=True)
     company = generate_company(seed=DEMO_SEED, start=DEMO_START, months=DEMO_MONTHS)
-    harvest = HarvestSandbox(company, token=SANDBOX_HARVEST_TOKEN, account_id=SANDBOX_HARVEST_ACCOUNT, port=harvest_port)
+    harvest = HarvestSandbox(
+        company, token=SANDBOX_HARVEST_TOKEN, account_id=SANDBOX_HARVEST_ACCOUNT, port=harvest_port
+    )
     xero = XeroSandbox(
-        [e.accounting_tenant_id for e in config.entities], token=SANDBOX_XERO_TOKEN, db_path=ledger, port=xero_port
+        [e.accounting_tenant_id for e in config.entities],
+        token=SANDBOX_XERO_TOKEN,
+        db_path=ledger,
+        port=xero_port,
     )
     harvest.start()
     xero.start()
@@ -169,7 +180,16 @@ def cmd_ui(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     repo = Path(__file__).resolve().parents[1]
     with running_sandboxes(SANDBOX_HARVEST_PORT, SANDBOX_XERO_PORT) as env:
-        command = [sys.executable, "-m", "dagster", "dev", "-w", str(repo / "workspace.yaml"), "-p", str(args.port)]
+        command = [
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-w",
+            str(repo / "workspace.yaml"),
+            "-p",
+            str(args.port),
+        ]
         return subprocess.call(command, cwd=repo, env={**os.environ, **env})
 
 
@@ -177,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (one sub-command per task)."""
     parser = argparse.ArgumentParser(prog="billbridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the whole graph for every entity over the demo months").set_defaults(func=cmd_demo)
+    sub.add_parser("demo", help="run the whole graph for every entity over the demo months").set_defaults(
+        func=cmd_demo
+    )
     sync = sub.add_parser("sync", help="everything for one entity-month")
     sync.add_argument("--entity", required=True)
     sync.add_argument("--period", required=True, help="YYYY-MM")

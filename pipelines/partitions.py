@@ -102,7 +102,9 @@ def day_slices(context: dg.AssetExecutionContext) -> list[DaySlice]:
 
 def month_slices(context: dg.AssetExecutionContext) -> list[MonthSlice]:
     """The run's monthly partitions as (entity, month) pairs."""
-    slices = {MonthSlice(_dims(k)[ENTITY], date.fromisoformat(_dims(k)[MONTH])) for k in context.partition_keys}
+    slices = {
+        MonthSlice(_dims(k)[ENTITY], date.fromisoformat(_dims(k)[MONTH])) for k in context.partition_keys
+    }
     return sorted(slices, key=lambda s: (s.entity, s.month))
 
 

@@ -10,7 +10,10 @@ from resources.warehouse import Warehouse
 
 
 def _totals(rows: list[tuple[Any, ...]]) -> dict[str, str]:
-    return {str(currency): str(Decimal(total).quantize(Decimal("0.01")) if total is not None else "0") for currency, total in rows}
+    return {
+        str(currency): str(Decimal(total).quantize(Decimal("0.01")) if total is not None else "0")
+        for currency, total in rows
+    }
 
 
 def entity_summary(warehouse: Warehouse, entity: str) -> dict[str, Any]:
@@ -25,21 +28,31 @@ def entity_summary(warehouse: Warehouse, entity: str) -> dict[str, Any]:
             "time_entries": one("SELECT count(*) FROM raw.time_entries"),
             "expenses": one("SELECT count(*) FROM raw.expenses"),
             "billable_hours": str(
-                one("SELECT coalesce(sum(quantity), 0) FROM normalized.billable_lines WHERE billable AND source_kind = 'time'")
+                one(
+                    "SELECT coalesce(sum(quantity), 0) FROM normalized.billable_lines WHERE billable AND source_kind = 'time'"
+                )
             ),
-            "awaiting_approval": one("SELECT count(*) FROM normalized.billable_lines WHERE billable AND NOT approved"),
+            "awaiting_approval": one(
+                "SELECT count(*) FROM normalized.billable_lines WHERE billable AND NOT approved"
+            ),
             "invoices_drafted": one("SELECT count(*) FROM billing.invoice_drafts"),
             "invoices_posted": one("SELECT count(*) FROM posting.outbox WHERE status = 'confirmed'"),
             "dead_letters": one("SELECT count(*) FROM posting.outbox WHERE status = 'dead_letter'"),
             "totals_txn": _totals(
-                con.execute("SELECT currency, sum(total) FROM billing.invoice_drafts GROUP BY 1 ORDER BY 1").fetchall()
+                con.execute(
+                    "SELECT currency, sum(total) FROM billing.invoice_drafts GROUP BY 1 ORDER BY 1"
+                ).fetchall()
             ),
             "totals_base": _totals(
-                con.execute("SELECT base_currency, sum(total_base) FROM billing.invoice_drafts GROUP BY 1 ORDER BY 1").fetchall()
+                con.execute(
+                    "SELECT base_currency, sum(total_base) FROM billing.invoice_drafts GROUP BY 1 ORDER BY 1"
+                ).fetchall()
             ),
             "quarantined": one("SELECT count(*) FROM normalized.quarantine"),
             "quarantined_by_reason": dict(
-                con.execute("SELECT reason, count(*) FROM normalized.quarantine GROUP BY 1 ORDER BY 1").fetchall()
+                con.execute(
+                    "SELECT reason, count(*) FROM normalized.quarantine GROUP BY 1 ORDER BY 1"
+                ).fetchall()
             ),
             "checks_failed": one("SELECT count(*) FROM quality.check_results WHERE NOT passed"),
         }
@@ -53,11 +66,17 @@ def summary(config: BillbridgeConfig, warehouse: Warehouse) -> list[dict[str, An
 def format_table(rows: list[dict[str, Any]]) -> str:
     """A fixed-width text table of the summaries."""
     columns = [
-        ("entity", "entity"), ("time_entries", "time entries"), ("billable_hours", "billable h"),
-        ("awaiting_approval", "unapproved"), ("invoices_drafted", "drafted"), ("invoices_posted", "posted"),
-        ("totals_txn", "total (transaction ccy)"), ("totals_base", "total (base ccy)"),
-        ("quarantined", "quarantined"), ("checks_failed", "checks failed"),
-    ]  # fmt: skip
+        ("entity", "entity"),
+        ("time_entries", "time entries"),
+        ("billable_hours", "billable h"),
+        ("awaiting_approval", "unapproved"),
+        ("invoices_drafted", "drafted"),
+        ("invoices_posted", "posted"),
+        ("totals_txn", "total (transaction ccy)"),
+        ("totals_base", "total (base ccy)"),
+        ("quarantined", "quarantined"),
+        ("checks_failed", "checks failed"),
+    ]
 
     def cell(value: Any) -> str:
         if isinstance(value, dict):

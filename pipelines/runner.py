@@ -57,7 +57,9 @@ def days_of(month: date, until: date) -> DaySlice | None:
     return DaySlice("", tuple(first + timedelta(days=i) for i in range((last - first).days + 1)))
 
 
-def sync_month(instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date) -> list[RunOutcome]:
+def sync_month(
+    instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date
+) -> list[RunOutcome]:
     """Run extraction-to-normalized over the month's days, then billing-to-posting for the month."""
     outcomes = []
     days = days_of(month, date.today() - timedelta(days=1))

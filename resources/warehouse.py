@@ -61,7 +61,7 @@ class Warehouse(dg.ConfigurableResource):
     def query(self, entity: str, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         """Run a read query on the entity's file and return a polars frame (empty file: tables exist, no rows)."""
         with self.connect(entity) as con:
-            return con.execute(sql, params or []).pl()
+            return con.sql(sql, params=params or []).pl()
 
     def exists(self, entity: str) -> bool:
         """Whether the entity's file has been created yet."""
@@ -91,8 +91,15 @@ def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
 
 
 def record_check(
-    con: duckdb.DuckDBPyConnection, *, entity: str, asset: str, partition: str, check_name: str, passed: bool,
-    detail: str, run_id: str,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    entity: str,
+    asset: str,
+    partition: str,
+    check_name: str,
+    passed: bool,
+    detail: str,
+    run_id: str,
 ) -> None:
     """Store one check outcome in quality.check_results (the report's "checks failed" column reads it)."""
     con.execute(

@@ -62,7 +62,10 @@ class XeroClient(dg.ConfigurableResource):
     def _get(self, tenant_id: str, path: str, params: dict[str, str]) -> Any:
         with self._client(tenant_id) as client:
             response = call_with_retries(
-                lambda: client.get(path, params=params), service="Xero", url=self.base_url, attempts=self.max_attempts
+                lambda: client.get(path, params=params),
+                service="Xero",
+                url=self.base_url,
+                attempts=self.max_attempts,
             )
         return loads_exact(response.content)
 
@@ -105,7 +108,9 @@ class XeroClient(dg.ConfigurableResource):
                 page += 1
         return found
 
-    def send_invoices(self, tenant_id: str, invoices: list[dict[str, Any]], idempotency_key: str) -> httpx.Response:
+    def send_invoices(
+        self, tenant_id: str, invoices: list[dict[str, Any]], idempotency_key: str
+    ) -> httpx.Response:
         """PUT one batch (at most 50) with summarizeErrors=false; one attempt, the caller owns retries.
 
         A single attempt because the outcome of a failed write is unknown: the caller must

@@ -13,50 +13,97 @@ from assets.raw.routing import CLAIMED
 
 
 def time_entry(
-    entry_id: int, hours: Any, rate: Any, *, day: str = "2026-08-03", project: int = 6001, client: int = 5001,
-    task: int = 7001, billable: bool = True, closed: bool = True, started: str | None = None, currency: str = "USD",
+    entry_id: int,
+    hours: Any,
+    rate: Any,
+    *,
+    day: str = "2026-08-03",
+    project: int = 6001,
+    client: int = 5001,
+    task: int = 7001,
+    billable: bool = True,
+    closed: bool = True,
+    started: str | None = None,
+    currency: str = "USD",
 ) -> dict[str, Any]:
     """A Harvest time entry as the API sends it."""
     return {
-        "id": entry_id, "spent_date": day, "hours": hours, "billable": billable, "billable_rate": rate,
-        "cost_rate": 80.0, "is_closed": closed, "is_locked": closed, "locked_reason": None, "started_time": started,
+        "id": entry_id,
+        "spent_date": day,
+        "hours": hours,
+        "billable": billable,
+        "billable_rate": rate,
+        "cost_rate": 80.0,
+        "is_closed": closed,
+        "is_locked": closed,
+        "locked_reason": None,
+        "started_time": started,
         "client": {"id": client, "name": f"Client {client}", "currency": currency},
         "project": {"id": project, "name": f"Project {project}", "code": f"P-{project}"},
-        "task": {"id": task, "name": f"Task {task}"}, "user": {"id": 8001, "name": "Ada"},
-    }  # fmt: skip
+        "task": {"id": task, "name": f"Task {task}"},
+        "user": {"id": 8001, "name": "Ada"},
+    }
 
 
-def expense(expense_id: int, total: Any, *, day: str = "2026-08-03", project: int = 6001, client: int = 5001,
-            billable: bool = True, closed: bool = True) -> dict[str, Any]:  # fmt: skip
+def expense(
+    expense_id: int,
+    total: Any,
+    *,
+    day: str = "2026-08-03",
+    project: int = 6001,
+    client: int = 5001,
+    billable: bool = True,
+    closed: bool = True,
+) -> dict[str, Any]:
     """A Harvest expense as the API sends it."""
     return {
-        "id": expense_id, "spent_date": day, "total_cost": total, "units": None, "billable": billable,
-        "is_closed": closed, "is_locked": closed, "locked_reason": None, "notes": "taxi",
+        "id": expense_id,
+        "spent_date": day,
+        "total_cost": total,
+        "units": None,
+        "billable": billable,
+        "is_closed": closed,
+        "is_locked": closed,
+        "locked_reason": None,
+        "notes": "taxi",
         "client": {"id": client, "name": f"Client {client}", "currency": "USD"},
         "project": {"id": project, "name": f"Project {project}", "code": f"P-{project}"},
-        "expense_category": {"id": 1, "name": "Travel"}, "user": {"id": 8001, "name": "Ada"},
-    }  # fmt: skip
+        "expense_category": {"id": 1, "name": "Travel"},
+        "user": {"id": 8001, "name": "Ada"},
+    }
 
 
-def raw_frame(records: list[dict[str, Any]], entity: str = "us", unclaimed: set[int] | None = None) -> pl.DataFrame:
+def raw_frame(
+    records: list[dict[str, Any]], entity: str = "us", unclaimed: set[int] | None = None
+) -> pl.DataFrame:
     """Records as rows of a raw table."""
     rows = []
     for record in records:
         text, digest = canonical_payload(record)
         rows.append(
             {
-                "entity": entity, "day": date.fromisoformat(record["spent_date"]), "record_id": record["id"],
-                "payload": text, "payload_hash": digest,
+                "entity": entity,
+                "day": date.fromisoformat(record["spent_date"]),
+                "record_id": record["id"],
+                "payload": text,
+                "payload_hash": digest,
                 "routing": "unclaimed: test" if record["id"] in (unclaimed or set()) else CLAIMED,
-                "extracted_at": datetime(2026, 9, 1, tzinfo=UTC), "request_url": "http://pm/v2/time_entries",
-                "run_id": "test-run", "contract_version": "test",
+                "extracted_at": datetime(2026, 9, 1, tzinfo=UTC),
+                "request_url": "http://pm/v2/time_entries",
+                "run_id": "test-run",
+                "contract_version": "test",
             }
-        )  # fmt: skip
+        )
     return pl.DataFrame(rows, schema=RAW_COLUMNS)
 
 
 def directory(projects: dict[int, bool], clients: dict[int, str]) -> pl.DataFrame:
     """A raw.directory frame: {project_id: is_billable}, {client_id: currency}."""
-    rows = [{"kind": "projects", "payload": json.dumps({"id": p, "code": f"P-{p}", "is_billable": b})} for p, b in projects.items()]
-    rows += [{"kind": "clients", "payload": json.dumps({"id": c, "currency": cur})} for c, cur in clients.items()]
+    rows = [
+        {"kind": "projects", "payload": json.dumps({"id": p, "code": f"P-{p}", "is_billable": b})}
+        for p, b in projects.items()
+    ]
+    rows += [
+        {"kind": "clients", "payload": json.dumps({"id": c, "currency": cur})} for c, cur in clients.items()
+    ]
     return pl.DataFrame(rows, schema={"kind": pl.String, "payload": pl.String})

@@ -20,7 +20,14 @@ from decimal import Decimal
 
 import polars as pl
 
-from assets.money import FX_CONVERSION_RULE, LINE_AMOUNT_RULE, LINE_TAX_RULE, MONEY, exact_product, round_to_minor_units
+from assets.money import (
+    FX_CONVERSION_RULE,
+    LINE_AMOUNT_RULE,
+    LINE_TAX_RULE,
+    MONEY,
+    exact_product,
+    round_to_minor_units,
+)
 from assets.normalized.fx_conversion import cross_rates
 from resources.configuration import EntityConfig, FieldMapping
 from resources.fx import FxSnapshot
@@ -92,26 +99,46 @@ def draft_invoices(
         .agg(
             pl.col("quantity").sum(),
             pl.col("line_id").sort().alias("line_ids"),
-            pl.first("project_name", "project_code", "task_name", "client_name", "contact_name", "category_name"),
+            pl.first(
+                "project_name", "project_code", "task_name", "client_name", "contact_name", "category_name"
+            ),
         )
     )
     expense_lines = lines.filter(pl.col("source_kind") == "expense").select(
-        "client_id", "txn_currency", "project_id", "task_id", "unit_price", "quantity",
+        "client_id",
+        "txn_currency",
+        "project_id",
+        "task_id",
+        "unit_price",
+        "quantity",
         pl.concat_list("line_id").alias("line_ids"),
-        "project_name", "project_code", "task_name", "client_name", "contact_name", "category_name",
-    )  # fmt: skip
+        "project_name",
+        "project_code",
+        "task_name",
+        "client_name",
+        "contact_name",
+        "category_name",
+    )
     described = pl.concat(
         [
-            time_lines.with_columns(_describe(fields.time_line_description).alias("description"), pl.lit("time").alias("source_kind")),
-            expense_lines.with_columns(_describe(fields.expense_line_description).alias("description"), pl.lit("expense").alias("source_kind")),
+            time_lines.with_columns(
+                _describe(fields.time_line_description).alias("description"),
+                pl.lit("time").alias("source_kind"),
+            ),
+            expense_lines.with_columns(
+                _describe(fields.expense_line_description).alias("description"),
+                pl.lit("expense").alias("source_kind"),
+            ),
         ],
         how="vertical_relaxed",
-    )  # fmt: skip
+    )
     tax_rate = Decimal(entity.tax_rate_percent) / 100
     priced = (
         described.with_columns(
             round_to_minor_units(
-                exact_product(pl.col("quantity"), pl.col("unit_price")), pl.col("txn_currency"), LINE_AMOUNT_RULE
+                exact_product(pl.col("quantity"), pl.col("unit_price")),
+                pl.col("txn_currency"),
+                LINE_AMOUNT_RULE,
             ).alias("line_amount")
         )
         .with_columns(
@@ -126,26 +153,50 @@ def draft_invoices(
                 "invoice_number"
             )
         )
-        .sort("invoice_number", "source_kind", "project_id", "task_id", "unit_price", "line_ids", descending=[False, True, False, False, False, False])
+        .sort(
+            "invoice_number",
+            "source_kind",
+            "project_id",
+            "task_id",
+            "unit_price",
+            "line_ids",
+            descending=[False, True, False, False, False, False],
+        )
         .with_columns(pl.int_range(1, pl.len() + 1).over("invoice_number").cast(pl.Int64).alias("line_no"))
-    )  # fmt: skip
+    )
     draft_lines = priced.select(
-        "invoice_number", "line_no", pl.lit(entity.id).alias("entity"), pl.lit(period).alias("period"),
-        "description", pl.col("quantity").cast(MONEY), pl.col("unit_price").cast(MONEY).alias("unit_amount"),
-        pl.col("line_amount").cast(MONEY), pl.lit(entity.tax_type).alias("tax_type"), pl.col("tax_amount").cast(MONEY),
-        pl.lit(entity.revenue_account_code).alias("account_code"), "project_id", "task_id", "source_kind",
-    )  # fmt: skip
+        "invoice_number",
+        "line_no",
+        pl.lit(entity.id).alias("entity"),
+        pl.lit(period).alias("period"),
+        "description",
+        pl.col("quantity").cast(MONEY),
+        pl.col("unit_price").cast(MONEY).alias("unit_amount"),
+        pl.col("line_amount").cast(MONEY),
+        pl.lit(entity.tax_type).alias("tax_type"),
+        pl.col("tax_amount").cast(MONEY),
+        pl.lit(entity.revenue_account_code).alias("account_code"),
+        "project_id",
+        "task_id",
+        "source_kind",
+    )
     sources = priced.select(
-        "invoice_number", "line_no", pl.lit(entity.id).alias("entity"), pl.lit(period).alias("period"),
+        "invoice_number",
+        "line_no",
+        pl.lit(entity.id).alias("entity"),
+        pl.lit(period).alias("period"),
         pl.col("line_ids").alias("line_id"),
-    ).explode("line_id")  # fmt: skip
+    ).explode("line_id")
 
     needs = priced.select(
-        pl.lit(period_end).alias("day"), pl.col("txn_currency").alias("from_currency"),
+        pl.lit(period_end).alias("day"),
+        pl.col("txn_currency").alias("from_currency"),
         pl.lit(entity.base_currency).alias("to_currency"),
-    ).unique()  # fmt: skip
+    ).unique()
     to_base = cross_rates(fx.rates, needs)
-    from_base = cross_rates(fx.rates, needs.rename({"from_currency": "to_currency", "to_currency": "from_currency"}))
+    from_base = cross_rates(
+        fx.rates, needs.rename({"from_currency": "to_currency", "to_currency": "from_currency"})
+    )
     headers = (
         priced.group_by("invoice_number", "client_id", "txn_currency")
         .agg(
@@ -157,28 +208,51 @@ def draft_invoices(
             pl.col("tax_amount").sum().cast(MONEY).alias("total_tax"),
         )
         .with_columns((pl.col("subtotal") + pl.col("total_tax")).cast(MONEY).alias("total"))
-        .join(to_base.select("from_currency", "fx_rate"), left_on="txn_currency", right_on="from_currency", how="left")
+        .join(
+            to_base.select("from_currency", "fx_rate"),
+            left_on="txn_currency",
+            right_on="from_currency",
+            how="left",
+        )
         .join(
             from_base.select(pl.col("to_currency"), pl.col("fx_rate").alias("currency_rate")),
-            left_on="txn_currency", right_on="to_currency", how="left",
+            left_on="txn_currency",
+            right_on="to_currency",
+            how="left",
         )
         .with_columns(
             round_to_minor_units(
-                exact_product(pl.col("total"), pl.col("fx_rate")), pl.lit(entity.base_currency), FX_CONVERSION_RULE
+                exact_product(pl.col("total"), pl.col("fx_rate")),
+                pl.lit(entity.base_currency),
+                FX_CONVERSION_RULE,
             ).alias("total_base"),
-            pl.when(pl.col("codes") == "").then(pl.lit(fields.reference_when_no_code))
-            .when(pl.col("has_uncoded")).then(pl.concat_str(pl.col("codes"), pl.lit(", " + fields.reference_when_no_code)))
-            .otherwise(pl.col("codes")).alias("reference"),
+            pl.when(pl.col("codes") == "")
+            .then(pl.lit(fields.reference_when_no_code))
+            .when(pl.col("has_uncoded"))
+            .then(pl.concat_str(pl.col("codes"), pl.lit(", " + fields.reference_when_no_code)))
+            .otherwise(pl.col("codes"))
+            .alias("reference"),
         )
         .select(
-            "invoice_number", pl.lit(entity.id).alias("entity"), pl.lit(period).alias("period"), "client_id",
-            "contact_name", pl.col("txn_currency").alias("currency"), pl.lit(period_end).alias("invoice_date"),
-            pl.lit(period_end + timedelta(days=entity.payment_terms_days)).alias("due_date"), "reference",
-            "line_count", "subtotal", "total_tax", "total", pl.lit(entity.base_currency).alias("base_currency"),
-            "currency_rate", "total_base",
+            "invoice_number",
+            pl.lit(entity.id).alias("entity"),
+            pl.lit(period).alias("period"),
+            "client_id",
+            "contact_name",
+            pl.col("txn_currency").alias("currency"),
+            pl.lit(period_end).alias("invoice_date"),
+            pl.lit(period_end + timedelta(days=entity.payment_terms_days)).alias("due_date"),
+            "reference",
+            "line_count",
+            "subtotal",
+            "total_tax",
+            "total",
+            pl.lit(entity.base_currency).alias("base_currency"),
+            "currency_rate",
+            "total_base",
         )
         .sort("invoice_number")
-    )  # fmt: skip
+    )
     hashes = []
     for header in headers.iter_rows(named=True):
         doc_lines = draft_lines.filter(pl.col("invoice_number") == header["invoice_number"]).to_dicts()

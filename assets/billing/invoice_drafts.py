@@ -1,6 +1,7 @@
 """The billing layer's asset: invoice drafts per entity-month, with blocking money checks."""
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from assets.billing.drafting import billable_for_period, draft_invoices
@@ -18,10 +19,24 @@ LINES_SUM_TO_TOTALS = "invoice_total_equals_sum_of_lines"
 BILLED_ONCE = "no_time_entry_billed_twice"
 
 
-def _record(con: object, entity: str, partition: str, outcomes: dict[str, tuple[bool, str]], run_id: str) -> None:
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    partition: str,
+    outcomes: dict[str, tuple[bool, str]],
+    run_id: str,
+) -> None:
     for name, (passed, detail) in outcomes.items():
-        record_check(con, entity=entity, asset="billing/invoice_drafts", partition=partition,  # type: ignore[arg-type]
-                     check_name=name, passed=passed, detail=detail, run_id=run_id)  # fmt: skip
+        record_check(
+            con,
+            entity=entity,
+            asset="billing/invoice_drafts",
+            partition=partition,  # type: ignore[arg-type]
+            check_name=name,
+            passed=passed,
+            detail=detail,
+            run_id=run_id,
+        )
 
 
 @dg.asset(
@@ -30,21 +45,31 @@ def _record(con: object, entity: str, partition: str, outcomes: dict[str, tuple[
     partitions_def=entity_month_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[
-        dg.AssetCheckSpec(LINES_SUM_TO_TOTALS, asset=INVOICE_DRAFTS, blocking=True,
-                          description="Each invoice's subtotal, tax and total equal the sums of its lines."),
-        dg.AssetCheckSpec(BILLED_ONCE, asset=INVOICE_DRAFTS, blocking=True,
-                          description="No time entry or expense is billed by two invoice lines."),
+        dg.AssetCheckSpec(
+            LINES_SUM_TO_TOTALS,
+            asset=INVOICE_DRAFTS,
+            blocking=True,
+            description="Each invoice's subtotal, tax and total equal the sums of its lines.",
+        ),
+        dg.AssetCheckSpec(
+            BILLED_ONCE,
+            asset=INVOICE_DRAFTS,
+            blocking=True,
+            description="No time entry or expense is billed by two invoice lines.",
+        ),
     ],
     kinds={"polars", "duckdb"},
     group_name="billing",
     owners=["team:data"],
-)  # fmt: skip
+)
 def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: EcbRates):  # type: ignore[no-untyped-def]
     """One draft invoice per client and month: a line per project, task and rate, priced as the ledger books it."""
     assert billable_lines  # the upstream asset, imported so the dependency is explicit in code
     config = current_config()
     snapshot = fx.snapshot()
-    invoices_all, lines_all, checks = [], [], {LINES_SUM_TO_TOTALS: [], BILLED_ONCE: []}
+    invoices_all: list[pl.DataFrame] = []
+    lines_all: list[pl.DataFrame] = []
+    check_log: dict[str, list[tuple[bool, str]]] = {LINES_SUM_TO_TOTALS: [], BILLED_ONCE: []}
     for part in month_slices(context):
         entity = config.entity(part.entity)
         lines = warehouse.query(
@@ -54,16 +79,23 @@ def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
         )
         lines = validate(BillableLines, lines)
         drafts = draft_invoices(
-            billable_for_period(lines, entity), entity, config.mapping.field_mapping, snapshot,
-            part.month, part.month_end, config.rule_set_version, context.run_id,
-        )  # fmt: skip
+            billable_for_period(lines, entity),
+            entity,
+            config.mapping.field_mapping,
+            snapshot,
+            part.month,
+            part.month_end,
+            config.rule_set_version,
+            context.run_id,
+        )
         # The write gate: wrong money never reaches the table, whatever the checks below say.
         invoices = validate(InvoiceDrafts, drafts.invoices)
         draft_lines = validate(InvoiceDraftLines, drafts.lines)
         billed_elsewhere = warehouse.query(
-            part.entity, "SELECT line_id FROM billing.invoice_line_sources WHERE entity = ? AND period <> ?",
+            part.entity,
+            "SELECT line_id FROM billing.invoice_line_sources WHERE entity = ? AND period <> ?",
             [part.entity, part.period],
-        )  # fmt: skip
+        )
         sums_ok = lines_sum_to_totals(invoices, draft_lines)
         once_ok = billed_at_most_once(drafts.sources, billed_elsewhere)
         outcomes = {LINES_SUM_TO_TOTALS: sums_ok, BILLED_ONCE: once_ok}
@@ -80,16 +112,18 @@ def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
             replace_slice(con, "billing.invoice_draft_lines", draft_lines, where, params)
             replace_slice(con, "billing.invoice_line_sources", drafts.sources, where, params)
             _record(con, part.entity, part.label(), outcomes, context.run_id)
-        checks[LINES_SUM_TO_TOTALS].append(sums_ok)
-        checks[BILLED_ONCE].append(once_ok)
+        check_log[LINES_SUM_TO_TOTALS].append(sums_ok)
+        check_log[BILLED_ONCE].append(once_ok)
         invoices_all.append(invoices)
         lines_all.append(draft_lines)
     invoices = pl.concat(invoices_all)
-    for name, outcomes in checks.items():
+    for name, logged in check_log.items():
         yield dg.AssetCheckResult(
-            check_name=name, asset_key=INVOICE_DRAFTS, passed=all(ok for ok, _ in outcomes),
-            metadata={"detail": "; ".join(detail for _, detail in outcomes)},
-        )  # fmt: skip
+            check_name=name,
+            asset_key=INVOICE_DRAFTS,
+            passed=all(ok for ok, _ in logged),
+            metadata={"detail": "; ".join(detail for _, detail in logged)},
+        )
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": invoices.height,
@@ -98,7 +132,9 @@ def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
             "totals_base": money_totals(invoices, "base_currency", "total_base"),
             "rule_set_version": config.rule_set_version,
             "preview": dg.MetadataValue.md(
-                preview(invoices, ["invoice_number", "contact_name", "currency", "subtotal", "total_tax", "total"])
+                preview(
+                    invoices, ["invoice_number", "contact_name", "currency", "subtotal", "total_tax", "total"]
+                )
             ),
         }
     )

@@ -17,16 +17,26 @@ _DAYS_WHERE = "entity = ? AND day IN (SELECT unnest(?::DATE[]))"
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["normalized", "billable_lines"], deps=[k for k in pm_extracts.keys],
-                     description="Time and expense lines, typed, priced and converted, each traceable to its PM record.",
-                     kinds={"polars", "duckdb"}, group_name="normalized", owners=["team:data"]),
-        dg.AssetSpec(["normalized", "quarantine"], deps=[k for k in pm_extracts.keys],
-                     description="PM records held back from billing, with the rule that rejected each.",
-                     kinds={"polars", "duckdb"}, group_name="normalized", owners=["team:data"]),
+        dg.AssetSpec(
+            ["normalized", "billable_lines"],
+            deps=[k for k in pm_extracts.keys],
+            description="Time and expense lines, typed, priced and converted, each traceable to its PM record.",
+            kinds={"polars", "duckdb"},
+            group_name="normalized",
+            owners=["team:data"],
+        ),
+        dg.AssetSpec(
+            ["normalized", "quarantine"],
+            deps=[k for k in pm_extracts.keys],
+            description="PM records held back from billing, with the rule that rejected each.",
+            kinds={"polars", "duckdb"},
+            group_name="normalized",
+            owners=["team:data"],
+        ),
     ],
     partitions_def=entity_day_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-)  # fmt: skip
+)
 def billable_lines(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: EcbRates):  # type: ignore[no-untyped-def]
     """Type and price the raw records of the run's entity-days; bad records go to quarantine, the rest proceed."""
     config = current_config()
@@ -35,9 +45,15 @@ def billable_lines(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
     for part in day_slices(context):
         entity = config.entity(part.entity)
         days = [d.isoformat() for d in part.days]
-        raw_time = warehouse.query(part.entity, f"SELECT * FROM raw.time_entries WHERE {_DAYS_WHERE}", [part.entity, days])
-        raw_expenses = warehouse.query(part.entity, f"SELECT * FROM raw.expenses WHERE {_DAYS_WHERE}", [part.entity, days])
-        directory = warehouse.query(part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity])
+        raw_time = warehouse.query(
+            part.entity, f"SELECT * FROM raw.time_entries WHERE {_DAYS_WHERE}", [part.entity, days]
+        )
+        raw_expenses = warehouse.query(
+            part.entity, f"SELECT * FROM raw.expenses WHERE {_DAYS_WHERE}", [part.entity, days]
+        )
+        directory = warehouse.query(
+            part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity]
+        )
         result = normalize_lines(raw_time, raw_expenses, directory, entity, config, snapshot, context.run_id)
         # The write gate: nothing reaches the table unless every row passes the schema.
         lines = validate(BillableLines, result.lines)
@@ -58,15 +74,30 @@ def billable_lines(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
         metadata={
             "dagster/row_count": lines.height,
             "billable_lines": billable.height,
-            "billable_hours": str(billable.filter(pl.col("source_kind") == "time")["quantity"].sum()) if billable.height else "0",
+            "billable_hours": str(billable.filter(pl.col("source_kind") == "time")["quantity"].sum())
+            if billable.height
+            else "0",
             "awaiting_approval": int(billable.filter(~pl.col("approved")).height) if billable.height else 0,
             "totals_txn": money_totals(billable, "txn_currency", "amount_txn"),
             "totals_base": money_totals(billable, "base_currency", "amount_base"),
             "fx_source": snapshot.label,
             "rule_set_version": config.rule_set_version,
-            "preview": dg.MetadataValue.md(preview(billable, ["line_id", "day", "project_name", "quantity", "unit_price", "amount_txn", "txn_currency"])),
+            "preview": dg.MetadataValue.md(
+                preview(
+                    billable,
+                    [
+                        "line_id",
+                        "day",
+                        "project_name",
+                        "quantity",
+                        "unit_price",
+                        "amount_txn",
+                        "txn_currency",
+                    ],
+                )
+            ),
         },
-    )  # fmt: skip
+    )
     yield dg.MaterializeResult(
         asset_key=["normalized", "quarantine"],
         metadata={"dagster/row_count": quarantine.height, "quarantined_by_reason": reasons},

@@ -14,13 +14,15 @@ from assets.money import FX_RATE
 CROSS_RATE_DECIMALS = 8
 MAX_RATE_AGE_DAYS = 7  # weekends and holidays fall back at most this far
 
-CROSS_RATE_SCHEMA = {
-    "day": pl.Date,
-    "from_currency": pl.String,
-    "to_currency": pl.String,
-    "fx_rate": FX_RATE,
-    "fx_rate_date": pl.Date,
-}
+CROSS_RATE_SCHEMA = pl.Schema(
+    {
+        "day": pl.Date(),
+        "from_currency": pl.String(),
+        "to_currency": pl.String(),
+        "fx_rate": FX_RATE,
+        "fx_rate_date": pl.Date(),
+    }
+)
 
 
 def _latest_before(rates: pl.DataFrame, currency: str, day: date) -> tuple[Decimal, date] | None:
@@ -33,7 +35,9 @@ def _latest_before(rates: pl.DataFrame, currency: str, day: date) -> tuple[Decim
     return last["per_eur"], last["rate_date"]
 
 
-def cross_rates(rates: pl.DataFrame, needs: pl.DataFrame, max_age_days: int = MAX_RATE_AGE_DAYS) -> pl.DataFrame:
+def cross_rates(
+    rates: pl.DataFrame, needs: pl.DataFrame, max_age_days: int = MAX_RATE_AGE_DAYS
+) -> pl.DataFrame:
     """For each distinct (day, from_currency, to_currency) in `needs`, units of `to` per 1 `from`.
 
     Uses the latest rate published on or before the day for each leg (rate_date says which);
@@ -42,8 +46,15 @@ def cross_rates(rates: pl.DataFrame, needs: pl.DataFrame, max_age_days: int = MA
     out = []
     for day, source, target in needs.select("day", "from_currency", "to_currency").unique().iter_rows():
         if source == target:
-            out.append({"day": day, "from_currency": source, "to_currency": target,
-                        "fx_rate": Decimal(1), "fx_rate_date": day})  # fmt: skip
+            out.append(
+                {
+                    "day": day,
+                    "from_currency": source,
+                    "to_currency": target,
+                    "fx_rate": Decimal(1),
+                    "fx_rate_date": day,
+                }
+            )
             continue
         leg_from = _latest_before(rates, source, day)
         leg_to = _latest_before(rates, target, day)
@@ -55,6 +66,13 @@ def cross_rates(rates: pl.DataFrame, needs: pl.DataFrame, max_age_days: int = MA
         with localcontext() as ctx:
             ctx.prec = 34
             rate = (leg_to[0] / leg_from[0]).quantize(Decimal(1).scaleb(-CROSS_RATE_DECIMALS), ROUND_HALF_UP)
-        out.append({"day": day, "from_currency": source, "to_currency": target,
-                    "fx_rate": rate, "fx_rate_date": rate_date})  # fmt: skip
+        out.append(
+            {
+                "day": day,
+                "from_currency": source,
+                "to_currency": target,
+                "fx_rate": rate,
+                "fx_rate_date": rate_date,
+            }
+        )
     return pl.DataFrame(out, schema=CROSS_RATE_SCHEMA)

@@ -25,13 +25,25 @@ from resources.http_retry import TRANSPORT_ERRORS, PermanentHTTPError, Transient
 from resources.warehouse import Warehouse, append
 from resources.xero import MAX_INVOICES_PER_CALL, XeroClient, loads_exact
 
-OUTBOX_SCHEMA = {
-    "invoice_number": pl.String, "entity": pl.String, "period": pl.String, "content_hash": pl.String,
-    "idempotency_key": pl.String, "status": pl.String, "attempts": pl.Int32, "external_id": pl.String,
-    "posted_total": pl.Decimal(18, 4), "draft_total": pl.Decimal(18, 4), "currency": pl.String,
-    "last_error": pl.String, "created_at": pl.Datetime("us", "UTC"), "updated_at": pl.Datetime("us", "UTC"),
-    "run_id": pl.String,
-}  # fmt: skip
+OUTBOX_SCHEMA = pl.Schema(
+    {
+        "invoice_number": pl.String(),
+        "entity": pl.String(),
+        "period": pl.String(),
+        "content_hash": pl.String(),
+        "idempotency_key": pl.String(),
+        "status": pl.String(),
+        "attempts": pl.Int32(),
+        "external_id": pl.String(),
+        "posted_total": pl.Decimal(18, 4),
+        "draft_total": pl.Decimal(18, 4),
+        "currency": pl.String(),
+        "last_error": pl.String(),
+        "created_at": pl.Datetime("us", "UTC"),
+        "updated_at": pl.Datetime("us", "UTC"),
+        "run_id": pl.String(),
+    }
+)
 
 
 @dataclass
@@ -79,7 +91,9 @@ class Outbox:
 
 
 def _contact_id(warehouse: Warehouse, xero: XeroClient, entity: EntityConfig, name: str) -> str:
-    cached = warehouse.query(entity.id, "SELECT contact_id FROM posting.contacts WHERE contact_name = ?", [name])
+    cached = warehouse.query(
+        entity.id, "SELECT contact_id FROM posting.contacts WHERE contact_name = ?", [name]
+    )
     if cached.height:
         return str(cached["contact_id"][0])
     contact_id = xero.find_contact_id(entity.accounting_tenant_id, name)
@@ -114,8 +128,16 @@ def post_period(
     """Post the entity-month's drafts that the accounting system does not hold yet."""
     log = log or logging.getLogger(__name__)
     outcome = PostingOutcome()
-    invoices = warehouse.query(entity.id, "SELECT * FROM billing.invoice_drafts WHERE entity = ? AND period = ? ORDER BY invoice_number", [entity.id, period])
-    lines = warehouse.query(entity.id, "SELECT * FROM billing.invoice_draft_lines WHERE entity = ? AND period = ?", [entity.id, period])
+    invoices = warehouse.query(
+        entity.id,
+        "SELECT * FROM billing.invoice_drafts WHERE entity = ? AND period = ? ORDER BY invoice_number",
+        [entity.id, period],
+    )
+    lines = warehouse.query(
+        entity.id,
+        "SELECT * FROM billing.invoice_draft_lines WHERE entity = ? AND period = ?",
+        [entity.id, period],
+    )
     ok, detail = lines_sum_to_totals(invoices, lines)
     if not ok:
         raise ValueError(f"refusing to post {entity.id} {period}: {detail}")
@@ -128,20 +150,30 @@ def post_period(
         row = existing.get(number)
         if row and row["status"] in ("confirmed", "dead_letter"):
             if row["content_hash"] == header["content_hash"]:
-                (outcome.already_posted if row["status"] == "confirmed" else outcome.unresolved).append(number)
+                (outcome.already_posted if row["status"] == "confirmed" else outcome.unresolved).append(
+                    number
+                )
             else:
                 # Corrections to posted periods (credit notes) are their own capability; never overwrite.
                 outcome.changed_after_posting.append(number)
             continue
         todo[number] = {
-            "invoice_number": number, "entity": entity.id, "period": period,
+            "invoice_number": number,
+            "entity": entity.id,
+            "period": period,
             "content_hash": header["content_hash"],
             "idempotency_key": idempotency_key(number, header["content_hash"]),
-            "status": "pending", "attempts": int(row["attempts"]) if row else 0, "external_id": None,
-            "posted_total": None, "draft_total": header["total"], "currency": header["currency"],
+            "status": "pending",
+            "attempts": int(row["attempts"]) if row else 0,
+            "external_id": None,
+            "posted_total": None,
+            "draft_total": header["total"],
+            "currency": header["currency"],
             "last_error": row["last_error"] if row else None,
-            "created_at": row["created_at"] if row else now, "updated_at": now, "run_id": run_id,
-        }  # fmt: skip
+            "created_at": row["created_at"] if row else now,
+            "updated_at": now,
+            "run_id": run_id,
+        }
     if not todo:
         return outcome
     outbox.save(list(todo.values()))  # durable before the first request
@@ -155,8 +187,11 @@ def post_period(
         for number, document in found.items():
             if number in todo:
                 row = todo.pop(number)
-                row.update(status="confirmed", external_id=str(document.get("InvoiceID")),
-                           posted_total=_booked_total(document))  # fmt: skip
+                row.update(
+                    status="confirmed",
+                    external_id=str(document.get("InvoiceID")),
+                    posted_total=_booked_total(document),
+                )
                 settled.append(row)
                 (outcome.found_by_lookup if row["attempts"] else outcome.already_posted).append(number)
         if settled:
@@ -170,13 +205,19 @@ def post_period(
             for number in batch:
                 header = headers[number]
                 contact = _contact_id(warehouse, xero, entity, header["contact_name"])
-                documents.append(invoice_document(header, lines.filter(pl.col("invoice_number") == number), entity, contact))
+                documents.append(
+                    invoice_document(
+                        header, lines.filter(pl.col("invoice_number") == number), entity, contact
+                    )
+                )
                 todo[number]["status"] = "sent"
                 todo[number]["attempts"] += 1
             outbox.save([todo[n] for n in batch])
             try:
                 response = xero.send_invoices(
-                    entity.accounting_tenant_id, documents, batch_key([todo[n]["idempotency_key"] for n in batch])
+                    entity.accounting_tenant_id,
+                    documents,
+                    batch_key([todo[n]["idempotency_key"] for n in batch]),
                 )
                 outcome.requests += 1
             except TransientHTTPError as exc:
@@ -190,7 +231,9 @@ def post_period(
                 continue
             except TRANSPORT_ERRORS as exc:
                 # Outcome unknown: the next round looks the documents up before sending again.
-                log.warning(f"{entity.id} {period}: batch outcome unknown ({type(exc).__name__}); will look up")
+                log.warning(
+                    f"{entity.id} {period}: batch outcome unknown ({type(exc).__name__}); will look up"
+                )
                 for n in batch:
                     todo[n]["last_error"] = f"{type(exc).__name__}: {exc}"
                 outbox.save([todo[n] for n in batch])
@@ -210,8 +253,12 @@ def post_period(
                     row.update(status="dead_letter", last_error="; ".join(errors) or "rejected")
                     outcome.dead_lettered.append(number)
                 else:
-                    row.update(status="confirmed", external_id=str(element.get("InvoiceID")),
-                               posted_total=_booked_total(element), last_error=None)  # fmt: skip
+                    row.update(
+                        status="confirmed",
+                        external_id=str(element.get("InvoiceID")),
+                        posted_total=_booked_total(element),
+                        last_error=None,
+                    )
                     outcome.posted_new.append(number)
                 done.append(row)
             outbox.save(done)

@@ -22,19 +22,30 @@ POSTED_CHECK = "posted_invoices_have_external_id_and_draft_total"
     partitions_def=entity_month_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[
-        dg.AssetCheckSpec(POSTED_CHECK, asset=POSTED_INVOICES, blocking=True,
-                          description="Every posted invoice has the accounting system's id, and the total it booked equals the draft's."),
+        dg.AssetCheckSpec(
+            POSTED_CHECK,
+            asset=POSTED_INVOICES,
+            blocking=True,
+            description="Every posted invoice has the accounting system's id, and the total it booked equals the draft's.",
+        ),
     ],
     kinds={"xero", "duckdb"},
     group_name="posting",
     owners=["team:finance-systems"],
     pool="accounting_api",
-)  # fmt: skip
+)
 def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xero: XeroClient):  # type: ignore[no-untyped-def]
     """Send the month's drafts through the outbox; already-posted documents are recognised, not sent again."""
     config = current_config()
-    totals = {"posted_new": 0, "already_posted": 0, "found_by_lookup": 0, "dead_lettered": 0,
-              "changed_after_posting": 0, "unresolved": 0, "requests": 0}  # fmt: skip
+    totals = {
+        "posted_new": 0,
+        "already_posted": 0,
+        "found_by_lookup": 0,
+        "dead_lettered": 0,
+        "changed_after_posting": 0,
+        "unresolved": 0,
+        "requests": 0,
+    }
     check_details, all_ok = [], True
     frames = []
     for part in month_slices(context):
@@ -43,20 +54,38 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
         for key in totals:
             value = getattr(outcome, key)
             totals[key] += value if isinstance(value, int) else len(value)
-        outbox = warehouse.query(part.entity, "SELECT * FROM posting.outbox WHERE entity = ? AND period = ?", [part.entity, part.period])
+        outbox = warehouse.query(
+            part.entity,
+            "SELECT * FROM posting.outbox WHERE entity = ? AND period = ?",
+            [part.entity, part.period],
+        )
         ok, detail = posted_have_external_ids(outbox)
         with warehouse.transaction(part.entity) as con:
-            record_check(con, entity=part.entity, asset="posting/posted_invoices", partition=part.label(),
-                         check_name=POSTED_CHECK, passed=ok, detail=detail, run_id=context.run_id)  # fmt: skip
+            record_check(
+                con,
+                entity=part.entity,
+                asset="posting/posted_invoices",
+                partition=part.label(),
+                check_name=POSTED_CHECK,
+                passed=ok,
+                detail=detail,
+                run_id=context.run_id,
+            )
         all_ok &= ok
         check_details.append(f"{part.label()}: {detail}")
         frames.append(outbox)
         if outcome.posted_new:
             context.log.info(f"{part.label()}: posted {len(outcome.posted_new)} new invoice(s)")
         else:
-            context.log.info(f"{part.label()}: nothing new to post ({len(outcome.already_posted)} already posted)")
-    yield dg.AssetCheckResult(check_name=POSTED_CHECK, asset_key=POSTED_INVOICES, passed=all_ok,
-                              metadata={"detail": "; ".join(check_details)})  # fmt: skip
+            context.log.info(
+                f"{part.label()}: nothing new to post ({len(outcome.already_posted)} already posted)"
+            )
+    yield dg.AssetCheckResult(
+        check_name=POSTED_CHECK,
+        asset_key=POSTED_INVOICES,
+        passed=all_ok,
+        metadata={"detail": "; ".join(check_details)},
+    )
     outbox = pl.concat(frames) if frames else pl.DataFrame()
     confirmed = outbox.filter(pl.col("status") == "confirmed") if outbox.height else outbox
     yield dg.MaterializeResult(
@@ -64,6 +93,12 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
             **totals,
             "dagster/row_count": confirmed.height,
             "posted_totals": money_totals(confirmed, "currency", "posted_total"),
-            "outbox": dg.MetadataValue.md(preview(outbox, ["invoice_number", "status", "attempts", "external_id", "posted_total", "last_error"], rows=20)),
+            "outbox": dg.MetadataValue.md(
+                preview(
+                    outbox,
+                    ["invoice_number", "status", "attempts", "external_id", "posted_total", "last_error"],
+                    rows=20,
+                )
+            ),
         }
     )

@@ -8,18 +8,20 @@ from typing import Any
 
 import polars as pl
 
-RAW_COLUMNS = {
-    "entity": pl.String,
-    "day": pl.Date,
-    "record_id": pl.Int64,
-    "payload": pl.String,
-    "payload_hash": pl.String,
-    "routing": pl.String,
-    "extracted_at": pl.Datetime("us", "UTC"),
-    "request_url": pl.String,
-    "run_id": pl.String,
-    "contract_version": pl.String,
-}
+RAW_COLUMNS = pl.Schema(
+    {
+        "entity": pl.String(),
+        "day": pl.Date(),
+        "record_id": pl.Int64(),
+        "payload": pl.String(),
+        "payload_hash": pl.String(),
+        "routing": pl.String(),
+        "extracted_at": pl.Datetime("us", "UTC"),
+        "request_url": pl.String(),
+        "run_id": pl.String(),
+        "contract_version": pl.String(),
+    }
+)
 
 
 def canonical_payload(record: dict[str, Any]) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from resources.warehouse import Warehouse, append, replace_slice
 
 DIRECTORY_KINDS = ("clients", "projects", "tasks", "users", "user_assignments", "task_assignments")
 
+
 def _spent_day(record: dict[str, Any]) -> date | None:
     try:
         return date.fromisoformat(str(record.get("spent_date")))
@@ -23,7 +24,12 @@ def _spent_day(record: dict[str, Any]) -> date | None:
 
 
 def _extract_dated(
-    harvest: HarvestClient, warehouse: Warehouse, resource: str, table: str, part: DaySlice, run_id: str,
+    harvest: HarvestClient,
+    warehouse: Warehouse,
+    resource: str,
+    table: str,
+    part: DaySlice,
+    run_id: str,
     routes: EntityRoutes,
 ) -> dict[str, int]:
     """Page through `resource` for the slice's days and replace the slice in `table`, page by page."""
@@ -33,7 +39,9 @@ def _extract_dated(
     params = {"from": part.first.isoformat(), "to": part.last.isoformat()}
     with warehouse.transaction(part.entity) as con:
         days = [d.isoformat() for d in part.days]
-        con.execute(f"DELETE FROM {table} WHERE entity = ? AND day IN (SELECT unnest(?::DATE[]))", [part.entity, days])
+        con.execute(
+            f"DELETE FROM {table} WHERE entity = ? AND day IN (SELECT unnest(?::DATE[]))", [part.entity, days]
+        )
         for page in harvest.iter_pages(resource, params):
             counts["pages"] += 1
             rows: list[dict[str, Any]] = []
@@ -45,12 +53,18 @@ def _extract_dated(
                 text, digest = canonical_payload(record)
                 rows.append(
                     {
-                        "entity": part.entity, "day": day, "record_id": int(record.get("id") or 0),
-                        "payload": text, "payload_hash": digest, "routing": note,
-                        "extracted_at": extracted_at, "request_url": page.url, "run_id": run_id,
+                        "entity": part.entity,
+                        "day": day,
+                        "record_id": int(record.get("id") or 0),
+                        "payload": text,
+                        "payload_hash": digest,
+                        "routing": note,
+                        "extracted_at": extracted_at,
+                        "request_url": page.url,
+                        "run_id": run_id,
                         "contract_version": HARVEST_CONTRACT,
                     }
-                )  # fmt: skip
+                )
                 counts["unclaimed"] += note != CLAIMED
             append(con, table, pl.DataFrame(rows, schema=RAW_COLUMNS))
             counts["records"] += len(rows)
@@ -67,12 +81,23 @@ def _extract_directory(harvest: HarvestClient, warehouse: Warehouse, entity: str
                 text, digest = canonical_payload(record)
                 rows.append(
                     {
-                        "entity": entity, "kind": kind, "record_id": int(record.get("id") or 0),
-                        "payload": text, "payload_hash": digest, "extracted_at": extracted_at,
-                        "request_url": page.url, "run_id": run_id, "contract_version": HARVEST_CONTRACT,
+                        "entity": entity,
+                        "kind": kind,
+                        "record_id": int(record.get("id") or 0),
+                        "payload": text,
+                        "payload_hash": digest,
+                        "extracted_at": extracted_at,
+                        "request_url": page.url,
+                        "run_id": run_id,
+                        "contract_version": HARVEST_CONTRACT,
                     }
-                )  # fmt: skip
-    frame = pl.DataFrame(rows, schema={k: v for k, v in RAW_COLUMNS.items() if k not in ("day", "routing")} | {"kind": pl.String})
+                )
+    frame = pl.DataFrame(
+        rows,
+        schema=pl.Schema(
+            {**{k: v for k, v in RAW_COLUMNS.items() if k not in ("day", "routing")}, "kind": pl.String()}
+        ),
+    )
     with warehouse.transaction(entity) as con:
         replace_slice(con, "raw.directory", frame, "entity = ?", [entity])
     return frame.height
@@ -80,18 +105,33 @@ def _extract_directory(harvest: HarvestClient, warehouse: Warehouse, entity: str
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["raw", "time_entries"], description="Harvest time entries as sent, per entity and spent day.",
-                     kinds={"duckdb"}, group_name="raw", owners=["team:data"]),
-        dg.AssetSpec(["raw", "expenses"], description="Harvest expenses as sent, per entity and spent day.",
-                     kinds={"duckdb"}, group_name="raw", owners=["team:data"]),
-        dg.AssetSpec(["raw", "pm_directory"], description="Latest snapshot of PM clients, projects, tasks, users and assignments.",
-                     kinds={"duckdb"}, group_name="raw", owners=["team:data"]),
+        dg.AssetSpec(
+            ["raw", "time_entries"],
+            description="Harvest time entries as sent, per entity and spent day.",
+            kinds={"duckdb"},
+            group_name="raw",
+            owners=["team:data"],
+        ),
+        dg.AssetSpec(
+            ["raw", "expenses"],
+            description="Harvest expenses as sent, per entity and spent day.",
+            kinds={"duckdb"},
+            group_name="raw",
+            owners=["team:data"],
+        ),
+        dg.AssetSpec(
+            ["raw", "pm_directory"],
+            description="Latest snapshot of PM clients, projects, tasks, users and assignments.",
+            kinds={"duckdb"},
+            group_name="raw",
+            owners=["team:data"],
+        ),
     ],
     partitions_def=entity_day_partitions,
     # A month or a year of one entity's days is one run: one paged extraction, not one per day.
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="pm_api",
-)  # fmt: skip
+)
 def pm_extracts(context: dg.AssetExecutionContext, harvest: HarvestClient, warehouse: Warehouse):  # type: ignore[no-untyped-def]
     """Extract the run's entity-days from the PM system into the raw layer, replayable without the API."""
     routes = EntityRoutes.from_config(current_config())
@@ -99,7 +139,9 @@ def pm_extracts(context: dg.AssetExecutionContext, harvest: HarvestClient, wareh
     for part in day_slices(context):
         totals["directory"] += _extract_directory(harvest, warehouse, part.entity, context.run_id)
         for resource in ("time_entries", "expenses"):
-            counts = _extract_dated(harvest, warehouse, resource, f"raw.{resource}", part, context.run_id, routes)
+            counts = _extract_dated(
+                harvest, warehouse, resource, f"raw.{resource}", part, context.run_id, routes
+            )
             totals[resource] += counts["records"]
             totals["unclaimed"] += counts["unclaimed"]
             totals["pages"] += counts["pages"]
@@ -107,9 +149,13 @@ def pm_extracts(context: dg.AssetExecutionContext, harvest: HarvestClient, wareh
     scope = {"partitions": ", ".join(p.label() for p in day_slices(context))}
     yield dg.MaterializeResult(
         asset_key=["raw", "time_entries"],
-        metadata={**scope, "dagster/row_count": totals["time_entries"], "unclaimed_records": totals["unclaimed"],
-                  "pages_fetched": totals["pages"]},
-    )  # fmt: skip
+        metadata={
+            **scope,
+            "dagster/row_count": totals["time_entries"],
+            "unclaimed_records": totals["unclaimed"],
+            "pages_fetched": totals["pages"],
+        },
+    )
     yield dg.MaterializeResult(
         asset_key=["raw", "expenses"], metadata={**scope, "dagster/row_count": totals["expenses"]}
     )

@@ -15,7 +15,11 @@ from tests.factories import directory, expense, raw_frame, time_entry
 # A tiny hand-made rate table: 1 EUR = 1.2500 USD = 0.8000 GBP on 2026-07-31 (a Friday).
 RATES = FxSnapshot(
     pl.DataFrame(
-        {"rate_date": [date(2026, 7, 31), date(2026, 7, 31)], "currency": ["USD", "GBP"], "per_eur": [D("1.25"), D("0.8")]},
+        {
+            "rate_date": [date(2026, 7, 31), date(2026, 7, 31)],
+            "currency": ["USD", "GBP"],
+            "per_eur": [D("1.25"), D("0.8")],
+        },
         schema={"rate_date": pl.Date, "currency": pl.String, "per_eur": pl.Decimal(18, 8)},
     ),
     "test rates",
@@ -28,10 +32,18 @@ def config() -> BillbridgeConfig:
     return load_config(DEFAULT_CONFIG_PATH)
 
 
-def _normalize(config: BillbridgeConfig, entries: list, expenses: list | None = None, entity: str = "us", unclaimed=None):  # type: ignore[no-untyped-def]
+def _normalize(
+    config: BillbridgeConfig, entries: list, expenses: list | None = None, entity: str = "us", unclaimed=None
+):  # type: ignore[no-untyped-def]
     d = directory({6001: True, 6003: True, 6301: False}, {5001: "USD", 5003: "USD", 5301: "USD", 5101: "GBP"})
     return normalize_lines(
-        raw_frame(entries, unclaimed=unclaimed), raw_frame(expenses or []), d, config.entity(entity), config, RATES, "run"
+        raw_frame(entries, unclaimed=unclaimed),
+        raw_frame(expenses or []),
+        d,
+        config.entity(entity),
+        config,
+        RATES,
+        "run",
     )
 
 
@@ -40,13 +52,20 @@ def test_prices_and_types_a_clean_entry(config: BillbridgeConfig) -> None:
     validate(BillableLines, result.lines)
     line = result.lines.row(0, named=True)
     assert (line["line_id"], line["quantity"], line["unit_price"], line["amount_txn"]) == (
-        "time-1", D("1.25"), D("150"), D("187.50"),
-    )  # fmt: skip
+        "time-1",
+        D("1.25"),
+        D("150"),
+        D("187.50"),
+    )
     assert line["started_time"] == "10:41"  # Harvest's 12-hour form, read as local time
     assert line["approved"] and line["approval_source"] == "harvest:is_closed"
     assert line["contact_name"] == "Acme Corporation"
     # Sunday 2 August has no ECB rate: the Friday rate is used and its date recorded.
-    assert (line["fx_rate"], line["fx_rate_date"], line["amount_base"]) == (D(1), date(2026, 8, 2), D("187.50"))
+    assert (line["fx_rate"], line["fx_rate_date"], line["amount_base"]) == (
+        D(1),
+        date(2026, 8, 2),
+        D("187.50"),
+    )
     assert result.quarantine.height == 0
 
 

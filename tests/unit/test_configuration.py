@@ -10,7 +10,9 @@ from resources.configuration import DEFAULT_CONFIG_PATH, ConfigurationError, loa
 def _write(tmp_path: Path, config: str, mapping: str | None = None) -> Path:
     path = tmp_path / "billbridge.yaml"
     path.write_text(config)
-    (tmp_path / "mapping.yaml").write_text(mapping or (DEFAULT_CONFIG_PATH.parent / "mapping.yaml").read_text())
+    (tmp_path / "mapping.yaml").write_text(
+        mapping or (DEFAULT_CONFIG_PATH.parent / "mapping.yaml").read_text()
+    )
     return path
 
 
@@ -26,7 +28,9 @@ def test_demo_configuration_loads() -> None:
 
 
 def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
-    path = _write(tmp_path, _demo_config().replace("    require_approval: true\n", "    require_aproval: true\n", 1))
+    path = _write(
+        tmp_path, _demo_config().replace("    require_approval: true\n", "    require_aproval: true\n", 1)
+    )
     with pytest.raises(ConfigurationError) as err:
         load_config(path)
     message = str(err.value)
@@ -35,8 +39,10 @@ def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
 
 
 def test_bad_values_are_all_listed(tmp_path: Path) -> None:
-    text = _demo_config().replace("base_currency: USD", "base_currency: usd").replace(
-        "timezone: Europe/London", "timezone: Europe/Londn"
+    text = (
+        _demo_config()
+        .replace("base_currency: USD", "base_currency: usd")
+        .replace("timezone: Europe/London", "timezone: Europe/Londn")
     )
     with pytest.raises(ConfigurationError) as err:
         load_config(_write(tmp_path, text))
@@ -53,7 +59,11 @@ def test_mapping_errors_name_the_mapping_file(tmp_path: Path) -> None:
 
 
 def test_duplicate_client_mapping_refused(tmp_path: Path) -> None:
-    mapping = (DEFAULT_CONFIG_PATH.parent / "mapping.yaml").read_text().replace("pm_client_id: 5002", "pm_client_id: 5001")
+    mapping = (
+        (DEFAULT_CONFIG_PATH.parent / "mapping.yaml")
+        .read_text()
+        .replace("pm_client_id: 5002", "pm_client_id: 5001")
+    )
     with pytest.raises(ConfigurationError) as err:
         load_config(_write(tmp_path, _demo_config(), mapping))
     assert "mapping.yaml" in str(err.value) and "client 5001 is mapped twice" in str(err.value)
@@ -66,5 +76,5 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_unknown_placeholder_refused(tmp_path: Path) -> None:
     mapping = (DEFAULT_CONFIG_PATH.parent / "mapping.yaml").read_text().replace("{task_name}", "{taks_name}")
-    with pytest.raises(ConfigurationError, match="field_mapping.time_line_description"):
+    with pytest.raises(ConfigurationError, match=r"field_mapping\.time_line_description"):
         load_config(_write(tmp_path, _demo_config(), mapping))

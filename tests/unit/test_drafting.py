@@ -11,8 +11,8 @@ from assets.normalized.billable_lines_transform import normalize_lines
 from checks.invariants import billed_at_most_once, lines_sum_to_totals
 from checks.schemas import InvoiceDraftLines, InvoiceDrafts, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, load_config
-from tests.factories import directory, expense, raw_frame, time_entry
 from resources.fx import FxSnapshot
+from tests.factories import directory, expense, raw_frame, time_entry
 
 # 1 EUR = 1.25 USD = 0.80 GBP, published on the last day of July and of August 2026.
 RATES = FxSnapshot(
@@ -34,9 +34,19 @@ def config() -> BillbridgeConfig:
     return load_config(DEFAULT_CONFIG_PATH)
 
 
-def _lines(config: BillbridgeConfig, entity: str, entries: list, expenses: list | None = None) -> pl.DataFrame:  # type: ignore[type-arg]
+def _lines(
+    config: BillbridgeConfig, entity: str, entries: list, expenses: list | None = None
+) -> pl.DataFrame:  # type: ignore[type-arg]
     d = directory({6001: True, 6101: True}, {5001: "USD", 5101: "GBP"})
-    result = normalize_lines(raw_frame(entries, entity), raw_frame(expenses or [], entity), d, config.entity(entity), config, RATES, "r")
+    result = normalize_lines(
+        raw_frame(entries, entity),
+        raw_frame(expenses or [], entity),
+        d,
+        config.entity(entity),
+        config,
+        RATES,
+        "r",
+    )
     assert result.quarantine.height == 0
     return result.lines
 
@@ -44,24 +54,39 @@ def _lines(config: BillbridgeConfig, entity: str, entries: list, expenses: list 
 def _draft(config: BillbridgeConfig, entity: str, lines: pl.DataFrame):  # type: ignore[no-untyped-def]
     e = config.entity(entity)
     return draft_invoices(
-        billable_for_period(lines, e), e, config.mapping.field_mapping, RATES,
-        date(2026, 8, 1), date(2026, 8, 31), config.rule_set_version, "run",
-    )  # fmt: skip
+        billable_for_period(lines, e),
+        e,
+        config.mapping.field_mapping,
+        RATES,
+        date(2026, 8, 1),
+        date(2026, 8, 31),
+        config.rule_set_version,
+        "run",
+    )
 
 
 def test_groups_by_project_task_and_rate_and_sums_exactly(config: BillbridgeConfig) -> None:
     lines = _lines(
-        config, "us",
-        [time_entry(1, 1.25, 150), time_entry(2, 0.35, 150), time_entry(3, 0.35, 137.5, task=7002),
-         time_entry(4, 0.35, 137.5, task=7002)],
+        config,
+        "us",
+        [
+            time_entry(1, 1.25, 150),
+            time_entry(2, 0.35, 150),
+            time_entry(3, 0.35, 137.5, task=7002),
+            time_entry(4, 0.35, 137.5, task=7002),
+        ],
         [expense(10, 84.2)],
-    )  # fmt: skip
+    )
     drafts = _draft(config, "us", lines)
     validate(InvoiceDrafts, drafts.invoices)
     validate(InvoiceDraftLines, drafts.lines)
     # 1.60 h x 150 = 240.00; 0.70 h x 137.50 = 96.25 (the ledger rounds quantity x price once);
     # expense 84.20. US entity: no tax. Subtotal 420.45.
-    got = drafts.lines.sort("line_no").select("line_no", "quantity", "unit_amount", "line_amount", "tax_amount").rows()
+    got = (
+        drafts.lines.sort("line_no")
+        .select("line_no", "quantity", "unit_amount", "line_amount", "tax_amount")
+        .rows()
+    )
     assert got == [
         (1, D("1.60"), D("150"), D("240.00"), D("0")),
         (2, D("0.70"), D("137.50"), D("96.25"), D("0")),
@@ -73,23 +98,40 @@ def test_groups_by_project_task_and_rate_and_sums_exactly(config: BillbridgeConf
     assert header["invoice_date"] == date(2026, 8, 31) and header["due_date"] == date(2026, 9, 30)
     assert header["currency_rate"] == D(1) and header["total_base"] == D("420.45")
     assert header["reference"] == "P-6001"
-    assert drafts.lines.sort("line_no")["description"].to_list()[:2] == ["Project 6001: Task 7001", "Project 6001: Task 7002"]
+    assert drafts.lines.sort("line_no")["description"].to_list()[:2] == [
+        "Project 6001: Task 7001",
+        "Project 6001: Task 7002",
+    ]
 
 
 def test_tax_is_per_line_rounded_half_up(config: BillbridgeConfig) -> None:
     # UK, 20% VAT per line: 0.35 h x 137.50 = 48.13 (48.125 half up) -> tax 9.626 -> 9.63;
     # 2 h x 120 = 240.00 -> tax 48.00. Subtotal 288.13, tax 57.63, total 345.76.
-    lines = _lines(config, "uk", [time_entry(1, 0.35, 137.5, client=5101, project=6101, currency="GBP"),
-                                  time_entry(2, 2, 120, client=5101, project=6101, task=7002, currency="GBP")])  # fmt: skip
+    lines = _lines(
+        config,
+        "uk",
+        [
+            time_entry(1, 0.35, 137.5, client=5101, project=6101, currency="GBP"),
+            time_entry(2, 2, 120, client=5101, project=6101, task=7002, currency="GBP"),
+        ],
+    )
     drafts = _draft(config, "uk", lines)
     assert sorted(drafts.lines["tax_amount"].to_list()) == [D("9.63"), D("48.00")]
     header = drafts.invoices.row(0, named=True)
-    assert (header["subtotal"], header["total_tax"], header["total"]) == (D("288.13"), D("57.63"), D("345.76"))
+    assert (header["subtotal"], header["total_tax"], header["total"]) == (
+        D("288.13"),
+        D("57.63"),
+        D("345.76"),
+    )
     assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
 
 
 def test_unapproved_and_non_billable_work_waits(config: BillbridgeConfig) -> None:
-    lines = _lines(config, "us", [time_entry(1, 1, 100), time_entry(2, 5, 100, closed=False), time_entry(3, 2, None, billable=False)])
+    lines = _lines(
+        config,
+        "us",
+        [time_entry(1, 1, 100), time_entry(2, 5, 100, closed=False), time_entry(3, 2, None, billable=False)],
+    )
     drafts = _draft(config, "us", lines)
     assert drafts.invoices["total"].to_list() == [D("100.00")]
     assert drafts.sources["line_id"].to_list() == ["time-1"]
@@ -100,8 +142,11 @@ def test_foreign_currency_invoice_carries_rate(config: BillbridgeConfig) -> None
     lines = _lines(config, "us", [time_entry(1, 2, 100, client=5101, currency="GBP")])
     header = _draft(config, "us", lines).invoices.row(0, named=True)
     assert (header["currency"], header["total"], header["currency_rate"], header["total_base"]) == (
-        "GBP", D("200.00"), D("0.64"), D("312.50"),
-    )  # fmt: skip
+        "GBP",
+        D("200.00"),
+        D("0.64"),
+        D("312.50"),
+    )
     assert header["invoice_number"] == "BB-US-202608-5101-GBP"
 
 
@@ -113,10 +158,16 @@ def test_drafts_are_reproducible(config: BillbridgeConfig) -> None:
 
 
 def test_invariants_catch_wrong_money(config: BillbridgeConfig) -> None:
-    drafts = _draft(config, "us", _lines(config, "us", [time_entry(1, 1, 100), time_entry(2, 1, 50, task=7002)]))
+    drafts = _draft(
+        config, "us", _lines(config, "us", [time_entry(1, 1, 100), time_entry(2, 1, 50, task=7002)])
+    )
     tampered = drafts.invoices.with_columns(pl.col("total") + D("0.01"))
     assert not lines_sum_to_totals(tampered, drafts.lines)[0]
-    assert billed_at_most_once(drafts.sources, pl.DataFrame({"line_id": []}, schema={"line_id": pl.String}))[0]
+    assert billed_at_most_once(drafts.sources, pl.DataFrame({"line_id": []}, schema={"line_id": pl.String}))[
+        0
+    ]
     clash = billed_at_most_once(drafts.sources, drafts.sources.head(1))
     assert not clash[0] and "already billed elsewhere" in clash[1]
-    assert not billed_at_most_once(pl.concat([drafts.sources, drafts.sources.head(1)]), drafts.sources.head(0))[0]
+    assert not billed_at_most_once(
+        pl.concat([drafts.sources, drafts.sources.head(1)]), drafts.sources.head(0)
+    )[0]

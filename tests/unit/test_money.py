@@ -9,24 +9,35 @@ from assets.money import MONEY, RoundingRule, exact_product, minor_units, round_
 
 
 def _round(values: list[str], currencies: list[str], rule: RoundingRule) -> list[D]:
-    frame = pl.DataFrame({"a": [D(v) for v in values], "c": currencies}, schema={"a": pl.Decimal(18, 4), "c": pl.String})
+    frame = pl.DataFrame(
+        {"a": [D(v) for v in values], "c": currencies}, schema={"a": pl.Decimal(18, 4), "c": pl.String}
+    )
     return frame.select(round_to_minor_units(pl.col("a"), pl.col("c"), rule))["a"].to_list()
 
 
 def test_half_up_rounds_ties_away_from_zero() -> None:
     assert _round(["0.125", "-0.125", "2.675", "0.0049"], ["USD"] * 4, RoundingRule.HALF_UP) == [
-        D("0.13"), D("-0.13"), D("2.68"), D("0.00"),
-    ]  # fmt: skip
+        D("0.13"),
+        D("-0.13"),
+        D("2.68"),
+        D("0.00"),
+    ]
 
 
 def test_half_even_rounds_ties_to_even() -> None:
-    assert _round(["0.125", "0.135", "-0.125"], ["USD"] * 3, RoundingRule.HALF_EVEN) == [D("0.12"), D("0.14"), D("-0.12")]
+    assert _round(["0.125", "0.135", "-0.125"], ["USD"] * 3, RoundingRule.HALF_EVEN) == [
+        D("0.12"),
+        D("0.14"),
+        D("-0.12"),
+    ]
 
 
 def test_minor_units_per_currency() -> None:
     assert _round(["1234.5", "1.0005", "19.995"], ["JPY", "KWD", "EUR"], RoundingRule.HALF_UP) == [
-        D("1235"), D("1.001"), D("20.00"),
-    ]  # fmt: skip
+        D("1235"),
+        D("1.001"),
+        D("20.00"),
+    ]
     assert (minor_units("JPY"), minor_units("KWD"), minor_units("GBP")) == (0, 3, 2)
 
 
@@ -36,7 +47,9 @@ def test_product_is_exact_before_rounding() -> None:
     product = frame.select(exact_product(pl.col("h"), pl.col("r")).alias("p"))["p"][0]
     assert product == D("234.47655")
     rounded = frame.select(
-        round_to_minor_units(exact_product(pl.col("h"), pl.col("r")), pl.lit("USD"), RoundingRule.HALF_UP).alias("x")
+        round_to_minor_units(
+            exact_product(pl.col("h"), pl.col("r")), pl.lit("USD"), RoundingRule.HALF_UP
+        ).alias("x")
     )["x"][0]
     assert rounded == D("234.48")
 

@@ -1,0 +1,131 @@
+"""`make bench`: throughput and peak memory of the billing path, and extraction against the rate limit.
+
+Figures are printed, never asserted. Pass `--entries N` to change the scale (default 1M).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from assets.billing.drafting import billable_for_period, draft_invoices
+from assets.normalized.billable_lines_transform import normalize_lines
+from bench import synthetic
+from resources.configuration import load_config
+from resources.fx import EcbRates
+
+HARVEST_CEILING_ROWS_S = 100 * 2000 / 15  # 100 requests per 15 s, 2,000 rows a page
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_billing(entries: int) -> None:
+    """normalize -> invoice drafts over `entries` generated time entries, next to a bare DuckDB aggregate."""
+    config = load_config()
+    entity = config.entity("us")
+    fx = EcbRates().snapshot()
+    t0 = time.perf_counter()
+    raw = synthetic.raw_time_entries(entries)
+    directory = synthetic.directory()
+    print(f"generated {raw.height:,} raw time entries in {time.perf_counter() - t0:.1f}s")
+
+    t0 = time.perf_counter()
+    result = normalize_lines(raw, raw.head(0), directory, entity, config, fx, "bench")
+    t_norm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    invoices = 0
+    for month in (date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)):
+        end = (month.replace(day=28) + (date(2026, 1, 5) - date(2026, 1, 1))).replace(day=1)
+        month_end = date.fromordinal(end.toordinal() - 1)
+        lines = result.lines.filter(pl.col("day").is_between(month, month_end))
+        drafts = draft_invoices(
+            billable_for_period(lines, entity),
+            entity,
+            config.mapping.field_mapping,
+            fx,
+            month,
+            month_end,
+            config.rule_set_version,
+            "bench",
+        )
+        invoices += drafts.invoices.height
+    t_draft = time.perf_counter() - t0
+    total = t_norm + t_draft
+    print(f"normalize:    {t_norm:6.2f}s  {entries / t_norm:>12,.0f} rows/s  ({result.lines.height:,} lines)")
+    print(f"draft:        {t_draft:6.2f}s  {entries / t_draft:>12,.0f} rows/s  ({invoices} invoices)")
+    print(
+        f"path total:   {total:6.2f}s  {entries / total:>12,.0f} rows/s  peak RSS {_peak_rss_mib():,.0f} MiB"
+    )
+
+    con = duckdb.connect()
+    con.register("raw", raw)
+    t0 = time.perf_counter()
+    con.execute(
+        """
+        SELECT json_extract_string(payload, '$.client.id') AS client, json_extract_string(payload, '$.project.id') AS project,
+               json_extract_string(payload, '$.task.id') AS task, date_trunc('month', day) AS month,
+               sum(CAST(json_extract_string(payload, '$.hours') AS DECIMAL(18,4))
+                   * CAST(json_extract_string(payload, '$.billable_rate') AS DECIMAL(18,4))) AS amount
+        FROM raw GROUP BY ALL
+        """
+    ).fetchall()
+    t_floor = time.perf_counter() - t0
+    print(
+        f"DuckDB floor: {t_floor:6.2f}s  {entries / t_floor:>12,.0f} rows/s  (bare JSON aggregate, same data)"
+    )
+    print(f"path / floor: {total / t_floor:6.1f}x")
+
+
+def bench_extraction(rows: int) -> None:
+    """Extract `rows` time entries from the PM sandbox with the provider's real limit switched on."""
+    from sandbox.company import generate_company
+    from sandbox.harvest_server import HarvestSandbox
+
+    from resources.harvest import HarvestClient
+
+    scale = max(1.0, rows / 1_700)
+    t0 = time.perf_counter()
+    company = generate_company(seed=7, scale=scale)
+    print(
+        f"generated a company of {len(company.time_entries):,} time entries (scale {scale:.0f}) in {time.perf_counter() - t0:.1f}s"
+    )
+    with HarvestSandbox(company, rate_limit=100, rate_window_s=15.0) as sandbox:
+        client = HarvestClient(base_url=sandbox.url, account_id="100001", access_token="demo-harvest-token")
+        t0 = time.perf_counter()
+        extracted = pages = 0
+        for page in client.iter_pages("time_entries"):
+            extracted += len(page.records)
+            pages += 1
+        elapsed = time.perf_counter() - t0
+        rate = extracted / elapsed
+        print(
+            f"extraction:   {extracted:,} rows in {pages} pages, {elapsed:.1f}s = {rate:,.0f} rows/s = "
+            f"{rate / HARVEST_CEILING_ROWS_S:.0%} of the {HARVEST_CEILING_ROWS_S:,.0f} rows/s ceiling; "
+            f"429 answers: {sandbox.rate_limited_count}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=1_000_000, help="time entries for the billing path")
+    parser.add_argument(
+        "--extract-rows", type=int, default=600_000, help="time entries to extract at the real limit"
+    )
+    parser.add_argument("--skip-extraction", action="store_true")
+    args = parser.parse_args()
+    print(f"== billing path at {args.entries:,} time entries ==")
+    bench_billing(args.entries)
+    if not args.skip_extraction:
+        print("\n== extraction at the provider's limit (100 requests / 15 s, 2,000 rows a page) ==")
+        bench_extraction(args.extract_rows)
+
+
+if __name__ == "__main__":
+    main()
