@@ -7,12 +7,9 @@ demo-sized partitions, and every step of a run touches the same entity file anyw
 
 import dagster as dg
 
-from pipelines.partitions import entity_day_partitions, entity_month_partitions
-
 extract_and_normalize = dg.define_asset_job(
     "extract_and_normalize",
     selection=dg.AssetSelection.groups("raw", "normalized"),
-    partitions_def=entity_day_partitions,
     executor_def=dg.in_process_executor,
     description="Extract an entity's days from the PM system and normalize them (raw -> normalized).",
 )
@@ -20,7 +17,6 @@ extract_and_normalize = dg.define_asset_job(
 bill_and_post = dg.define_asset_job(
     "bill_and_post",
     selection=dg.AssetSelection.groups("billing", "posting"),
-    partitions_def=entity_month_partitions,
     executor_def=dg.in_process_executor,
     description="Draft an entity-month's invoices and post them exactly once (billing -> posting).",
 )
