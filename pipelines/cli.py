@@ -109,7 +109,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.report import format_table, summary
 
     config = current_config()
-    warehouse = Warehouse(home=default_home())
+    warehouse = Warehouse()
     before = _posted_count(warehouse, config.entity_ids)
     with running_sandboxes() as env:
         os.environ.update(env)
@@ -151,7 +151,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Print the per-entity summary (JSON with --json)."""
     from pipelines.report import format_table, summary
 
-    rows = summary(current_config(), Warehouse(home=default_home()))
+    rows = summary(current_config(), Warehouse())
     print(json.dumps(rows, indent=2, default=str) if args.json else format_table(rows))
     return 0
 

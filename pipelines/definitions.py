@@ -15,7 +15,7 @@ from assets.raw.pm_extracts import pm_extracts
 from pipelines.jobs import bill_and_post, extract_and_normalize
 from resources.fx import EcbRates
 from resources.harvest import HarvestClient
-from resources.warehouse import Warehouse, default_home
+from resources.warehouse import Warehouse
 from resources.xero import XeroClient
 
 
@@ -28,7 +28,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             access_token=dg.EnvVar("HARVEST_ACCESS_TOKEN"),
         ),
         "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), access_token=dg.EnvVar("XERO_ACCESS_TOKEN")),
-        "warehouse": Warehouse(home=default_home()),
+        "warehouse": Warehouse(),
         "fx": EcbRates(source_url=os.environ.get("BILLBRIDGE_FX_URL", "")),
     }
 

@@ -57,6 +57,10 @@ def days_of(month: date, until: date) -> DaySlice | None:
     return DaySlice("", tuple(first + timedelta(days=i) for i in range((last - first).days + 1)))
 
 
+# The runs' own event logs go to the Dagster instance (and the UI); the terminal gets warnings only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def sync_month(
     instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date
 ) -> list[RunOutcome]:
@@ -66,14 +70,17 @@ def sync_month(
     if days is not None:
         start, end = day_key(entity, days.first), day_key(entity, days.last)
         result = defs.resolve_job_def("extract_and_normalize").execute_in_process(
-            instance=instance, tags={RANGE_START: str(start), RANGE_END: str(end)}, raise_on_error=False
+            instance=instance,
+            tags={RANGE_START: str(start), RANGE_END: str(end)},
+            run_config=QUIET,
+            raise_on_error=False,
         )
         outcomes.append(RunOutcome("extract_and_normalize", f"{start}..{end}", result.run_id, result.success))
         if not result.success:
             return outcomes
     key = month_key(entity, month)
     result = defs.resolve_job_def("bill_and_post").execute_in_process(
-        instance=instance, partition_key=str(key), raise_on_error=False
+        instance=instance, partition_key=str(key), run_config=QUIET, raise_on_error=False
     )
     outcomes.append(RunOutcome("bill_and_post", str(key), result.run_id, result.success))
     return outcomes

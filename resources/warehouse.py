@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 import polars as pl
+from pydantic import Field
 
 from resources.warehouse_tables import DDL
 
@@ -28,11 +29,11 @@ def default_home() -> str:
 class Warehouse(dg.ConfigurableResource):
     """DuckDB files, one per entity; the only code that opens them."""
 
-    home: str
+    home: str = Field(default="", description="data folder; empty: $BILLBRIDGE_HOME at run time, else .billbridge/")
 
     def path(self, entity: str) -> Path:
         """The DuckDB file of `entity`."""
-        return Path(self.home) / "warehouse" / f"{entity}.duckdb"
+        return Path(self.home or default_home()) / "warehouse" / f"{entity}.duckdb"
 
     @contextmanager
     def connect(self, entity: str) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -8,6 +8,7 @@ would hide.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -97,6 +98,9 @@ class SandboxServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are written separately; with Nagle's algorithm on, a small body
+            # waits for the client's delayed ACK (~40 ms a request on Linux loopback).
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # quiet: the exchange log is the record
@@ -119,19 +123,13 @@ class SandboxServer:
                     response = Response(500, {"error": "sandbox_error", "detail": repr(exc)})
                 if response.drop:
                     self.close_connection = True
-                    try:
+                    with contextlib.suppress(OSError):  # the client may already be gone
                         self.connection.shutdown(2)
-                    except OSError:
-                        pass
                     return
                 payload = response.encoded()
-                self.send_response(response.status)
                 headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                # Recorded before the answer is written: a client that has its answer must find
+                # the exchange in the log (appending afterwards raced the test reading it).
                 if server.record:
                     with server._lock:
                         server.exchanges.append(
@@ -146,6 +144,12 @@ class SandboxServer:
                                 response_body=payload,
                             )
                         )
+                self.send_response(response.status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
             do_GET = _handle
             do_PUT = _handle
@@ -166,7 +170,11 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         """Start serving in a daemon thread and return self."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval: stop() waits for the serving loop to notice, up to one interval
+        # (0.5 s by default, which would dominate a test suite that starts a server per test).
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

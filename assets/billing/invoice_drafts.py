@@ -86,7 +86,7 @@ def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
             part.month,
             part.month_end,
             config.rule_set_version,
-            context.run_id,
+            context.run.run_id,
         )
         # The write gate: wrong money never reaches the table, whatever the checks below say.
         invoices = validate(InvoiceDrafts, drafts.invoices)
@@ -101,7 +101,7 @@ def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
         outcomes = {LINES_SUM_TO_TOTALS: sums_ok, BILLED_ONCE: once_ok}
         if not (sums_ok[0] and once_ok[0]):
             with warehouse.transaction(part.entity) as con:
-                _record(con, part.entity, part.label(), outcomes, context.run_id)
+                _record(con, part.entity, part.label(), outcomes, context.run.run_id)
             raise dg.Failure(
                 description=f"{part.label()}: drafts violate a money invariant; nothing written",
                 metadata={LINES_SUM_TO_TOTALS: sums_ok[1], BILLED_ONCE: once_ok[1]},
@@ -111,7 +111,7 @@ def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
             replace_slice(con, "billing.invoice_drafts", invoices, where, params)
             replace_slice(con, "billing.invoice_draft_lines", draft_lines, where, params)
             replace_slice(con, "billing.invoice_line_sources", drafts.sources, where, params)
-            _record(con, part.entity, part.label(), outcomes, context.run_id)
+            _record(con, part.entity, part.label(), outcomes, context.run.run_id)
         check_log[LINES_SUM_TO_TOTALS].append(sums_ok)
         check_log[BILLED_ONCE].append(once_ok)
         invoices_all.append(invoices)

@@ -50,7 +50,7 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
     frames = []
     for part in month_slices(context):
         entity = config.entity(part.entity)
-        outcome = post_period(entity, part.period, warehouse, xero, context.run_id, log=context.log)  # type: ignore[arg-type]
+        outcome = post_period(entity, part.period, warehouse, xero, context.run.run_id, log=context.log)  # type: ignore[arg-type]
         for key in totals:
             value = getattr(outcome, key)
             totals[key] += value if isinstance(value, int) else len(value)
@@ -69,7 +69,7 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
                 check_name=POSTED_CHECK,
                 passed=ok,
                 detail=detail,
-                run_id=context.run_id,
+                run_id=context.run.run_id,
             )
         all_ok &= ok
         check_details.append(f"{part.label()}: {detail}")

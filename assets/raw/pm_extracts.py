@@ -137,10 +137,10 @@ def pm_extracts(context: dg.AssetExecutionContext, harvest: HarvestClient, wareh
     routes = EntityRoutes.from_config(current_config())
     totals = {"time_entries": 0, "expenses": 0, "unclaimed": 0, "pages": 0, "directory": 0}
     for part in day_slices(context):
-        totals["directory"] += _extract_directory(harvest, warehouse, part.entity, context.run_id)
+        totals["directory"] += _extract_directory(harvest, warehouse, part.entity, context.run.run_id)
         for resource in ("time_entries", "expenses"):
             counts = _extract_dated(
-                harvest, warehouse, resource, f"raw.{resource}", part, context.run_id, routes
+                harvest, warehouse, resource, f"raw.{resource}", part, context.run.run_id, routes
             )
             totals[resource] += counts["records"]
             totals["unclaimed"] += counts["unclaimed"]

@@ -14,7 +14,7 @@ from pipelines.definitions import defs
 from pipelines.report import summary
 from pipelines.runner import sync_month
 from resources.configuration import current_config
-from resources.warehouse import Warehouse, default_home
+from resources.warehouse import Warehouse
 from tests.integration.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration
@@ -105,7 +105,7 @@ def test_whole_graph_posts_exactly_the_expected_invoices(sandboxes: Sandboxes) -
         posted = _posted(sandboxes)
         assert posted == expected
 
-        rows = {row["entity"]: row for row in summary(current_config(), Warehouse(home=default_home()))}
+        rows = {row["entity"]: row for row in summary(current_config(), Warehouse())}
         assert sum(row["invoices_posted"] for row in rows.values()) == len(expected)
         assert rows["us"]["quarantined_by_reason"].get("hours_out_of_range") == 2
         assert rows["us"]["quarantined_by_reason"].get("unknown_project", 0) >= 1
