@@ -100,6 +100,8 @@ def _sync(entities: list[str], months: list[date]) -> bool:
                 for outcome in sync_month(instance, defs, entity, month):
                     status = "ok" if outcome.success else "FAILED"
                     print(f"  {status:6} {outcome.job:22} {outcome.partitions:45} run {outcome.run_id[:8]}")
+                    if outcome.error:
+                        print(f"         {outcome.error}")
                     ok &= outcome.success
     return ok
 

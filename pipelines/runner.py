@@ -35,6 +35,18 @@ class RunOutcome:
     partitions: str
     run_id: str
     success: bool
+    error: str = ""
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    """The first step failure's message, one line (the UI keeps the full trace)."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
+                error = error.cause
+            return f"{event.step_key}: {error.message.strip().splitlines()[-1]}"
+    return ""
 
 
 def ensure_dagster_home() -> Path:
@@ -75,12 +87,16 @@ def sync_month(
             run_config=QUIET,
             raise_on_error=False,
         )
-        outcomes.append(RunOutcome("extract_and_normalize", f"{start}..{end}", result.run_id, result.success))
+        outcomes.append(
+            RunOutcome(
+                "extract_and_normalize", f"{start}..{end}", result.run_id, result.success, _failure(result)
+            )
+        )
         if not result.success:
             return outcomes
     key = month_key(entity, month)
     result = defs.resolve_job_def("bill_and_post").execute_in_process(
         instance=instance, partition_key=str(key), run_config=QUIET, raise_on_error=False
     )
-    outcomes.append(RunOutcome("bill_and_post", str(key), result.run_id, result.success))
+    outcomes.append(RunOutcome("bill_and_post", str(key), result.run_id, result.success, _failure(result)))
     return outcomes

@@ -73,6 +73,10 @@ def backoff_hook(exc: Exception) -> bool | float:
     """stamina hook: retry transient failures, waiting as long as Retry-After asks when present."""
     if isinstance(exc, TransientHTTPError):
         return exc.retry_after if exc.retry_after is not None else True
+    # A refused connection or unknown host means nothing is listening there: say so at once
+    # rather than after minutes of backoff (a connect *timeout* is still retried).
+    if isinstance(exc, httpx.ConnectError):
+        return False
     return isinstance(exc, TRANSPORT_ERRORS)
 
 

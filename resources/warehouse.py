@@ -29,7 +29,9 @@ def default_home() -> str:
 class Warehouse(dg.ConfigurableResource):
     """DuckDB files, one per entity; the only code that opens them."""
 
-    home: str = Field(default="", description="data folder; empty: $BILLBRIDGE_HOME at run time, else .billbridge/")
+    home: str = Field(
+        default="", description="data folder; empty: $BILLBRIDGE_HOME at run time, else .billbridge/"
+    )
 
     def path(self, entity: str) -> Path:
         """The DuckDB file of `entity`."""

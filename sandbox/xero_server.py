@@ -597,6 +597,8 @@ class XeroSandbox:
         self.tenants = frozenset(tenants)
         if not self.tenants:
             raise ValueError("XeroSandbox needs at least one tenant id")
+        # Tenant ids are GUIDs, which clients may send in either case; ledgers use the configured form.
+        self._tenant_by_key = {tenant.lower(): tenant for tenant in self.tenants}
         self.token = token
         self.idempotency_window_s = idempotency_window_s
         self.base_currencies = dict(base_currencies or {})
@@ -696,8 +698,8 @@ class XeroSandbox:
             response = _problem(401, "Unauthorized", "AuthenticationUnsuccessful")
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             return response
-        tenant = request.header("Xero-tenant-id") or ""
-        if tenant not in self.tenants:
+        tenant = self._tenant_by_key.get((request.header("Xero-tenant-id") or "").strip().lower())
+        if tenant is None:
             return _problem(403, "Forbidden", "AuthorizationUnsuccessful")
         with self._state_lock:
             self._requests[tenant] = self._requests.get(tenant, 0) + 1

@@ -54,7 +54,9 @@ def billable_lines(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
         directory = warehouse.query(
             part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity]
         )
-        result = normalize_lines(raw_time, raw_expenses, directory, entity, config, snapshot, context.run.run_id)
+        result = normalize_lines(
+            raw_time, raw_expenses, directory, entity, config, snapshot, context.run.run_id
+        )
         # The write gate: nothing reaches the table unless every row passes the schema.
         lines = validate(BillableLines, result.lines)
         quarantine = validate(Quarantine, result.quarantine)

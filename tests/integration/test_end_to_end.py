@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -10,12 +11,13 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from pipelines.cli import main
 from pipelines.definitions import defs
 from pipelines.report import summary
 from pipelines.runner import sync_month
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
-from tests.integration.conftest import Sandboxes
+from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration
 MONTHS = [date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)]
@@ -97,7 +99,9 @@ def _posted(sandboxes: Sandboxes) -> dict[str, Decimal]:
     return posted
 
 
-def test_whole_graph_posts_exactly_the_expected_invoices(sandboxes: Sandboxes) -> None:
+def test_whole_graph_posts_exactly_the_expected_invoices(
+    sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
     expected = expected_invoices(sandboxes)
     assert len(expected) >= 15  # 3 entities x 3 months x their billable clients
     with dg.instance_for_test() as instance:
@@ -110,6 +114,11 @@ def test_whole_graph_posts_exactly_the_expected_invoices(sandboxes: Sandboxes) -
         assert rows["us"]["quarantined_by_reason"].get("hours_out_of_range") == 2
         assert rows["us"]["quarantined_by_reason"].get("unknown_project", 0) >= 1
         assert all(row["checks_failed"] == 0 for row in rows.values())
+        capsys.readouterr()
+        assert main(["report", "--json"]) == 0
+        reported = json.loads(capsys.readouterr().out)
+        assert [r["entity"] for r in reported] == ["us", "uk", "de"]
+        assert sum(r["quarantined"] for r in reported) == sum(row["quarantined"] for row in rows.values())
 
         # A second materialization posts nothing new.
         sends_before = sum(

@@ -116,7 +116,7 @@ def test_missing_or_unknown_tenant_is_403(xero: XeroSandbox) -> None:
 
 def test_tenant_header_is_case_insensitive_and_each_tenant_is_its_own_ledger(xero: XeroSandbox) -> None:
     http = httpx.Client(
-        base_url=xero.url + "/", headers={"Authorization": f"Bearer {TOKEN}", "XERO-TENANT-ID": T1}
+        base_url=xero.url + "/", headers={"Authorization": f"Bearer {TOKEN}", "XERO-TENANT-ID": T1.upper()}
     )
     contact_id = new_contact(http, "Acme Ltd")
     assert [c["Name"] for c in xero.contacts(T1)] == ["Acme Ltd"]
@@ -489,6 +489,22 @@ def test_idempotency_key_replays_and_refuses_another_body(xero: XeroSandbox) -> 
         put_invoices(client(xero, tenant=T2), [invoice(other_contact, "N-1")], key="key-1").status_code == 200
     )
     assert len(xero.documents(T1)) == 1 and len(xero.documents(T2)) == 1
+
+
+def test_concurrent_requests_with_one_key_store_once(xero: XeroSandbox) -> None:
+    contact = {"ContactID": new_contact(client(xero), "Acme Ltd")}
+    answers: list[bytes] = []
+
+    def send() -> None:
+        answers.append(put_invoices(client(xero), [invoice(contact)], key="racing").content)
+
+    threads = [threading.Thread(target=send) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 5 and len(set(answers)) == 1
+    assert len(xero.documents(T1)) == 1
 
 
 def test_idempotency_key_length_limit(xero: XeroSandbox) -> None:
