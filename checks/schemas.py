@@ -74,6 +74,8 @@ class BillableLines(_Model):
     fx_source: str
     fx_type: str
     amount_base: Money = pa.Field(ge=0)
+    cost_rate: Money = pa.Field(ge=0)
+    amount_cost_base: Money = pa.Field(ge=0)
     rule_set_version: str
     run_id: str
 

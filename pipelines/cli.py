@@ -195,10 +195,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return subprocess.call(command, cwd=repo, env={**os.environ, **env})
 
 
+# Modules that add their own sub-commands: each has `register(subparsers) -> None`.
+COMMAND_MODULES: list[str] = []
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (one sub-command per task)."""
+    import importlib
+
     parser = argparse.ArgumentParser(prog="billbridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     sub.add_parser("demo", help="run the whole graph for every entity over the demo months").set_defaults(
         func=cmd_demo
     )

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS normalized.billable_lines (
     txn_currency VARCHAR NOT NULL, amount_txn DECIMAL(18,4) NOT NULL,
     base_currency VARCHAR NOT NULL, fx_rate DECIMAL(18,8) NOT NULL, fx_rate_date DATE NOT NULL,
     fx_source VARCHAR NOT NULL, fx_type VARCHAR NOT NULL, amount_base DECIMAL(18,4) NOT NULL,
+    cost_rate DECIMAL(18,4) NOT NULL, amount_cost_base DECIMAL(18,4) NOT NULL,
     rule_set_version VARCHAR NOT NULL, run_id VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS normalized.quarantine (

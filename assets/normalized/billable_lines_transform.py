@@ -28,6 +28,7 @@ from resources.fx import FxSnapshot
 # Harvest sends hours and money as JSON numbers; we read their decimal text and accept at
 # most 4 decimals (the stored scale), refusing rather than silently truncating more.
 _DECIMAL_TEXT = r"^-?\d{1,12}(\.\d{1,4})?$"
+_COST_TEXT = r"^\d{1,12}(\.\d{1,4})?$"  # costs are never negative
 MAX_HOURS_PER_ENTRY = 24
 
 # (column, JSON path, type) read from each payload. Numbers are read as their decimal
@@ -36,6 +37,7 @@ TIME_ENTRY_FIELDS: list[tuple[str, str, pl.DataType]] = [
     ("hours", "$.hours", pl.String()),
     ("billable", "$.billable", pl.Boolean()),
     ("billable_rate", "$.billable_rate", pl.String()),
+    ("cost_rate", "$.cost_rate", pl.String()),
     ("is_closed", "$.is_closed", pl.Boolean()),
     ("locked_reason", "$.locked_reason", pl.String()),
     ("started_time", "$.started_time", pl.String()),
@@ -179,6 +181,7 @@ def _time_entries(raw: pl.DataFrame) -> pl.DataFrame:
         started.dt.strftime("%H:%M").alias("started_time"),
         pl.col("hours").alias("quantity_text"),
         pl.col("billable_rate").alias("price_text"),
+        pl.col("cost_rate").alias("cost_text"),
         pl.lit("time_entry.billable_rate").alias("rate_source"),
     )
 
@@ -202,6 +205,7 @@ def _expenses(raw: pl.DataFrame) -> pl.DataFrame:
         pl.lit(None, pl.String).alias("started_time"),
         pl.lit("1").alias("quantity_text"),
         pl.col("total_cost").alias("price_text"),
+        pl.col("total_cost").alias("cost_text"),
         pl.lit("expense.total_cost").alias("rate_source"),
     )
 
@@ -235,6 +239,13 @@ def normalize_lines(
             pl.lit(entity.base_currency).alias("base_currency"),
             pl.col("quantity_text").cast(QUANTITY, strict=False).alias("quantity"),
             pl.col("price_text").cast(QUANTITY, strict=False).alias("unit_price_parsed"),
+            # Cost rates (Harvest `cost_rate`) are in the entity's base currency; an expense's
+            # cost is its total in the transaction currency. A cost that cannot be read is 0
+            # and never blocks billing: costs feed allocation, not invoices.
+            pl.when(pl.col("cost_text").str.contains(_COST_TEXT))
+            .then(pl.col("cost_text").cast(QUANTITY, strict=False))
+            .otherwise(pl.lit(0).cast(QUANTITY))
+            .alias("cost_rate"),
             (pl.col("entry_billable") & pl.col("project_is_billable").fill_null(False)).alias("billable"),
         )
     )
@@ -313,6 +324,22 @@ def normalize_lines(
             .then(pl.col("rate_source"))
             .otherwise(pl.lit("none (not billable)"))
             .alias("rate_source"),
+            pl.when(pl.col("source_kind") == "time")
+            .then(
+                round_to_minor_units(
+                    exact_product(pl.col("quantity"), pl.col("cost_rate")),
+                    pl.col("base_currency"),
+                    FX_CONVERSION_RULE,
+                )
+            )
+            .otherwise(
+                round_to_minor_units(
+                    exact_product(pl.col("cost_rate"), pl.col("fx_rate")),
+                    pl.col("base_currency"),
+                    FX_CONVERSION_RULE,
+                )
+            )
+            .alias("amount_cost_base"),
             pl.format("{}-{}", pl.col("source_kind"), pl.col("source_id")).alias("line_id"),
             pl.lit(fx.label).alias("fx_source"),
             pl.lit("spot").alias("fx_type"),
@@ -354,6 +381,8 @@ def normalize_lines(
             "fx_source",
             "fx_type",
             pl.col("amount_base").cast(MONEY),
+            pl.col("cost_rate").cast(MONEY),
+            pl.col("amount_cost_base").cast(MONEY),
             "rule_set_version",
             "run_id",
         )

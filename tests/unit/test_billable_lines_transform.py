@@ -60,6 +60,7 @@ def test_prices_and_types_a_clean_entry(config: BillbridgeConfig) -> None:
     assert line["started_time"] == "10:41"  # Harvest's 12-hour form, read as local time
     assert line["approved"] and line["approval_source"] == "harvest:is_closed"
     assert line["contact_name"] == "Acme Corporation"
+    assert (line["cost_rate"], line["amount_cost_base"]) == (D("80"), D("100.00"))  # 1.25 h x 80.00
     # Sunday 2 August has no ECB rate: the Friday rate is used and its date recorded.
     assert (line["fx_rate"], line["fx_rate_date"], line["amount_base"]) == (
         D(1),
