@@ -31,7 +31,7 @@ class RawRecords(_Model):
     payload: str
     payload_hash: str = pa.Field(str_length={"min_value": 64, "max_value": 64})
     routing: str
-    extracted_at: pl.Datetime = pa.Field(dtype_kwargs={"time_unit": "us", "time_zone": "UTC"})
+    extracted_at: Annotated[pl.Datetime, "us", "UTC"]
     request_url: str
     run_id: str
     contract_version: str

@@ -8,6 +8,7 @@ import polars as pl
 
 from assets.raw.payloads import RAW_COLUMNS, canonical_payload
 from assets.raw.routing import CLAIMED, EntityRoutes, route_record
+from checks.schemas import RawRecords, validate
 from pipelines.partitions import DaySlice, day_slices, entity_day_partitions
 from resources.configuration import current_config
 from resources.harvest import HARVEST_CONTRACT, HarvestClient
@@ -66,7 +67,7 @@ def _extract_dated(
                     }
                 )
                 counts["unclaimed"] += note != CLAIMED
-            append(con, table, pl.DataFrame(rows, schema=RAW_COLUMNS))
+            append(con, table, validate(RawRecords, pl.DataFrame(rows, schema=RAW_COLUMNS)))
             counts["records"] += len(rows)
     return counts
 

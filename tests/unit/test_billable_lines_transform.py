@@ -5,9 +5,10 @@ from decimal import Decimal as D
 
 import polars as pl
 import pytest
+from pandera.errors import SchemaErrors
 
 from assets.normalized.billable_lines_transform import normalize_lines
-from checks.schemas import BillableLines, Quarantine, validate
+from checks.schemas import BillableLines, Quarantine, RawRecords, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, load_config
 from resources.fx import FxSnapshot
 from tests.factories import directory, expense, raw_frame, time_entry
@@ -136,3 +137,10 @@ def test_every_record_is_a_line_or_quarantined(config: BillbridgeConfig) -> None
     entries = [time_entry(i, h, 120) for i, h in enumerate([1, -1, 2, 30, 0.5], start=1)]
     result = _normalize(config, entries)
     assert result.lines.height + result.quarantine.height == len(entries)
+
+
+def test_raw_frames_pass_the_raw_write_gate() -> None:
+    frame = raw_frame([time_entry(1, 1, 100)])
+    assert validate(RawRecords, frame).height == 1
+    with pytest.raises(SchemaErrors):
+        validate(RawRecords, frame.with_columns(pl.lit("short").alias("payload_hash")))
