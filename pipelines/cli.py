@@ -41,7 +41,9 @@ def _months(start: date, count: int) -> list[date]:
 
 
 @contextmanager
-def running_sandboxes(harvest_port: int = 0, xero_port: int = 0) -> Iterator[dict[str, str]]:
+def running_sandboxes(
+    harvest_port: int = 0, xero_port: int = 0, seed: int = DEMO_SEED, scale: float = 1.0
+) -> Iterator[dict[str, str]]:
     """Start both sandboxes (seeded demo company; accounting ledger persisted under BILLBRIDGE_HOME).
 
     Yields the environment variables that point the connectors at them.
@@ -53,7 +55,7 @@ def running_sandboxes(harvest_port: int = 0, xero_port: int = 0) -> Iterator[dic
     config = current_config()
     ledger = Path(default_home()) / "sandbox" / "xero.sqlite"
     ledger.parent.mkdir(parents=True, exist_ok=True)
-    company = generate_company(seed=DEMO_SEED, start=DEMO_START, months=DEMO_MONTHS)
+    company = generate_company(seed=seed, scale=scale, start=DEMO_START, months=DEMO_MONTHS)
     harvest = HarvestSandbox(
         company, token=SANDBOX_HARVEST_TOKEN, account_id=SANDBOX_HARVEST_ACCOUNT, port=harvest_port
     )
@@ -113,7 +115,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = current_config()
     warehouse = Warehouse()
     before = _posted_count(warehouse, config.entity_ids)
-    with running_sandboxes() as env:
+    with running_sandboxes(seed=args.seed, scale=args.scale) as env:
         os.environ.update(env)
         print(f"sandboxes: PM {env['HARVEST_BASE_URL']}  accounting {env['XERO_BASE_URL']}")
         ok = _sync(config.entity_ids, _months(DEMO_START, DEMO_MONTHS))
@@ -162,7 +164,7 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
     """Serve both sandboxes on fixed ports until interrupted."""
     import time
 
-    with running_sandboxes(args.harvest_port, args.xero_port) as env:
+    with running_sandboxes(args.harvest_port, args.xero_port, args.seed, args.scale) as env:
         print("sandboxes running; point the connectors at them with:")
         for key, value in env.items():
             print(f"  export {key}={value}")
@@ -195,6 +197,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return subprocess.call(command, cwd=repo, env={**os.environ, **env})
 
 
+def _company_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seed", type=int, default=DEMO_SEED, help="demo company seed (same seed, same data)"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="grow the demo company (about 600 gives 1M time entries)"
+    )
+
+
 # Modules that add their own sub-commands: each has `register(subparsers) -> None`.
 COMMAND_MODULES: list[str] = []
 
@@ -207,9 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
-    sub.add_parser("demo", help="run the whole graph for every entity over the demo months").set_defaults(
-        func=cmd_demo
-    )
+    demo = sub.add_parser("demo", help="run the whole graph for every entity over the demo months")
+    _company_options(demo)
+    demo.set_defaults(func=cmd_demo)
     sync = sub.add_parser("sync", help="everything for one entity-month")
     sync.add_argument("--entity", required=True)
     sync.add_argument("--period", required=True, help="YYYY-MM")
@@ -222,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = sandbox_sub.add_parser("up", help="serve both sandboxes until Ctrl-C")
     up.add_argument("--harvest-port", type=int, default=SANDBOX_HARVEST_PORT)
     up.add_argument("--xero-port", type=int, default=SANDBOX_XERO_PORT)
+    _company_options(up)
     up.set_defaults(func=cmd_sandbox_up)
     ui = sub.add_parser("ui", help="Dagster UI (dagster dev) with the sandboxes running")
     ui.add_argument("--port", type=int, default=3000)
