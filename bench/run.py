@@ -16,6 +16,8 @@ import polars as pl
 from assets.billing.drafting import billable_for_period, draft_invoices
 from assets.normalized.billable_lines_transform import normalize_lines
 from bench import synthetic
+from bench.allocation import bench_allocation
+from bench.pricing import bench_pricing
 from resources.configuration import load_config
 from resources.fx import EcbRates
 
@@ -118,12 +120,24 @@ def main() -> None:
         "--extract-rows", type=int, default=600_000, help="time entries to extract at the real limit"
     )
     parser.add_argument("--skip-extraction", action="store_true")
+    parser.add_argument(
+        "--post-invoices", type=int, default=60_000, help="invoices to post at 600 calls/min (0 skips)"
+    )
     args = parser.parse_args()
     print(f"== billing path at {args.entries:,} time entries ==")
     bench_billing(args.entries)
+    print(f"\n== reallocation of one entity-month at {args.entries:,} time entries, 1,000 projects ==")
+    bench_allocation(args.entries)
+    print(f"\n== pricing {args.entries:,} lines: full rule set vs plain hours x rate ==")
+    bench_pricing(args.entries)
     if not args.skip_extraction:
         print("\n== extraction at the provider's limit (100 requests / 15 s, 2,000 rows a page) ==")
         bench_extraction(args.extract_rows)
+    if args.post_invoices:
+        from bench.posting import bench_posting
+
+        print("\n== posting at 600 calls/min (Xero's 60 scaled up 10x), 50 invoices a call ==")
+        bench_posting(args.post_invoices)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,18 @@ def lines_sum_to_totals(invoices: pl.DataFrame, lines: pl.DataFrame) -> tuple[bo
         pl.len().alias("n"),
     )
     joined = invoices.join(sums, on="invoice_number", how="left")
+    # Inclusive lines already contain their tax: the subtotal is lines less tax.
+    inclusive = (
+        pl.col("line_amount_types") == "Inclusive"
+        if "line_amount_types" in invoices.columns
+        else pl.lit(False)
+    )
+    expected_subtotal = (
+        pl.when(inclusive).then(pl.col("line_sum") - pl.col("tax_sum")).otherwise(pl.col("line_sum"))
+    )
     bad = joined.filter(
         (pl.col("line_sum").is_null())
-        | (pl.col("subtotal") != pl.col("line_sum"))
+        | (pl.col("subtotal") != expected_subtotal)
         | (pl.col("total_tax") != pl.col("tax_sum"))
         | (pl.col("total") != pl.col("subtotal") + pl.col("total_tax"))
         | (pl.col("line_count") != pl.col("n"))

@@ -74,8 +74,18 @@ class BillableLines(_Model):
     fx_source: str
     fx_type: str
     amount_base: Money = pa.Field(ge=0)
+    reporting_currency: str = pa.Field(str_matches=r"^[A-Z]{3}$")
+    fx_rate_reporting: Rate = pa.Field(gt=0)
+    fx_rate_date_reporting: date
+    amount_reporting: Money = pa.Field(ge=0)
     cost_rate: Money = pa.Field(ge=0)
     amount_cost_base: Money = pa.Field(ge=0)
+    hours: Money | None = pa.Field(nullable=True)
+    rate_rule_id: str | None = pa.Field(nullable=True)
+    rounding_rule_id: str | None = pa.Field(nullable=True)
+    line_increment_minutes: int | None = pa.Field(nullable=True, isin=[0, 6, 15, 30])
+    line_minimum_minutes: int | None = pa.Field(nullable=True, ge=0)
+    markup_rule_id: str | None = pa.Field(nullable=True)
     rule_set_version: str
     run_id: str
 
@@ -106,6 +116,7 @@ class InvoiceDrafts(_Model):
     invoice_date: date
     due_date: date
     reference: str
+    line_amount_types: str = pa.Field(isin=["Exclusive", "Inclusive"])
     line_count: int = pa.Field(gt=0)
     subtotal: Money
     total_tax: Money
@@ -127,7 +138,7 @@ class InvoiceDraftLines(_Model):
     period: str
     description: str = pa.Field(str_length={"min_value": 1, "max_value": 4000})
     quantity: Money = pa.Field(gt=0)
-    unit_amount: Money = pa.Field(ge=0)
+    unit_amount: Money  # negative on discount lines only (see the check below)
     line_amount: Money
     tax_type: str
     tax_amount: Money
@@ -135,6 +146,13 @@ class InvoiceDraftLines(_Model):
     project_id: int
     task_id: int | None = pa.Field(nullable=True)
     source_kind: str
+    rate_source: str
+    rule_set_version: str
+
+    @pa.dataframe_check
+    def only_discounts_are_negative(cls, data: pa.PolarsData) -> pl.LazyFrame:  # type: ignore[misc]
+        """A negative unit amount is a discount line; anything else below zero is wrong money."""
+        return data.lazyframe.select((pl.col("unit_amount") >= 0) | (pl.col("source_kind") == "discount"))
 
 
 def validate(model: type[_Model], frame: pl.DataFrame) -> pl.DataFrame:

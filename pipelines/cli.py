@@ -87,7 +87,7 @@ def _posted_count(warehouse: Warehouse, entities: list[str]) -> int:
     )
 
 
-def _sync(entities: list[str], months: list[date]) -> bool:
+def _sync(entities: list[str], months: list[date], rerate_fx: bool = False) -> bool:
     """Run the jobs for each entity-month, printing one line per run; True when every run succeeded."""
     import dagster as dg
 
@@ -99,7 +99,7 @@ def _sync(entities: list[str], months: list[date]) -> bool:
     with dg.DagsterInstance.get() as instance:
         for entity in entities:
             for month in months:
-                for outcome in sync_month(instance, defs, entity, month):
+                for outcome in sync_month(instance, defs, entity, month, rerate_fx):
                     status = "ok" if outcome.success else "FAILED"
                     print(f"  {status:6} {outcome.job:22} {outcome.partitions:45} run {outcome.run_id[:8]}")
                     if outcome.error:
@@ -148,7 +148,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     except (KeyError, ValueError) as exc:
         print(f"billbridge sync: {exc}", file=sys.stderr)
         return 2
-    return 0 if _sync([args.entity], [month]) else 1
+    return 0 if _sync([args.entity], [month], args.rerate_fx) else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -207,7 +207,7 @@ def _company_options(parser: argparse.ArgumentParser) -> None:
 
 
 # Modules that add their own sub-commands: each has `register(subparsers) -> None`.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["pipelines.cli_events", "pipelines.cli_posting", "pipelines.cli_allocation"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="everything for one entity-month")
     sync.add_argument("--entity", required=True)
     sync.add_argument("--period", required=True, help="YYYY-MM")
+    sync.add_argument(
+        "--rerate-fx", action="store_true", help="convert with today's ECB rates, not the ones first used"
+    )
     sync.set_defaults(func=cmd_sync)
     report = sub.add_parser("report", help="per-entity summary")
     report.add_argument("--json", action="store_true")

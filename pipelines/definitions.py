@@ -10,11 +10,16 @@ from typing import Any
 
 import dagster as dg
 
+from assets.allocation.allocation_assets import cost_allocations
 from assets.billing.invoice_drafts import invoice_drafts
 from assets.normalized.billable_lines import billable_lines
 from assets.posting.posted_invoices import posted_invoices
 from assets.raw.pm_extracts import pm_extracts
+from pipelines.allocation_jobs import reallocate
 from pipelines.jobs import bill_and_post, extract_and_normalize
+from pipelines.review import weekly_review
+from pipelines.schedules import SCHEDULES as ORCHESTRATION_SCHEDULES
+from pipelines.sensors import SENSORS as ORCHESTRATION_SENSORS
 from resources.fx import EcbRates
 from resources.harvest import HarvestClient
 from resources.warehouse import Warehouse
@@ -40,14 +45,17 @@ ASSETS: list[dg.AssetsDefinition] = [
     billable_lines,
     invoice_drafts,
     posted_invoices,
+    cost_allocations,
 ]
 ASSET_CHECKS: list[dg.AssetChecksDefinition] = []
 JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and op jobs
     extract_and_normalize,
     bill_and_post,
+    reallocate,
+    weekly_review,
 ]
-SCHEDULES: list[dg.ScheduleDefinition] = []
-SENSORS: list[dg.SensorDefinition] = []
+SCHEDULES: list[dg.ScheduleDefinition] = [*ORCHESTRATION_SCHEDULES]
+SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -35,6 +35,11 @@ def entity_summary(warehouse: Warehouse, entity: str) -> dict[str, Any]:
             "awaiting_approval": one(
                 "SELECT count(*) FROM normalized.billable_lines WHERE billable AND NOT approved"
             ),
+            # Unapproved billable work waits, never billed; its age tells who to chase.
+            "awaiting_approval_oldest_days": one(
+                "SELECT coalesce(max(current_date - day), 0) FROM normalized.billable_lines "
+                "WHERE billable AND NOT approved"
+            ),
             "invoices_drafted": one("SELECT count(*) FROM billing.invoice_drafts"),
             "invoices_posted": one("SELECT count(*) FROM posting.outbox WHERE status = 'confirmed'"),
             "dead_letters": one("SELECT count(*) FROM posting.outbox WHERE status = 'dead_letter'"),
@@ -70,6 +75,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         ("time_entries", "time entries"),
         ("billable_hours", "billable h"),
         ("awaiting_approval", "unapproved"),
+        ("awaiting_approval_oldest_days", "oldest (days)"),
         ("invoices_drafted", "drafted"),
         ("invoices_posted", "posted"),
         ("totals_txn", "total (transaction ccy)"),
@@ -87,4 +93,15 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(lines + events_footer())
+
+
+def events_footer() -> list[str]:
+    """PM webhook events by status, when there are any (rejections are listed by `billbridge events list`)."""
+    from resources.event_inbox import EventInbox
+
+    counts = EventInbox().counts()
+    if not counts:
+        return []
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return ["", f"PM events: {summary}  (reasons: billbridge events list)"]

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
+from assets.entity_calendar import previous_local_day
+from pipelines.concurrency import entity_tags
 from pipelines.partitions import DaySlice, MonthSlice, day_key, month_key
+from resources.configuration import current_config
 from resources.warehouse import default_home
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -74,17 +77,23 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def sync_month(
-    instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date
+    instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date, rerate_fx: bool = False
 ) -> list[RunOutcome]:
-    """Run extraction-to-normalized over the month's days, then billing-to-posting for the month."""
+    """Run extraction-to-normalized over the month's days, then billing-to-posting for the month.
+
+    `rerate_fx` converts with today's ECB rates instead of the rates the month was first priced with.
+    """
     outcomes = []
-    days = days_of(month, date.today() - timedelta(days=1))
+    rerate = {"config": {"rerate_fx": rerate_fx}}
+    # Partitions exist up to the entity's own yesterday, in its time zone.
+    timezone = current_config().entity(entity).timezone
+    days = days_of(month, previous_local_day(datetime.now(UTC), timezone))
     if days is not None:
         start, end = day_key(entity, days.first), day_key(entity, days.last)
         result = defs.resolve_job_def("extract_and_normalize").execute_in_process(
             instance=instance,
-            tags={RANGE_START: str(start), RANGE_END: str(end)},
-            run_config=QUIET,
+            tags={RANGE_START: str(start), RANGE_END: str(end), **entity_tags(entity, "runner")},
+            run_config={**QUIET, "ops": {"billable_lines": rerate}},
             raise_on_error=False,
         )
         outcomes.append(
@@ -96,7 +105,11 @@ def sync_month(
             return outcomes
     key = month_key(entity, month)
     result = defs.resolve_job_def("bill_and_post").execute_in_process(
-        instance=instance, partition_key=str(key), run_config=QUIET, raise_on_error=False
+        instance=instance,
+        partition_key=str(key),
+        tags=entity_tags(entity, "runner"),
+        run_config={**QUIET, "ops": {"billing__invoice_drafts": rerate}},
+        raise_on_error=False,
     )
     outcomes.append(RunOutcome("bill_and_post", str(key), result.run_id, result.success, _failure(result)))
     return outcomes

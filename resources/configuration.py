@@ -19,6 +19,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from resources.mapping_rules import (
+    Discount,
+    ExpenseMarkup,
+    RateRule,
+    TaxOverride,
+    TimeRounding,
+    discount_conflicts,
+    rate_conflicts,
+    scoped_conflicts,
+    tax_override_conflicts,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "billbridge.yaml"
 
@@ -34,6 +46,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PostingSettings(_Strict):
+    """How an entity's documents are posted to its accounting tenant."""
+
+    enabled: bool = Field(
+        default=True, description="the kill switch: false stops posting, drafts keep building"
+    )
+    max_attempts: int = Field(
+        default=5, ge=1, le=50, description="sends of one document before it goes to the dead letters"
+    )
+
+
 class EntityConfig(_Strict):
     """One legal entity: its own ledger (DuckDB file) and accounting tenant."""
 
@@ -46,8 +69,13 @@ class EntityConfig(_Strict):
     revenue_account_code: str = Field(min_length=1)
     tax_type: str = Field(min_length=1)
     tax_rate_percent: Decimal = Field(ge=0, le=100)
+    # Further tax codes of this entity's tenant (code -> rate percent), for client overrides.
+    tax_codes: dict[str, Annotated[Decimal, Field(ge=0, le=100)]] = {}
+    # Whether line amounts exclude tax (tax added on top) or include it (the accounting API's LineAmountTypes).
+    line_amount_types: Literal["Exclusive", "Inclusive"] = "Exclusive"
     payment_terms_days: int = Field(ge=0, le=365)
     invoice_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "DRAFT"
+    posting: PostingSettings = PostingSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -58,6 +86,10 @@ class EntityConfig(_Strict):
             raise ValueError(f"an IANA time zone such as Europe/London, got {value!r}") from exc
         return value
 
+    def tax_rates(self) -> dict[str, Decimal]:
+        """Every tax code of this entity with its rate percent (the default one included)."""
+        return {**self.tax_codes, self.tax_type: self.tax_rate_percent}
+
 
 class ClientMapping(_Strict):
     """A PM client, the entity that bills it and the accounting contact it is billed to."""
@@ -65,6 +97,22 @@ class ClientMapping(_Strict):
     pm_client_id: int
     entity: EntityId
     contact_name: str = Field(min_length=1, max_length=255)
+    # The firm itself: work for it is a cost of each person's home entity, never billed.
+    internal: bool = False
+
+
+class ProjectCodePrefix(_Strict):
+    """Projects whose code starts with `prefix` belong to `entity`."""
+
+    prefix: str = Field(min_length=1)
+    entity: EntityId
+
+
+class PersonMapping(_Strict):
+    """A person's home entity: their internal (non-client) time is that entity's cost."""
+
+    pm_user_id: int
+    home_entity: EntityId
 
 
 class ProjectMapping(_Strict):
@@ -107,11 +155,22 @@ class MappingDocument(_Strict):
     version: str = Field(min_length=1)
     clients: list[ClientMapping]
     projects: list[ProjectMapping] = []
+    project_code_prefixes: list[ProjectCodePrefix] = []
+    people: list[PersonMapping] = []
     field_mapping: FieldMapping = FieldMapping()
+    rates: list[RateRule] = []
+    time_rounding: list[TimeRounding] = []
+    expense_markups: list[ExpenseMarkup] = []
+    tax_overrides: list[TaxOverride] = []
+    discounts: list[Discount] = []
 
     @model_validator(mode="after")
     def _no_duplicates(self) -> MappingDocument:
-        problems = []
+        problems = rate_conflicts(self.rates)
+        problems += scoped_conflicts(self.time_rounding, "time rounding")
+        problems += scoped_conflicts(self.expense_markups, "expense markup")
+        problems += tax_override_conflicts(self.tax_overrides)
+        problems += discount_conflicts(self.discounts)
         seen: set[int] = set()
         for client in self.clients:
             if client.pm_client_id in seen:
@@ -127,15 +186,40 @@ class MappingDocument(_Strict):
         return self
 
 
+class OrchestrationConfig(_Strict):
+    """When the schedules fire and how the sensors poll (all optional; defaults suit the demo)."""
+
+    daily_sync_time: str = Field(
+        default="02:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, entity-local"
+    )
+    close_working_day: int = Field(default=3, ge=1, le=20, description="first working day the close may run")
+    close_deadline_working_day: int = Field(
+        default=5, ge=1, le=23, description="working day the close runs even with approvals missing"
+    )
+    review_cron: str = Field(default="0 7 * * 1", min_length=9, description="weekly review, UTC cron")
+    poll_interval_seconds: int = Field(default=300, ge=30, le=86400)
+    poll_overlap_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
+    alert_webhook_url: str = Field(default="", description="run-failure alerts are POSTed here when set")
+
+    @model_validator(mode="after")
+    def _deadline_after_close(self) -> OrchestrationConfig:
+        if self.close_deadline_working_day < self.close_working_day:
+            raise ValueError("close_deadline_working_day must not be before close_working_day")
+        return self
+
+
 class BillbridgeConfig(_Strict):
     """The whole configuration: entities plus the mapping document they bill by."""
 
     version: Literal[1]
     reporting_currency: CurrencyCode
     billing_start: date
+    # A day without a published ECB rate uses the latest one before it, at most this many days old.
+    fx_max_rate_age_days: int = Field(default=7, ge=0, le=31)
     mapping: MappingDocument
     unclaimed_records_entity: EntityId
     entities: list[EntityConfig] = Field(min_length=1)
+    orchestration: OrchestrationConfig = OrchestrationConfig()
     source_path: str = ""
     content_hash: str = ""
 
@@ -151,6 +235,37 @@ class BillbridgeConfig(_Strict):
                 problems.append(
                     f"mapping client {client.pm_client_id} names unknown entity {client.entity!r}"
                 )
+        entity_of = {c.pm_client_id: c.entity for c in self.mapping.clients}
+        codes = {e.id: e.tax_rates() for e in self.entities}
+        for override in self.mapping.tax_overrides:
+            entity = entity_of.get(override.client)
+            if entity is None:
+                problems.append(
+                    f"tax override {override.id!r}: client {override.client} is not in the mapping"
+                )
+            elif override.tax_type not in codes.get(entity, {}):
+                problems.append(
+                    f"tax override {override.id!r}: tax code {override.tax_type!r} does not exist for entity "
+                    f"{entity!r} (known: {', '.join(sorted(codes.get(entity, {})))})"
+                )
+            elif override.treatment != "standard" and codes[entity][override.tax_type] != 0:
+                problems.append(
+                    f"tax override {override.id!r}: {override.treatment} must use a 0% tax code, "
+                    f"{override.tax_type!r} is {codes[entity][override.tax_type]}%"
+                )
+        for prefix in self.mapping.project_code_prefixes:
+            if prefix.entity not in known:
+                problems.append(
+                    f"mapping project code prefix {prefix.prefix!r} names unknown entity {prefix.entity!r}"
+                )
+        for person in self.mapping.people:
+            if person.home_entity not in known:
+                problems.append(
+                    f"mapping person {person.pm_user_id} names unknown entity {person.home_entity!r}"
+                )
+        for rule in self.mapping.rates:
+            if rule.entity is not None and rule.entity not in known:
+                problems.append(f"mapping rate rule {rule.id!r} names unknown entity {rule.entity!r}")
         for project in self.mapping.projects:
             if project.entity not in known:
                 problems.append(

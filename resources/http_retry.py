@@ -7,6 +7,7 @@ are permanent. Retries use stamina's exponential backoff with jitter, except tha
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import httpx
@@ -96,3 +97,19 @@ def call_with_retries(
     except httpx.ConnectError as exc:
         raise ServiceUnreachableError(service, url, exc) from exc
     raise AssertionError("unreachable: stamina re-raises the last error")
+
+
+def full_jitter_delay(
+    attempt: int,
+    *,
+    base_s: float = 0.5,
+    cap_s: float = 30.0,
+    retry_after: float | None = None,
+    rng: Callable[[float, float], float] = random.uniform,
+) -> float:
+    """Seconds to wait before retry number `attempt` (1-based): the provider's Retry-After when given,
+    else "full jitter" (uniform between 0 and min(cap, base * 2**attempt)), which spreads many
+    clients' retries apart instead of synchronising them."""
+    if retry_after is not None:
+        return retry_after
+    return rng(0.0, min(cap_s, base_s * 2.0**attempt))

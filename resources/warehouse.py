@@ -113,3 +113,23 @@ def record_check(
         "INSERT INTO quality.check_results VALUES (?, ?, ?, ?, ?, ?, ?, now())",
         [entity, asset, partition, check_name, passed, detail, run_id],
     )
+
+
+def pinned_rates(warehouse: Warehouse, entity: str, days: list[str]) -> pl.DataFrame:
+    """The conversion rates the entity's `days` were priced with before (empty when never priced)."""
+    return warehouse.query(
+        entity,
+        "SELECT day, from_currency, to_currency, fx_rate, fx_rate_date, fx_source FROM reference.fx_rates "
+        "WHERE entity = ? AND day IN (SELECT unnest(?::DATE[]))",
+        [entity, days],
+    )
+
+
+def pin_rates(
+    con: duckdb.DuckDBPyConnection, entity: str, days: list[str], rates: pl.DataFrame, run_id: str
+) -> None:
+    """Replace the pinned rates of the entity's `days` with `rates` (inside the caller's transaction)."""
+    frame = rates.with_columns(pl.lit(entity).alias("entity"), pl.lit(run_id).alias("pinned_by_run"))
+    replace_slice(
+        con, "reference.fx_rates", frame, "entity = ? AND day IN (SELECT unnest(?::DATE[]))", [entity, days]
+    )

@@ -10,6 +10,15 @@ CREATE SCHEMA IF NOT EXISTS normalized;
 CREATE SCHEMA IF NOT EXISTS billing;
 CREATE SCHEMA IF NOT EXISTS posting;
 CREATE SCHEMA IF NOT EXISTS quality;
+CREATE SCHEMA IF NOT EXISTS reference;
+
+-- Every conversion rate a partition was priced with, kept so reruns reproduce to the cent
+-- (re-rated only when a run asks to). `day` is the line's day or the invoice date.
+CREATE TABLE IF NOT EXISTS reference.fx_rates (
+    entity VARCHAR NOT NULL, day DATE NOT NULL, from_currency VARCHAR NOT NULL, to_currency VARCHAR NOT NULL,
+    fx_rate DECIMAL(18,8) NOT NULL, fx_rate_date DATE NOT NULL, fx_source VARCHAR NOT NULL,
+    pinned_by_run VARCHAR NOT NULL
+);
 
 -- PM payloads exactly as extracted (one row per record per day partition).
 CREATE TABLE IF NOT EXISTS raw.time_entries (
@@ -49,6 +58,19 @@ CREATE TABLE IF NOT EXISTS normalized.billable_lines (
     cost_rate DECIMAL(18,4) NOT NULL, amount_cost_base DECIMAL(18,4) NOT NULL,
     rule_set_version VARCHAR NOT NULL, run_id VARCHAR NOT NULL
 );
+-- Columns added after the first release: files written by earlier versions gain them here.
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS cost_rate DECIMAL(18,4) DEFAULT 0;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS amount_cost_base DECIMAL(18,4) DEFAULT 0;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS hours DECIMAL(18,4);
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS rate_rule_id VARCHAR;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS rounding_rule_id VARCHAR;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS line_increment_minutes BIGINT;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS line_minimum_minutes BIGINT;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS markup_rule_id VARCHAR;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS reporting_currency VARCHAR;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS fx_rate_reporting DECIMAL(18,8);
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS fx_rate_date_reporting DATE;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS amount_reporting DECIMAL(18,4);
 CREATE TABLE IF NOT EXISTS normalized.quarantine (
     entity VARCHAR NOT NULL, day DATE NOT NULL, source_kind VARCHAR NOT NULL, source_id BIGINT,
     reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, payload VARCHAR NOT NULL,
@@ -72,6 +94,9 @@ CREATE TABLE IF NOT EXISTS billing.invoice_draft_lines (
     tax_type VARCHAR NOT NULL, tax_amount DECIMAL(18,4) NOT NULL, account_code VARCHAR NOT NULL,
     project_id BIGINT NOT NULL, task_id BIGINT, source_kind VARCHAR NOT NULL
 );
+ALTER TABLE billing.invoice_drafts ADD COLUMN IF NOT EXISTS line_amount_types VARCHAR DEFAULT 'Exclusive';
+ALTER TABLE billing.invoice_draft_lines ADD COLUMN IF NOT EXISTS rate_source VARCHAR;
+ALTER TABLE billing.invoice_draft_lines ADD COLUMN IF NOT EXISTS rule_set_version VARCHAR;
 -- Which normalized line each invoice line bills: the trace from invoice to time entry.
 CREATE TABLE IF NOT EXISTS billing.invoice_line_sources (
     invoice_number VARCHAR NOT NULL, line_no INTEGER NOT NULL, entity VARCHAR NOT NULL,
@@ -89,11 +114,84 @@ CREATE TABLE IF NOT EXISTS posting.outbox (
 CREATE TABLE IF NOT EXISTS posting.contacts (
     contact_name VARCHAR NOT NULL PRIMARY KEY, contact_id VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL
 );
+-- Every request the poster sent and what came back (secrets redacted): the replayable event store.
+CREATE TABLE IF NOT EXISTS posting.requests (
+    request_id VARCHAR NOT NULL PRIMARY KEY, entity VARCHAR NOT NULL, period VARCHAR NOT NULL,
+    document_numbers VARCHAR NOT NULL, idempotency_key VARCHAR NOT NULL, method VARCHAR NOT NULL,
+    url VARCHAR NOT NULL, request_headers VARCHAR NOT NULL, request_body VARCHAR NOT NULL,
+    status_code INTEGER, response_body VARCHAR, outcome VARCHAR NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, run_id VARCHAR NOT NULL
+);
+-- Documents the accounting system refused or that ran out of attempts, until replayed or discarded.
+CREATE TABLE IF NOT EXISTS posting.dead_letters (
+    dead_letter_id VARCHAR NOT NULL PRIMARY KEY, invoice_number VARCHAR NOT NULL, entity VARCHAR NOT NULL,
+    period VARCHAR NOT NULL, document VARCHAR NOT NULL, error VARCHAR NOT NULL, attempts INTEGER NOT NULL,
+    state VARCHAR NOT NULL, resolution VARCHAR, created_at TIMESTAMPTZ NOT NULL, resolved_at TIMESTAMPTZ,
+    run_id VARCHAR NOT NULL
+);
+-- Who is posting an entity-period right now: committed before the first request, so two runs never both post.
+CREATE TABLE IF NOT EXISTS posting.claims (
+    entity VARCHAR NOT NULL, period VARCHAR NOT NULL, holder VARCHAR NOT NULL,
+    claimed_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (entity, period)
+);
 
 -- Every invariant check's outcome, per asset, entity and partition, for `billbridge report`.
 CREATE TABLE IF NOT EXISTS quality.check_results (
     entity VARCHAR NOT NULL, asset VARCHAR NOT NULL, partition VARCHAR NOT NULL,
     check_name VARCHAR NOT NULL, passed BOOLEAN NOT NULL, detail VARCHAR NOT NULL,
     run_id VARCHAR NOT NULL, checked_at TIMESTAMPTZ NOT NULL
+);
+-- Cost allocation (append-only per run: the current allocation is an entity-month's latest run).
+CREATE SCHEMA IF NOT EXISTS allocation;
+CREATE TABLE IF NOT EXISTS allocation.runs (
+    run_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL,
+    rule_set_version VARCHAR NOT NULL, rule_set_path VARCHAR NOT NULL, inputs_hash VARCHAR NOT NULL,
+    result_hash VARCHAR NOT NULL, previous_run_id VARCHAR, allocated_total DECIMAL(18,4) NOT NULL,
+    unallocated_total DECIMAL(18,4) NOT NULL, created_at TIMESTAMPTZ NOT NULL
+);
+-- A pool's costs in one entity-month under one rule (or capitalized), and the source costs summed in it.
+CREATE TABLE IF NOT EXISTS allocation.pool_lines (
+    run_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL, pool_line_id VARCHAR NOT NULL,
+    pool_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, cost_class VARCHAR NOT NULL,
+    amount DECIMAL(18,4) NOT NULL, window_from DATE NOT NULL, window_to DATE NOT NULL,
+    rule_set_version VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS allocation.pool_line_sources (
+    run_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL, pool_line_id VARCHAR NOT NULL,
+    pool_id VARCHAR NOT NULL, source_kind VARCHAR NOT NULL, source_ref VARCHAR NOT NULL,
+    source_date DATE NOT NULL, amount DECIMAL(18,4) NOT NULL, rule_set_version VARCHAR NOT NULL
+);
+-- One target's share of a pool line: driver, share, exact amount at scale 8 and remainder cents received.
+CREATE TABLE IF NOT EXISTS allocation.slices (
+    run_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL, pool_line_id VARCHAR NOT NULL,
+    pool_id VARCHAR NOT NULL, pool_amount DECIMAL(18,4) NOT NULL, rule_id VARCHAR NOT NULL,
+    rule_hash VARCHAR NOT NULL, allow_negative BOOLEAN NOT NULL, target_kind VARCHAR NOT NULL,
+    target_id VARCHAR NOT NULL, driver VARCHAR NOT NULL, driver_value DECIMAL(18,4) NOT NULL,
+    driver_total DECIMAL(18,4) NOT NULL, share DECIMAL(38,8) NOT NULL, exact_amount DECIMAL(38,8) NOT NULL,
+    amount DECIMAL(18,4) NOT NULL, remainder_units BIGINT NOT NULL, rule_set_version VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS allocation.unallocated (
+    run_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL, pool_line_id VARCHAR NOT NULL,
+    pool_id VARCHAR NOT NULL, amount DECIMAL(18,4) NOT NULL, reason VARCHAR NOT NULL,
+    rule_set_version VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS allocation.depreciation_schedule (
+    run_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL, pool_line_id VARCHAR NOT NULL,
+    pool_id VARCHAR NOT NULL, capitalized_amount DECIMAL(18,4) NOT NULL, month_no BIGINT NOT NULL,
+    depreciation_month DATE NOT NULL, amount DECIMAL(18,4) NOT NULL,
+    remaining_book_value DECIMAL(18,4) NOT NULL, rule_set_version VARCHAR NOT NULL
+);
+-- ManualJournal drafts (signed line amounts: debit positive), not yet posted.
+CREATE TABLE IF NOT EXISTS allocation.journal_drafts (
+    run_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL, journal_ref VARCHAR NOT NULL,
+    journal_date DATE NOT NULL, narration VARCHAR NOT NULL, line_no BIGINT NOT NULL,
+    account_code VARCHAR NOT NULL, description VARCHAR NOT NULL, line_amount DECIMAL(18,4) NOT NULL,
+    currency VARCHAR NOT NULL, rule_set_version VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS allocation.profitability (
+    run_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL, project_id BIGINT NOT NULL,
+    project_name VARCHAR NOT NULL, revenue DECIMAL(18,4) NOT NULL, direct_time_cost DECIMAL(18,4) NOT NULL,
+    direct_expense_cost DECIMAL(18,4) NOT NULL, allocated_cost DECIMAL(18,4) NOT NULL,
+    margin DECIMAL(18,4) NOT NULL, rule_set_version VARCHAR NOT NULL
 );
 """

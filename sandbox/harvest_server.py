@@ -36,6 +36,7 @@ from urllib.parse import urlencode
 
 from sandbox.company import Company, Record
 from sandbox.http_base import Exchange, Request, Response, SandboxServer
+from sandbox.webhooks import WebhookSender
 
 MAX_PER_PAGE = 2000
 DATED_KINDS = frozenset({"time_entries", "expenses"})
@@ -239,6 +240,7 @@ class HarvestSandbox:
         rate_window_s: float = 15.0,
         port: int = 0,
         record: bool = False,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         if rate_limit is not None and rate_limit < 1:
             raise ValueError(f"rate_limit must be at least 1 or None, got {rate_limit}")
@@ -255,6 +257,8 @@ class HarvestSandbox:
         self._filtered: OrderedDict[tuple[Any, ...], list[Record]] = OrderedDict()
         self._hits: dict[str, deque[float]] = {}
         self._clock: datetime | None = None
+        # Change notifications on every mutation below (None: no webhooks, as Harvest itself).
+        self.webhooks = webhooks
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -314,10 +318,12 @@ class HarvestSandbox:
                 raise KeyError(f"no {kind} record {record_id}")
             if "spent_date" in fields:
                 date.fromisoformat(fields["spent_date"])  # the day index needs a real date
+            previous = {key: record.get(key) for key in fields}
             record.update(fields)
             record["updated_at"] = self._advance_clock(updated_at)
             self._versions[kind] += 1
-            return record
+        self._notify(kind, "updated", record, previous)
+        return record
 
     def add_record(self, kind: str, record: Record) -> Record:
         """Append a record (its `id` must be new); `updated_at`/`created_at` default to the next second."""
@@ -332,7 +338,8 @@ class HarvestSandbox:
             record.setdefault("created_at", stamp)
             self.company.records(kind).append(record)
             self._versions[kind] += 1
-            return record
+        self._notify(kind, "created", record, {})
+        return record
 
     def delete_record(self, kind: str, record_id: int) -> Record:
         """Remove a record from the company (as a hard delete in Harvest: it simply stops being listed)."""
@@ -343,7 +350,12 @@ class HarvestSandbox:
             records = self.company.records(kind)
             records[:] = [r for r in records if r is not record]
             self._versions[kind] += 1
-            return record
+        self._notify(kind, "deleted", record, {})
+        return record
+
+    def _notify(self, kind: str, action: str, record: Record, previous: dict[str, Any]) -> None:
+        if self.webhooks is not None:
+            self.webhooks.notify(kind, action, dict(record), previous)
 
     def update_time_entry(self, entry_id: int, *, updated_at: str | None = None, **fields: Any) -> Record:
         """Change a time entry in place and bump its updated_at (given, or one second past the latest)."""

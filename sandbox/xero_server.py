@@ -8,7 +8,8 @@ What it implements, and how closely (the contract is `contracts/xero_accounting.
 - `/Contacts`: list (`where`, `page`, `IDs`), create (PUT/POST; `Name` required and unique per tenant),
   `/Contacts/{ContactID}`.
 - `/Invoices`: create (PUT/POST, at most 50 per request) with Xero's validation and arithmetic, list
-  (`where`, `page`, `pageSize`, `IDs`, `InvoiceNumbers`, `ContactIDs`, `Statuses`), `/Invoices/{InvoiceID}`.
+  (`where`, including `InvoiceNumber.StartsWith("...")`, `page`, `pageSize`, `IDs`, `InvoiceNumbers`,
+  `ContactIDs`, `Statuses`), `/Invoices/{InvoiceID}`. Request bodies may be sent with `Content-Encoding: gzip`.
   `summarizeErrors` (default true, as Xero behaves, although the spec file says false), `unitdp`,
   and `Idempotency-Key` (at most 128 characters; replays within `idempotency_window_s` answer the
   original response; the same key with another request is a 400).
@@ -36,6 +37,7 @@ Deliberate differences from the real service (so nobody mistakes the sandbox for
 from __future__ import annotations
 
 import calendar
+import gzip
 import hashlib
 import json
 import math
@@ -288,7 +290,7 @@ class WhereError(ValueError):
 @dataclass(frozen=True)
 class _Clause:
     column: str
-    op: str  # "==" or "!="
+    op: str  # "==", "!=" or "startswith"
     value: str
 
 
@@ -343,7 +345,29 @@ def parse_where(expression: str, fields: Mapping[str, tuple[str, str]]) -> list[
             raise fail(f"expected a field name at position {pos}")
         name = match.group(0)
         if text[match.end() : match.end() + 1] == "(":
-            raise fail(f"method calls such as {name}(...) are not supported")
+            # Xero's string method used to find a family of numbers in one call: Field.StartsWith("x").
+            base, _, method = name.rpartition(".")
+            if method.lower() != "startswith" or base.lower() not in by_lower:
+                raise fail(f"method calls such as {name}(...) are not supported (only Field.StartsWith)")
+            proper, (column, kind) = by_lower[base.lower()]
+            if kind != "string":
+                raise fail(f"{proper} is not a string field, so it has no StartsWith")
+            pos = skip_ws(match.end() + 1)
+            if pos >= len(text) or text[pos] != '"':
+                raise fail(f'{proper}.StartsWith takes a "quoted" literal')
+            value, pos = _string_literal(text, pos, fail)
+            pos = skip_ws(pos)
+            if text[pos : pos + 1] != ")":
+                raise fail(f"expected ) after {proper}.StartsWith(...)")
+            clauses.append(_Clause(column, "startswith", value))
+            pos = skip_ws(pos + 1)
+            if pos >= len(text):
+                return clauses
+            joiner = _AND_RE.match(text, pos)
+            if not joiner:
+                raise fail(f"unexpected text at position {pos}: {text[pos : pos + 20]!r}")
+            pos = joiner.end()
+            continue
         if name.lower() not in by_lower:
             raise fail(f"unsupported field {name!r}")
         proper, (column, kind) = by_lower[name.lower()]
@@ -703,6 +727,16 @@ class XeroSandbox:
             return _problem(403, "Forbidden", "AuthorizationUnsuccessful")
         with self._state_lock:
             self._requests[tenant] = self._requests.get(tenant, 0) + 1
+        encoding = (request.header("Content-Encoding") or "identity").strip().lower()
+        if encoding == "gzip":
+            try:
+                request.body = gzip.decompress(request.body)
+            except (OSError, EOFError) as exc:
+                return _api_error(
+                    400, ERR_POST_DATA, f"Content-Encoding gzip but the body is not gzip: {exc}"
+                )
+        elif encoding != "identity":
+            return _problem(415, "UnsupportedMediaType", f"Content-Encoding {encoding} is not supported")
         fault = self._take_fault(request.method, resource, tenant)
         if fault is not None and fault.kind == "drop_before":
             return Response(drop=True)
@@ -1240,6 +1274,11 @@ class XeroSandbox:
             except WhereError as exc:
                 return _api_error(400, ERR_QUERY_PARSE, str(exc))
             for clause in clauses:
+                if clause.op == "startswith":
+                    escaped = clause.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                    conditions.append(f"{clause.column} LIKE ? ESCAPE '\\'")  # ASCII case-insensitive
+                    params.append(escaped + "%")
+                    continue
                 conditions.append(f"{clause.column} {'=' if clause.op == '==' else '!='} ? COLLATE NOCASE")
                 params.append(clause.value)
         page = _positive_int(request.param("page"))

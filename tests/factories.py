@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
 from assets.raw.payloads import RAW_COLUMNS, canonical_payload
 from assets.raw.routing import CLAIMED
+from resources.fx import FxSnapshot
 
 
 def time_entry(
@@ -107,3 +109,16 @@ def directory(projects: dict[int, bool], clients: dict[int, str]) -> pl.DataFram
         {"kind": "clients", "payload": json.dumps({"id": c, "currency": cur})} for c, cur in clients.items()
     ]
     return pl.DataFrame(rows, schema={"kind": pl.String, "payload": pl.String})
+
+
+def fx_snapshot(rates: dict[date, dict[str, str]], label: str = "test rates") -> FxSnapshot:
+    """ECB-style rates {publication day: {currency: units per EUR}} as an FxSnapshot."""
+    rows = [
+        {"rate_date": day, "currency": cur, "per_eur": Decimal(v)}
+        for day, cur_rates in rates.items()
+        for cur, v in cur_rates.items()
+    ]
+    frame = pl.DataFrame(
+        rows, schema={"rate_date": pl.Date, "currency": pl.String, "per_eur": pl.Decimal(18, 8)}
+    )
+    return FxSnapshot(frame, label, "0" * 64)

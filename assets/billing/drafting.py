@@ -14,23 +14,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 import polars as pl
 
+from assets.billing.discounts import discount_lines
 from assets.money import (
     FX_CONVERSION_RULE,
     LINE_AMOUNT_RULE,
     LINE_TAX_RULE,
     MONEY,
+    WIDE,
     exact_product,
+    round_decimal,
     round_to_minor_units,
 )
-from assets.normalized.fx_conversion import cross_rates
+from assets.normalized.fx_conversion import rates_for
+from assets.normalized.pricing_rules import round_up_to_increment
 from resources.configuration import EntityConfig, FieldMapping
 from resources.fx import FxSnapshot
+from resources.mapping_rules import Discount, TaxOverride
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class Drafts:
     invoices: pl.DataFrame
     lines: pl.DataFrame
     sources: pl.DataFrame
+    rates_used: pl.DataFrame  # the period-end rates applied: pin them so reruns reproduce
 
 
 def invoice_number_prefix(entity: str, period: str) -> str:
@@ -75,6 +82,39 @@ def _describe(template: str) -> pl.Expr:
     return pl.concat_str(parts)
 
 
+def _tax_codes(entity: EntityConfig, overrides: Sequence[TaxOverride]) -> pl.DataFrame:
+    """Per client of this entity: the tax code and rate (as a fraction) its overrides name."""
+    rates = entity.tax_rates()
+    rows = [
+        {"client_id": o.client, "tax_type": o.tax_type, "tax_fraction": rates[o.tax_type] / 100}
+        for o in overrides
+        if o.tax_type in rates
+    ]
+    return pl.DataFrame(rows, schema={"client_id": pl.Int64, "tax_type": pl.String, "tax_fraction": WIDE})
+
+
+def line_tax(amount: pl.Expr, fraction: pl.Expr, currency: pl.Expr, line_amount_types: str) -> pl.Expr:
+    """Tax of each line by LINE_TAX_RULE, as the accounting system books it (per line, then summed).
+
+    Exclusive: amount x rate. Inclusive: the tax inside the amount, amount x rate / (1 + rate),
+    computed with Python's Decimal (a division polars would truncate) on the few invoice lines.
+    """
+    if line_amount_types == "Exclusive":
+        return round_to_minor_units(exact_product(amount, fraction), currency, LINE_TAX_RULE).alias(
+            "tax_amount"
+        )
+
+    def inclusive(row: dict[str, Decimal | str]) -> Decimal:
+        value, rate = Decimal(row["a"]), Decimal(row["f"])
+        return round_decimal(value * rate / (1 + rate), str(row["c"]), LINE_TAX_RULE)
+
+    return (
+        pl.struct(a=amount, f=fraction, c=currency)
+        .map_elements(inclusive, return_dtype=MONEY)
+        .alias("tax_amount")
+    )
+
+
 def content_hash(header: dict[str, object], lines: list[dict[str, object]]) -> str:
     """SHA-256 of the document as it would be sent: the same content always hashes the same."""
     text = json.dumps({"header": header, "lines": lines}, sort_keys=True, default=str, separators=(",", ":"))
@@ -90,12 +130,24 @@ def draft_invoices(
     period_end: date,
     rule_set_version: str,
     run_id: str,
+    tax_overrides: Sequence[TaxOverride] = (),
+    discounts: Sequence[Discount] = (),
+    pinned_rates: pl.DataFrame | None = None,
 ) -> Drafts:
     """Draft one entity-month's invoices from its invoiceable lines (see billable_for_period)."""
     period = period_start.strftime("%Y-%m")
     time_lines = (
         lines.filter(pl.col("source_kind") == "time")
-        .group_by("client_id", "txn_currency", "project_id", "task_id", "unit_price")
+        .group_by(
+            "client_id",
+            "txn_currency",
+            "project_id",
+            "task_id",
+            "unit_price",
+            "rate_source",
+            "line_increment_minutes",
+            "line_minimum_minutes",
+        )
         .agg(
             pl.col("quantity").sum(),
             pl.col("line_id").sort().alias("line_ids"),
@@ -103,6 +155,20 @@ def draft_invoices(
                 "project_name", "project_code", "task_name", "client_name", "contact_name", "category_name"
             ),
         )
+        # Invoiceable units "per invoice line": the line's total hours rounded up once.
+        .with_columns(
+            pl.when(pl.col("line_increment_minutes").is_not_null())
+            .then(
+                round_up_to_increment(
+                    pl.col("quantity"),
+                    pl.col("line_increment_minutes"),
+                    pl.col("line_minimum_minutes").fill_null(0),
+                )
+            )
+            .otherwise(pl.col("quantity"))
+            .alias("quantity")
+        )
+        .drop("line_increment_minutes", "line_minimum_minutes")
     )
     expense_lines = lines.filter(pl.col("source_kind") == "expense").select(
         "client_id",
@@ -110,6 +176,7 @@ def draft_invoices(
         "project_id",
         "task_id",
         "unit_price",
+        "rate_source",
         "quantity",
         pl.concat_list("line_id").alias("line_ids"),
         "project_name",
@@ -132,35 +199,45 @@ def draft_invoices(
         ],
         how="vertical_relaxed",
     )
-    tax_rate = Decimal(entity.tax_rate_percent) / 100
+    inclusive = entity.line_amount_types == "Inclusive"
+    amounts = described.with_columns(
+        round_to_minor_units(
+            exact_product(pl.col("quantity"), pl.col("unit_price")),
+            pl.col("txn_currency"),
+            LINE_AMOUNT_RULE,
+        ).alias("line_amount")
+    )
     priced = (
-        described.with_columns(
-            round_to_minor_units(
-                exact_product(pl.col("quantity"), pl.col("unit_price")),
-                pl.col("txn_currency"),
-                LINE_AMOUNT_RULE,
-            ).alias("line_amount")
+        pl.concat([amounts, discount_lines(amounts, discounts)])
+        .join(_tax_codes(entity, tax_overrides), on="client_id", how="left")
+        .with_columns(
+            pl.col("tax_type").fill_null(entity.tax_type),
+            pl.col("tax_fraction").fill_null(pl.lit(entity.tax_rate_percent / 100, WIDE)),
         )
         .with_columns(
-            round_to_minor_units(
-                exact_product(pl.col("line_amount"), pl.lit(tax_rate, pl.Decimal(18, 8))),
+            line_tax(
+                pl.col("line_amount"),
+                pl.col("tax_fraction"),
                 pl.col("txn_currency"),
-                LINE_TAX_RULE,
-            ).alias("tax_amount")
+                entity.line_amount_types,
+            )
         )
         .with_columns(
             pl.format(invoice_number_prefix(entity.id, period) + "{}-{}", "client_id", "txn_currency").alias(
                 "invoice_number"
             )
         )
+        # A total order: each source line belongs to exactly one invoice line, so the first
+        # source line id breaks every tie and reruns number the lines identically.
         .sort(
             "invoice_number",
             "source_kind",
             "project_id",
             "task_id",
             "unit_price",
-            "line_ids",
-            descending=[False, True, False, False, False, False],
+            pl.col("line_ids").list.first(),
+            "description",
+            descending=[False, True, False, False, False, False, False],
         )
         .with_columns(pl.int_range(1, pl.len() + 1).over("invoice_number").cast(pl.Int64).alias("line_no"))
     )
@@ -173,41 +250,60 @@ def draft_invoices(
         pl.col("quantity").cast(MONEY),
         pl.col("unit_price").cast(MONEY).alias("unit_amount"),
         pl.col("line_amount").cast(MONEY),
-        pl.lit(entity.tax_type).alias("tax_type"),
+        "tax_type",
         pl.col("tax_amount").cast(MONEY),
         pl.lit(entity.revenue_account_code).alias("account_code"),
         "project_id",
         "task_id",
         "source_kind",
+        "rate_source",
+        pl.lit(rule_set_version).alias("rule_set_version"),
     )
-    sources = priced.select(
-        "invoice_number",
-        "line_no",
-        pl.lit(entity.id).alias("entity"),
-        pl.lit(period).alias("period"),
-        pl.col("line_ids").alias("line_id"),
-    ).explode("line_id")
+    sources = (
+        priced.select(
+            "invoice_number",
+            "line_no",
+            pl.lit(entity.id).alias("entity"),
+            pl.lit(period).alias("period"),
+            pl.col("line_ids").alias("line_id"),
+        )
+        .explode("line_id")
+        .drop_nulls("line_id")
+    )  # discount lines bill no entry of their own
 
     needs = priced.select(
         pl.lit(period_end).alias("day"),
         pl.col("txn_currency").alias("from_currency"),
         pl.lit(entity.base_currency).alias("to_currency"),
     ).unique()
-    to_base = cross_rates(fx.rates, needs)
-    from_base = cross_rates(
-        fx.rates, needs.rename({"from_currency": "to_currency", "to_currency": "from_currency"})
-    )
+    reverse = needs.rename({"from_currency": "to_currency", "to_currency": "from_currency"})
+    both_ways = pl.concat([needs, reverse.select(needs.columns)])
+    rates_used = rates_for(both_ways, fx.rates, fx.label, pinned_rates)
+    to_base = rates_used.filter(pl.col("to_currency") == entity.base_currency)
+    from_base = rates_used.filter(pl.col("from_currency") == entity.base_currency)
     headers = (
         priced.group_by("invoice_number", "client_id", "txn_currency")
         .agg(
             pl.first("contact_name"),
             pl.col("project_code").drop_nulls().unique().sort().str.join(", ").alias("codes"),
-            pl.col("project_code").is_null().any().alias("has_uncoded"),
+            pl.col("project_code")
+            .filter(pl.col("source_kind") != "discount")
+            .is_null()
+            .any()
+            .alias("has_uncoded"),
             pl.len().cast(pl.Int64).alias("line_count"),
-            pl.col("line_amount").sum().cast(MONEY).alias("subtotal"),
+            pl.col("line_amount").sum().cast(MONEY).alias("line_sum"),
             pl.col("tax_amount").sum().cast(MONEY).alias("total_tax"),
         )
-        .with_columns((pl.col("subtotal") + pl.col("total_tax")).cast(MONEY).alias("total"))
+        # Exclusive lines: tax is added on top. Inclusive lines already contain their tax.
+        .with_columns(
+            (pl.col("line_sum") - pl.col("total_tax") if inclusive else pl.col("line_sum"))
+            .cast(MONEY)
+            .alias("subtotal"),
+            (pl.col("line_sum") if inclusive else pl.col("line_sum") + pl.col("total_tax"))
+            .cast(MONEY)
+            .alias("total"),
+        )
         .join(
             to_base.select("from_currency", "fx_rate"),
             left_on="txn_currency",
@@ -244,6 +340,7 @@ def draft_invoices(
             pl.lit(period_end + timedelta(days=entity.payment_terms_days)).alias("due_date"),
             "reference",
             "line_count",
+            pl.lit(entity.line_amount_types).alias("line_amount_types"),
             "subtotal",
             "total_tax",
             "total",
@@ -255,11 +352,16 @@ def draft_invoices(
     )
     hashes = []
     for header in headers.iter_rows(named=True):
-        doc_lines = draft_lines.filter(pl.col("invoice_number") == header["invoice_number"]).to_dicts()
+        # The hash covers what the ledger receives, not our provenance columns.
+        doc_lines = (
+            draft_lines.filter(pl.col("invoice_number") == header["invoice_number"])
+            .drop("rate_source", "rule_set_version")
+            .to_dicts()
+        )
         hashes.append(content_hash(header, doc_lines))
     headers = headers.with_columns(
         pl.Series("content_hash", hashes, dtype=pl.String),
         pl.lit(rule_set_version).alias("rule_set_version"),
         pl.lit(run_id).alias("run_id"),
     )
-    return Drafts(invoices=headers, lines=draft_lines, sources=sources)
+    return Drafts(invoices=headers, lines=draft_lines, sources=sources, rates_used=rates_used)

@@ -5,14 +5,14 @@ import duckdb
 import polars as pl
 
 from assets.billing.drafting import billable_for_period, draft_invoices
-from assets.normalized.billable_lines import billable_lines
+from assets.normalized.billable_lines import FxRerun, billable_lines
 from assets.reporting import money_totals, preview
 from checks.invariants import billed_at_most_once, lines_sum_to_totals
 from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, validate
 from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
 from resources.configuration import current_config
 from resources.fx import EcbRates
-from resources.warehouse import Warehouse, record_check, replace_slice
+from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_check, replace_slice
 
 INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
 LINES_SUM_TO_TOTALS = "invoice_total_equals_sum_of_lines"
@@ -62,16 +62,17 @@ def _record(
     group_name="billing",
     owners=["team:data"],
 )
-def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: EcbRates):  # type: ignore[no-untyped-def]
+def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates):  # type: ignore[no-untyped-def]
     """One draft invoice per client and month: a line per project, task and rate, priced as the ledger books it."""
     assert billable_lines  # the upstream asset, imported so the dependency is explicit in code
-    config = current_config()
+    settings = current_config()
     snapshot = fx.snapshot()
     invoices_all: list[pl.DataFrame] = []
     lines_all: list[pl.DataFrame] = []
     check_log: dict[str, list[tuple[bool, str]]] = {LINES_SUM_TO_TOTALS: [], BILLED_ONCE: []}
     for part in month_slices(context):
-        entity = config.entity(part.entity)
+        entity = settings.entity(part.entity)
+        invoice_day = [part.month_end.isoformat()]
         lines = warehouse.query(
             part.entity,
             "SELECT * FROM normalized.billable_lines WHERE entity = ? AND day BETWEEN ? AND ? ORDER BY line_id",
@@ -81,12 +82,15 @@ def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
         drafts = draft_invoices(
             billable_for_period(lines, entity),
             entity,
-            config.mapping.field_mapping,
+            settings.mapping.field_mapping,
             snapshot,
             part.month,
             part.month_end,
-            config.rule_set_version,
+            settings.rule_set_version,
             context.run.run_id,
+            tax_overrides=settings.mapping.tax_overrides,
+            discounts=settings.mapping.discounts,
+            pinned_rates=None if config.rerate_fx else pinned_rates(warehouse, part.entity, invoice_day),
         )
         # The write gate: wrong money never reaches the table, whatever the checks below say.
         invoices = validate(InvoiceDrafts, drafts.invoices)
@@ -102,6 +106,7 @@ def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
         if not (sums_ok[0] and once_ok[0]):
             with warehouse.transaction(part.entity) as con:
                 _record(con, part.entity, part.label(), outcomes, context.run.run_id)
+            pin_rates(con, part.entity, invoice_day, drafts.rates_used, context.run.run_id)
             raise dg.Failure(
                 description=f"{part.label()}: drafts violate a money invariant; nothing written",
                 metadata={LINES_SUM_TO_TOTALS: sums_ok[1], BILLED_ONCE: once_ok[1]},
@@ -130,7 +135,7 @@ def invoice_drafts(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
             "invoice_lines": sum(f.height for f in lines_all),
             "totals_txn": money_totals(invoices, "currency", "total"),
             "totals_base": money_totals(invoices, "base_currency", "total_base"),
-            "rule_set_version": config.rule_set_version,
+            "rule_set_version": settings.rule_set_version,
             "preview": dg.MetadataValue.md(
                 preview(
                     invoices, ["invoice_number", "contact_name", "currency", "subtotal", "total_tax", "total"]

@@ -10,9 +10,15 @@ from checks.schemas import BillableLines, Quarantine, validate
 from pipelines.partitions import day_slices, entity_day_partitions
 from resources.configuration import current_config
 from resources.fx import EcbRates
-from resources.warehouse import Warehouse, replace_slice
+from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
 
 _DAYS_WHERE = "entity = ? AND day IN (SELECT unnest(?::DATE[]))"
+
+
+class FxRerun(dg.Config):
+    """Run config: re-rate the run's days from the current ECB rates instead of the pinned ones."""
+
+    rerate_fx: bool = False
 
 
 @dg.multi_asset(
@@ -37,13 +43,13 @@ _DAYS_WHERE = "entity = ? AND day IN (SELECT unnest(?::DATE[]))"
     partitions_def=entity_day_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def billable_lines(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: EcbRates):  # type: ignore[no-untyped-def]
+def billable_lines(context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates):  # type: ignore[no-untyped-def]
     """Type and price the raw records of the run's entity-days; bad records go to quarantine, the rest proceed."""
-    config = current_config()
+    settings = current_config()
     snapshot = fx.snapshot()
     all_lines, all_quarantine = [], []
     for part in day_slices(context):
-        entity = config.entity(part.entity)
+        entity = settings.entity(part.entity)
         days = [d.isoformat() for d in part.days]
         raw_time = warehouse.query(
             part.entity, f"SELECT * FROM raw.time_entries WHERE {_DAYS_WHERE}", [part.entity, days]
@@ -54,8 +60,10 @@ def billable_lines(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
         directory = warehouse.query(
             part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity]
         )
+        # Rerunning days reuses the rates they were first priced with, unless the run re-rates.
+        pinned = None if config.rerate_fx else pinned_rates(warehouse, part.entity, days)
         result = normalize_lines(
-            raw_time, raw_expenses, directory, entity, config, snapshot, context.run.run_id
+            raw_time, raw_expenses, directory, entity, settings, snapshot, context.run.run_id, pinned
         )
         # The write gate: nothing reaches the table unless every row passes the schema.
         lines = validate(BillableLines, result.lines)
@@ -63,6 +71,7 @@ def billable_lines(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
         with warehouse.transaction(part.entity) as con:
             replace_slice(con, "normalized.billable_lines", lines, _DAYS_WHERE, [part.entity, days])
             replace_slice(con, "normalized.quarantine", quarantine, _DAYS_WHERE, [part.entity, days])
+            pin_rates(con, part.entity, days, result.rates_used, context.run.run_id)
         all_lines.append(lines)
         all_quarantine.append(quarantine)
     lines = pl.concat(all_lines) if all_lines else pl.DataFrame()
@@ -83,7 +92,7 @@ def billable_lines(context: dg.AssetExecutionContext, warehouse: Warehouse, fx: 
             "totals_txn": money_totals(billable, "txn_currency", "amount_txn"),
             "totals_base": money_totals(billable, "base_currency", "amount_base"),
             "fx_source": snapshot.label,
-            "rule_set_version": config.rule_set_version,
+            "rule_set_version": settings.rule_set_version,
             "preview": dg.MetadataValue.md(
                 preview(
                     billable,

@@ -20,8 +20,19 @@ from assets.money import (
     exact_product,
     round_to_minor_units,
 )
-from assets.normalized.fx_conversion import cross_rates
-from assets.raw.routing import CLAIMED
+from assets.normalized.fx_conversion import rates_for
+from assets.normalized.pricing_rules import (
+    attach_scoped,
+    marked_up,
+    markup_columns,
+    rate_rules_frame,
+    rate_source,
+    resolve_rates,
+    round_up_to_increment,
+    share_of_hours,
+    time_rounding_columns,
+)
+from assets.raw.routing import AMBIGUOUS, CLAIMED
 from resources.configuration import BillbridgeConfig, EntityConfig
 from resources.fx import FxSnapshot
 
@@ -33,45 +44,40 @@ MAX_HOURS_PER_ENTRY = 24
 
 # (column, JSON path, type) read from each payload. Numbers are read as their decimal
 # text and typed afterwards, so money never passes through a float column.
-TIME_ENTRY_FIELDS: list[tuple[str, str, pl.DataType]] = [
-    ("hours", "$.hours", pl.String()),
+Field = tuple[str, str, pl.DataType]
+# Fields every time entry and expense carries (client, project, person, approval).
+_SHARED_FIELDS: list[Field] = [
     ("billable", "$.billable", pl.Boolean()),
+    ("is_closed", "$.is_closed", pl.Boolean()),
+    ("locked_reason", "$.locked_reason", pl.String()),
+    ("client_id", "$.client.id", pl.Int64()),
+    ("client_name", "$.client.name", pl.String()),
+    ("embedded_currency", "$.client.currency", pl.String()),
+    ("project_id", "$.project.id", pl.Int64()),
+    ("project_name", "$.project.name", pl.String()),
+    ("project_code", "$.project.code", pl.String()),
+    ("person_id", "$.user.id", pl.Int64()),
+    ("person_name", "$.user.name", pl.String()),
+]
+TIME_ENTRY_FIELDS: list[Field] = [
+    *_SHARED_FIELDS,
+    ("hours", "$.hours", pl.String()),
     ("billable_rate", "$.billable_rate", pl.String()),
     ("cost_rate", "$.cost_rate", pl.String()),
-    ("is_closed", "$.is_closed", pl.Boolean()),
-    ("locked_reason", "$.locked_reason", pl.String()),
     ("started_time", "$.started_time", pl.String()),
-    ("client_id", "$.client.id", pl.Int64()),
-    ("client_name", "$.client.name", pl.String()),
-    ("embedded_currency", "$.client.currency", pl.String()),
-    ("project_id", "$.project.id", pl.Int64()),
-    ("project_name", "$.project.name", pl.String()),
-    ("project_code", "$.project.code", pl.String()),
     ("task_id", "$.task.id", pl.Int64()),
     ("task_name", "$.task.name", pl.String()),
-    ("person_id", "$.user.id", pl.Int64()),
-    ("person_name", "$.user.name", pl.String()),
 ]
-EXPENSE_FIELDS: list[tuple[str, str, pl.DataType]] = [
+EXPENSE_FIELDS: list[Field] = [
+    *_SHARED_FIELDS,
     ("total_cost", "$.total_cost", pl.String()),
-    ("billable", "$.billable", pl.Boolean()),
-    ("is_closed", "$.is_closed", pl.Boolean()),
-    ("locked_reason", "$.locked_reason", pl.String()),
-    ("client_id", "$.client.id", pl.Int64()),
-    ("client_name", "$.client.name", pl.String()),
-    ("embedded_currency", "$.client.currency", pl.String()),
-    ("project_id", "$.project.id", pl.Int64()),
-    ("project_name", "$.project.name", pl.String()),
-    ("project_code", "$.project.code", pl.String()),
     ("category_name", "$.expense_category.name", pl.String()),
-    ("person_id", "$.user.id", pl.Int64()),
-    ("person_name", "$.user.name", pl.String()),
 ]
-PROJECT_FIELDS: list[tuple[str, str, pl.DataType]] = [
+PROJECT_FIELDS: list[Field] = [
     ("project_id", "$.id", pl.Int64()),
     ("project_is_billable", "$.is_billable", pl.Boolean()),
 ]
-CLIENT_FIELDS: list[tuple[str, str, pl.DataType]] = [
+CLIENT_FIELDS: list[Field] = [
     ("client_id", "$.id", pl.Int64()),
     ("client_currency", "$.currency", pl.String()),
 ]
@@ -97,9 +103,10 @@ class NormalizedResult:
 
     lines: pl.DataFrame
     quarantine: pl.DataFrame
+    rates_used: pl.DataFrame  # every conversion rate applied, with its source: pin these for reruns
 
 
-def extract_fields(frame: pl.DataFrame, fields: list[tuple[str, str, pl.DataType]]) -> pl.DataFrame:
+def extract_fields(frame: pl.DataFrame, fields: list[Field]) -> pl.DataFrame:
     """`frame` plus one typed column per field read from its JSON `payload` column.
 
     DuckDB's JSON reader (in memory, no file) parses each payload once for all paths: ten
@@ -218,8 +225,13 @@ def normalize_lines(
     config: BillbridgeConfig,
     fx: FxSnapshot,
     run_id: str,
+    pinned_rates: pl.DataFrame | None = None,
 ) -> NormalizedResult:
-    """Type, validate, price and convert the raw records of one entity's days."""
+    """Type, validate, price and convert the raw records of one entity's days.
+
+    `pinned_rates` (from an earlier run of the same days) are reused before `fx`, so a rerun
+    converts with the rates it used the first time.
+    """
     contacts = pl.DataFrame(
         {
             "client_id": [c.pm_client_id for c in config.mapping.clients],
@@ -249,22 +261,54 @@ def normalize_lines(
             (pl.col("entry_billable") & pl.col("project_is_billable").fill_null(False)).alias("billable"),
         )
     )
-    needs = records.select(
+    # Every line carries three currencies: transaction, the entity's base, the group's reporting.
+    records = records.with_columns(pl.lit(config.reporting_currency).alias("reporting_currency"))
+    to_base = records.select(
         "day", pl.col("txn_currency").alias("from_currency"), pl.col("base_currency").alias("to_currency")
-    ).drop_nulls()
-    rates = cross_rates(fx.rates, needs)
+    )
+    to_reporting = records.select(
+        "day",
+        pl.col("txn_currency").alias("from_currency"),
+        pl.col("reporting_currency").alias("to_currency"),
+    )
+    rates = rates_for(
+        pl.concat([to_base, to_reporting]).drop_nulls(),
+        fx.rates,
+        fx.label,
+        pinned_rates,
+        config.fx_max_rate_age_days,
+    )
+    reporting = rates.select(
+        "day", "from_currency", "to_currency",
+        pl.col("fx_rate").alias("fx_rate_reporting"), pl.col("fx_rate_date").alias("fx_rate_date_reporting"),
+    )  # fmt: skip
     records = records.join(
         rates,
         left_on=["day", "txn_currency", "base_currency"],
         right_on=["day", "from_currency", "to_currency"],
         how="left",
+    ).join(
+        reporting,
+        left_on=["day", "txn_currency", "reporting_currency"],
+        right_on=["day", "from_currency", "to_currency"],
+        how="left",
     )
+
+    records = records.with_columns(
+        pl.format("{}-{}", pl.col("source_kind"), pl.col("source_id")).alias("line_id")
+    )
+    records = resolve_rates(records, rate_rules_frame(config.mapping.rates, entity.id))
+    records = attach_scoped(records, config.mapping.time_rounding, time_rounding_columns(), "rounding")
+    records = attach_scoped(records, config.mapping.expense_markups, markup_columns(), "markup")
 
     quantity_ok = pl.col("quantity_text").str.contains(_DECIMAL_TEXT).fill_null(False)
     price_ok = pl.col("price_text").str.contains(_DECIMAL_TEXT).fill_null(False)
     is_time = pl.col("source_kind") == "time"
+    # Rate rules price time only; expenses are billed at cost (plus any markup).
+    has_rule = is_time & pl.col("rate_rule_id").is_not_null()
     # (reason, failed?) in order of precedence: the first failing rule names the reason.
     rules: list[tuple[str, pl.Expr]] = [
+        ("claimed_by_two_entities", pl.col("routing").str.starts_with(AMBIGUOUS)),
         ("unclaimed_by_entity", pl.col("routing") != CLAIMED),
         ("unknown_project", pl.col("project_known").is_null()),
         ("no_contact_mapping", pl.col("contact_name").is_null()),
@@ -273,10 +317,14 @@ def normalize_lines(
             "hours_out_of_range",
             is_time & quantity_ok & ((pl.col("quantity") <= 0) | (pl.col("quantity") > MAX_HOURS_PER_ENTRY)),
         ),
-        ("missing_billable_rate", pl.col("billable") & ~price_ok),
-        ("negative_amount", pl.col("billable") & price_ok & (pl.col("unit_price_parsed") < 0)),
+        ("missing_billable_rate", pl.col("billable") & ~(has_rule | price_ok)),
+        ("negative_amount", pl.col("billable") & ~has_rule & price_ok & (pl.col("unit_price_parsed") < 0)),
+        (
+            "rate_currency_mismatch",
+            pl.col("billable") & has_rule & (pl.col("rule_currency") != pl.col("txn_currency")),
+        ),
         ("unknown_currency", ~pl.col("txn_currency").str.contains(r"^[A-Z]{3}$").fill_null(False)),
-        ("fx_rate_missing", pl.col("fx_rate").is_null()),
+        ("fx_rate_missing", pl.col("fx_rate").is_null() | pl.col("fx_rate_reporting").is_null()),
     ]
     failures = pl.concat_list([pl.when(failed.fill_null(True)).then(pl.lit(name)) for name, failed in rules])
     records = records.with_columns(failures.list.drop_nulls().alias("failures"))
@@ -295,8 +343,53 @@ def normalize_lines(
     )
 
     good = records.filter(pl.col("failures").list.len() == 0)
+    shared = (
+        pl.when(has_rule)
+        .then(share_of_hours(pl.col("quantity"), pl.col("rule_share")))
+        .otherwise(pl.col("quantity"))
+    )
+    per_entry = is_time & (pl.col("rounding_apply") == "per_entry")
+    billed_quantity = (
+        pl.when(per_entry)
+        .then(
+            round_up_to_increment(
+                shared, pl.col("rounding_increment_minutes"), pl.col("rounding_minimum_minutes")
+            )
+        )
+        .otherwise(shared)
+    )
     unit_price = (
-        pl.when(pl.col("billable")).then(pl.col("unit_price_parsed")).otherwise(pl.lit(0).cast(QUANTITY))
+        pl.when(~pl.col("billable"))
+        .then(pl.lit(0).cast(QUANTITY))
+        .when(has_rule)
+        .then(pl.col("rule_rate"))
+        .when(is_time)
+        .then(pl.col("unit_price_parsed"))
+        .otherwise(
+            marked_up(pl.col("unit_price_parsed"), pl.col("markup_markup_percent"), pl.col("txn_currency"))
+        )
+    )
+    priced_by = (
+        pl.when(has_rule)
+        .then(rate_source(pl.col("rate_rule_level"), pl.col("rate_rule_id")))
+        .when(pl.col("markup_id").is_not_null() & ~is_time)
+        .then(
+            pl.format(
+                "expense.total_cost + markup {} ({}%)", pl.col("markup_id"), pl.col("markup_markup_percent")
+            )
+        )
+        .otherwise(pl.col("rate_source"))
+    )
+    per_line = is_time & (pl.col("rounding_apply") == "per_line")
+    good = good.with_columns(
+        pl.when(is_time).then(pl.col("quantity")).alias("hours"),
+        billed_quantity.cast(QUANTITY).alias("quantity"),
+        priced_by.alias("rate_source"),
+        pl.when(has_rule).then(pl.col("rate_rule_id")).alias("rate_rule_id"),
+        pl.when(is_time).then(pl.col("rounding_id")).alias("rounding_rule_id"),
+        pl.when(per_line).then(pl.col("rounding_increment_minutes")).alias("line_increment_minutes"),
+        pl.when(per_line).then(pl.col("rounding_minimum_minutes")).alias("line_minimum_minutes"),
+        pl.when(~is_time).then(pl.col("markup_id")).alias("markup_rule_id"),
     )
     amount_txn = round_to_minor_units(
         exact_product(pl.col("quantity"), pl.col("unit_price")), pl.col("txn_currency"), LINE_AMOUNT_RULE
@@ -310,6 +403,11 @@ def normalize_lines(
                 pl.col("base_currency"),
                 FX_CONVERSION_RULE,
             ).alias("amount_base"),
+            round_to_minor_units(
+                exact_product(pl.col("amount_txn"), pl.col("fx_rate_reporting")),
+                pl.col("reporting_currency"),
+                FX_CONVERSION_RULE,
+            ).alias("amount_reporting"),
             pl.when(pl.col("billable"))
             .then(pl.lit("billable"))
             .when(~pl.col("entry_billable"))
@@ -340,8 +438,6 @@ def normalize_lines(
                 )
             )
             .alias("amount_cost_base"),
-            pl.format("{}-{}", pl.col("source_kind"), pl.col("source_id")).alias("line_id"),
-            pl.lit(fx.label).alias("fx_source"),
             pl.lit("spot").alias("fx_type"),
             pl.lit(config.rule_set_version).alias("rule_set_version"),
             pl.lit(run_id).alias("run_id"),
@@ -381,13 +477,23 @@ def normalize_lines(
             "fx_source",
             "fx_type",
             pl.col("amount_base").cast(MONEY),
+            "reporting_currency",
+            "fx_rate_reporting",
+            "fx_rate_date_reporting",
+            pl.col("amount_reporting").cast(MONEY),
             pl.col("cost_rate").cast(MONEY),
             pl.col("amount_cost_base").cast(MONEY),
+            pl.col("hours").cast(QUANTITY),
+            "rate_rule_id",
+            "rounding_rule_id",
+            pl.col("line_increment_minutes").cast(pl.Int64),
+            pl.col("line_minimum_minutes").cast(pl.Int64),
+            "markup_rule_id",
             "rule_set_version",
             "run_id",
         )
         .sort("day", "line_id")
     )
     return NormalizedResult(
-        lines=lines, quarantine=quarantine.cast(QUARANTINE_SCHEMA).sort("day", "source_id")
+        rates_used=rates, lines=lines, quarantine=quarantine.cast(QUARANTINE_SCHEMA).sort("day", "source_id")
     )  # type: ignore[arg-type]

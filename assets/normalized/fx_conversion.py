@@ -76,3 +76,29 @@ def cross_rates(
             }
         )
     return pl.DataFrame(out, schema=CROSS_RATE_SCHEMA)
+
+
+PINNED_RATE_SCHEMA = pl.Schema({**CROSS_RATE_SCHEMA, "fx_source": pl.String()})
+
+
+def rates_for(
+    needs: pl.DataFrame,
+    rates: pl.DataFrame,
+    source: str,
+    pinned: pl.DataFrame | None = None,
+    max_age_days: int = MAX_RATE_AGE_DAYS,
+) -> pl.DataFrame:
+    """Cross rates for `needs`, reusing `pinned` ones (PINNED_RATE_SCHEMA) where a pair was rated before.
+
+    A period re-run after new rates arrive keeps the rates it was first converted with, so
+    its amounts reproduce to the cent; pass `pinned=None` to re-rate from `rates`.
+    """
+    wanted = needs.select("day", "from_currency", "to_currency").unique()
+    keys = ["day", "from_currency", "to_currency"]
+    if pinned is not None and pinned.height:
+        reused = pinned.join(wanted, on=keys, how="semi")
+        missing = wanted.join(pinned, on=keys, how="anti")
+    else:
+        reused, missing = pl.DataFrame(schema=PINNED_RATE_SCHEMA), wanted
+    fresh = cross_rates(rates, missing, max_age_days).with_columns(pl.lit(source).alias("fx_source"))
+    return pl.concat([reused.select(PINNED_RATE_SCHEMA.names()), fresh]).sort(keys)

@@ -1,29 +1,65 @@
 """Post one entity-month's invoice drafts through the outbox, exactly once.
 
-States: pending (written before anything is sent) -> sent (an attempt is under way or
-its outcome is unknown) -> confirmed (the accounting system's id is stored); a
-document the accounting system rejects goes to dead_letter with its errors. Before
-every send, documents are looked up by invoice number, so an attempt whose answer was
-lost is settled by what the ledger holds, never by sending again blind.
+States: pending (written before anything is sent) -> sent (an attempt is under way or its
+outcome is unknown) -> confirmed (the accounting system's id is stored); a document the
+accounting system rejects, or that runs out of attempts, goes to dead_letter with its
+document, errors and request log. The protocol:
+
+1. Claim the entity-period (a row committed before any request; a second run stands back).
+2. Write every document's outbox row, with its idempotency key, before the first request.
+3. Each round starts by looking the period's documents up in the ledger: whatever the
+   accounting system already holds is confirmed, never sent again. So an answer lost to a
+   timeout, a dropped connection or a crash is settled by what the ledger holds, and an
+   idempotency key older than the provider's window never matters.
+4. Send the rest in batches of 50 (summarizeErrors=false, so one bad invoice does not sink
+   its batch); a batch whose outcome is unknown is re-sent unchanged (same key, same body),
+   so a request still in flight at the provider is answered from its idempotency record.
+5. Transient failures wait (Retry-After, else full jitter) and go round again; a daily
+   limit or an open circuit stops the run with a clear status, leaving the rows to settle.
+
+`BILLBRIDGE_CRASH_AT=<point>` kills the process with SIGKILL at a named point; it exists
+only for the crash tests (see CRASH_POINTS).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import polars as pl
 
+from assets.billing.drafting import invoice_number_prefix
+from assets.posting.claims import claim, holder_id, release
+from assets.posting.kill_switch import posting_disabled_reason
 from assets.posting.payloads import batch_key, idempotency_key, invoice_document
+from assets.posting.request_log import log_answer, log_request
 from checks.invariants import lines_sum_to_totals
+from resources.circuit_breaker import CircuitOpenError
 from resources.configuration import EntityConfig
-from resources.http_retry import TRANSPORT_ERRORS, PermanentHTTPError, TransientHTTPError
+from resources.http_retry import (
+    TRANSPORT_ERRORS,
+    PermanentHTTPError,
+    TransientHTTPError,
+    full_jitter_delay,
+)
+from resources.rate_limit import DailyLimitReached
 from resources.warehouse import Warehouse, append
-from resources.xero import MAX_INVOICES_PER_CALL, XeroClient, loads_exact
+from resources.xero import MAX_INVOICES_PER_CALL, XeroClient, dumps_exact, loads_exact
+
+CRASH_ENV = "BILLBRIDGE_CRASH_AT"
+# outbox_written: rows durable, nothing sent; request_sent: an answer arrived but is not
+# stored; answer_stored: the first batch's answer is stored, the rest of the run is not done.
+CRASH_POINTS = ("outbox_written", "request_sent", "answer_stored")
+CLAIM_RENEW_S = 60.0  # well inside the claim's 10-minute expiry
 
 OUTBOX_SCHEMA = pl.Schema(
     {
@@ -46,6 +82,16 @@ OUTBOX_SCHEMA = pl.Schema(
 )
 
 
+class ClaimLostError(RuntimeError):
+    """Another run took over the entity-period's claim (ours expired): stop sending at once."""
+
+
+def crash_point(name: str) -> None:
+    """Test hook: SIGKILL this process when BILLBRIDGE_CRASH_AT names this point."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 @dataclass
 class PostingOutcome:
     """What one posting pass did, for metadata and the report."""
@@ -57,6 +103,9 @@ class PostingOutcome:
     changed_after_posting: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     requests: int = 0
+    skipped: str | None = None  # the kill switch's reason
+    blocked_by: str | None = None  # another run holds the entity-period's claim
+    stopped: str | None = None  # daily limit or open circuit: the rest waits for the next run
 
 
 class Outbox:
@@ -68,6 +117,7 @@ class Outbox:
         self.run_id = run_id
 
     def rows(self, numbers: list[str]) -> dict[str, dict[str, Any]]:
+        """Outbox rows by invoice number."""
         frame = self.warehouse.query(
             self.entity,
             "SELECT * FROM posting.outbox WHERE invoice_number IN (SELECT unnest(?::VARCHAR[]))",
@@ -75,8 +125,11 @@ class Outbox:
         )
         return {row["invoice_number"]: row for row in frame.iter_rows(named=True)}
 
-    def save(self, rows: list[dict[str, Any]]) -> None:
-        """Upsert rows, committed before the caller goes on (the durable part of the protocol)."""
+    def save(self, rows: list[dict[str, Any]], then: Callable[[Any], None] | None = None) -> None:
+        """Upsert rows, committed before the caller goes on (the durable part of the protocol).
+
+        `then(con)` runs inside the same transaction (request log, dead letters).
+        """
         now = datetime.now(UTC)
         for row in rows:
             row["updated_at"] = now
@@ -88,6 +141,8 @@ class Outbox:
                 [frame["invoice_number"].to_list()],
             )
             append(con, "posting.outbox", frame)
+            if then is not None:
+                then(con)
 
 
 def _contact_id(warehouse: Warehouse, xero: XeroClient, entity: EntityConfig, name: str) -> str:
@@ -116,18 +171,93 @@ def _errors(element: dict[str, Any]) -> list[str]:
     return [str(e.get("Message", e)) for e in element.get("ValidationErrors") or []]
 
 
+def _dead_letter_rows(
+    con: Any, entity: str, period: str, rows: list[dict[str, Any]], documents: dict[str, str], run_id: str
+) -> None:
+    """Insert dead letters (id `<entity>-<n>`) for rows just moved to dead_letter."""
+    count = con.execute("SELECT count(*) FROM posting.dead_letters WHERE entity = ?", [entity]).fetchone()
+    next_no = int(count[0]) + 1 if count else 1
+    now = datetime.now(UTC)
+    for offset, row in enumerate(rows):
+        con.execute(
+            "INSERT INTO posting.dead_letters VALUES (?, ?, ?, ?, ?, ?, ?, 'open', NULL, ?, NULL, ?)",
+            [
+                f"{entity}-{next_no + offset}",
+                row["invoice_number"],
+                entity,
+                period,
+                documents.get(row["invoice_number"], "{}"),
+                row["last_error"] or "rejected",
+                row["attempts"],
+                now,
+                run_id,
+            ],
+        )
+
+
+class _Writes:
+    """Outbox saves collected while answers are handled, committed together by flush()."""
+
+    def __init__(self, outbox: Outbox):
+        self.outbox = outbox
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.thens: list[Callable[[Any], None]] = []
+
+    def save(self, rows: list[dict[str, Any]], then: Callable[[Any], None] | None = None) -> None:
+        """Queue rows (the latest state of each document wins) and work for the same transaction."""
+        self.rows.update({row["invoice_number"]: row for row in rows})
+        if then is not None:
+            self.thens.append(then)
+
+    def flush(self) -> None:
+        """Commit everything queued in one transaction."""
+        if not self.rows and not self.thens:
+            return
+
+        def run_all(con: Any) -> None:
+            for then in self.thens:
+                then(con)
+
+        self.outbox.save(list(self.rows.values()), then=run_all)
+        self.rows, self.thens = {}, []
+
+
+@dataclass
+class _Sent:
+    """One batch's send: what went out, and what came back or went wrong."""
+
+    batch: list[str]
+    request_id: str
+    response: httpx.Response | None = None
+    error: BaseException | None = None
+
+
 def post_period(
     entity: EntityConfig,
     period: str,
     warehouse: Warehouse,
     xero: XeroClient,
     run_id: str,
-    max_rounds: int = 5,
+    max_rounds: int | None = None,
     log: logging.Logger | None = None,
+    *,
+    only: list[str] | None = None,
+    backoff_base_s: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> PostingOutcome:
-    """Post the entity-month's drafts that the accounting system does not hold yet."""
+    """Post the entity-month's drafts that the accounting system does not hold yet, exactly once.
+
+    `only` restricts the pass to these invoice numbers (dead-letter replay); `max_rounds`
+    defaults to the entity's `posting.max_attempts`.
+    """
     log = log or logging.getLogger(__name__)
     outcome = PostingOutcome()
+    reason = posting_disabled_reason(entity)
+    if reason is not None:
+        log.warning(f"{entity.id} {period}: posting {reason}")
+        outcome.skipped = reason
+        return outcome
+    max_rounds = max_rounds or entity.posting.max_attempts
     invoices = warehouse.query(
         entity.id,
         "SELECT * FROM billing.invoice_drafts WHERE entity = ? AND period = ? ORDER BY invoice_number",
@@ -141,18 +271,54 @@ def post_period(
     ok, detail = lines_sum_to_totals(invoices, lines)
     if not ok:
         raise ValueError(f"refusing to post {entity.id} {period}: {detail}")
+    if only is not None:
+        invoices = invoices.filter(pl.col("invoice_number").is_in(only))
+    holder = holder_id(run_id)
+    other = claim(warehouse, entity.id, period, holder)
+    if other is not None:
+        log.warning(f"{entity.id} {period}: another run is posting this period ({other}); standing back")
+        outcome.blocked_by = other
+        return outcome
+    try:
+        _post_claimed(
+            entity, period, warehouse, xero, run_id, invoices, lines, max_rounds, log, outcome,
+            backoff_base_s, sleep, holder,
+        )  # fmt: skip
+    finally:
+        release(warehouse, entity.id, period, holder)
+    return outcome
+
+
+def _post_claimed(
+    entity: EntityConfig,
+    period: str,
+    warehouse: Warehouse,
+    xero: XeroClient,
+    run_id: str,
+    invoices: pl.DataFrame,
+    lines: pl.DataFrame,
+    max_rounds: int,
+    log: logging.Logger,
+    outcome: PostingOutcome,
+    backoff_base_s: float,
+    sleep: Callable[[float], None],
+    holder: str,
+) -> None:
     outbox = Outbox(warehouse, entity.id, run_id)
+    renewed_at = time.monotonic()
     existing = outbox.rows(invoices["invoice_number"].to_list())
     now = datetime.now(UTC)
     todo: dict[str, dict[str, Any]] = {}
     for header in invoices.iter_rows(named=True):
         number = header["invoice_number"]
         row = existing.get(number)
-        if row and row["status"] in ("confirmed", "dead_letter"):
-            if row["content_hash"] == header["content_hash"]:
-                (outcome.already_posted if row["status"] == "confirmed" else outcome.unresolved).append(
-                    number
-                )
+        if row and row["status"] in ("confirmed", "dead_letter", "discarded"):
+            if row["status"] == "discarded":
+                continue  # an operator closed it (`billbridge dlq discard`): never sent again
+            if row["status"] == "dead_letter":
+                outcome.unresolved.append(number)  # waits for `billbridge dlq replay`
+            elif row["content_hash"] == header["content_hash"]:
+                outcome.already_posted.append(number)
             else:
                 # Corrections to posted periods (credit notes) are their own capability; never overwrite.
                 outcome.changed_after_posting.append(number)
@@ -163,7 +329,7 @@ def post_period(
             "period": period,
             "content_hash": header["content_hash"],
             "idempotency_key": idempotency_key(number, header["content_hash"]),
-            "status": "pending",
+            "status": row["status"] if row else "pending",
             "attempts": int(row["attempts"]) if row else 0,
             "external_id": None,
             "posted_total": None,
@@ -175,18 +341,28 @@ def post_period(
             "run_id": run_id,
         }
     if not todo:
-        return outcome
-    outbox.save(list(todo.values()))  # durable before the first request
+        return
+    outbox.save(list(todo.values()))  # durable, with the idempotency keys, before the first request
+    crash_point("outbox_written")
 
     headers = {h["invoice_number"]: h for h in invoices.iter_rows(named=True)}
-    for round_no in range(1, max_rounds + 1):
-        # Settle unknown outcomes first: whatever the ledger already holds is confirmed, not re-sent.
-        found = xero.find_invoices(entity.accounting_tenant_id, sorted(todo))
-        outcome.requests += 1
-        settled = []
-        for number, document in found.items():
-            if number in todo:
+    tenant = entity.accounting_tenant_id
+    documents: dict[str, dict[str, Any]] = {}
+    contacts: dict[str, str] = {}  # contact name -> ContactID, for this pass
+    lines_by_number = {
+        str(key[0]): frame for key, frame in lines.partition_by("invoice_number", as_dict=True).items()
+    }
+    unknown_batches: list[list[str]] = []
+    stored_answers = 0
+    try:
+        for round_no in range(1, max_rounds + 2):
+            # Settle unknown outcomes first: whatever the ledger holds is confirmed, never re-sent.
+            found = xero.find_invoices_by_prefix(tenant, invoice_number_prefix(entity.id, period))
+            outcome.requests += 1
+            settled = []
+            for number in sorted(set(found) & set(todo)):
                 row = todo.pop(number)
+                document = found[number]
                 row.update(
                     status="confirmed",
                     external_id=str(document.get("InvoiceID")),
@@ -194,75 +370,247 @@ def post_period(
                 )
                 settled.append(row)
                 (outcome.found_by_lookup if row["attempts"] else outcome.already_posted).append(number)
-        if settled:
-            outbox.save(settled)
-        if not todo:
-            break
-        numbers = sorted(todo)
-        for start in range(0, len(numbers), MAX_INVOICES_PER_CALL):
-            batch = numbers[start : start + MAX_INVOICES_PER_CALL]
-            documents = []
-            for number in batch:
-                header = headers[number]
-                contact = _contact_id(warehouse, xero, entity, header["contact_name"])
-                documents.append(
-                    invoice_document(
-                        header, lines.filter(pl.col("invoice_number") == number), entity, contact
-                    )
+            if settled:
+                outbox.save(settled)
+            if not todo:
+                return
+            for number in sorted(todo):
+                if number not in documents:
+                    header = headers[number]
+                    name = header["contact_name"]
+                    if name not in contacts:
+                        contacts[name] = _contact_id(warehouse, xero, entity, name)
+                    contact = contacts[name]
+                    documents[number] = invoice_document(header, lines_by_number[number], entity, contact)
+            exhausted = [n for n in sorted(todo) if todo[n]["attempts"] >= max_rounds]
+            if exhausted:
+                _to_dead_letters(
+                    outbox, todo, exhausted, documents, entity.id, period, run_id, outcome, None, gave_up=True
                 )
-                todo[number]["status"] = "sent"
-                todo[number]["attempts"] += 1
-            outbox.save([todo[n] for n in batch])
-            try:
-                response = xero.send_invoices(
-                    entity.accounting_tenant_id,
-                    documents,
-                    batch_key([todo[n]["idempotency_key"] for n in batch]),
-                )
-                outcome.requests += 1
-            except TransientHTTPError as exc:
-                outcome.requests += 1
-                wait = exc.retry_after if exc.retry_after is not None else min(2.0**round_no, 30.0)
-                log.warning(f"{entity.id} {period}: batch answered {exc.status_code}; retrying after {wait}s")
-                for n in batch:
-                    todo[n]["last_error"] = str(exc)
-                outbox.save([todo[n] for n in batch])
-                time.sleep(wait)
-                continue
-            except TRANSPORT_ERRORS as exc:
-                # Outcome unknown: the next round looks the documents up before sending again.
-                log.warning(
-                    f"{entity.id} {period}: batch outcome unknown ({type(exc).__name__}); will look up"
-                )
-                for n in batch:
-                    todo[n]["last_error"] = f"{type(exc).__name__}: {exc}"
-                outbox.save([todo[n] for n in batch])
-                continue
-            except PermanentHTTPError as exc:
-                for n in batch:
-                    todo[n].update(status="dead_letter", last_error=str(exc))
-                    outcome.dead_lettered.append(n)
-                outbox.save([todo.pop(n) for n in batch])
-                continue
-            elements = loads_exact(response.content).get("Invoices") or []
-            done = []
-            for number, element in zip(batch, elements, strict=False):
-                row = todo.pop(number)
-                errors = _errors(element)
-                if errors or element.get("HasErrors"):
-                    row.update(status="dead_letter", last_error="; ".join(errors) or "rejected")
-                    outcome.dead_lettered.append(number)
-                else:
-                    row.update(
-                        status="confirmed",
-                        external_id=str(element.get("InvoiceID")),
-                        posted_total=_booked_total(element),
-                        last_error=None,
-                    )
-                    outcome.posted_new.append(number)
-                done.append(row)
-            outbox.save(done)
-        if not todo:
-            break
+            if not todo:
+                return
+            # An unknown-outcome batch goes again exactly as it was (same key and body), so a copy
+            # still being processed by the provider is answered from its idempotency record.
+            batches = [b for b in unknown_batches if all(n in todo for n in b)]
+            kept = {n for b in batches for n in b}
+            rest = [n for n in sorted(todo) if n not in kept]
+            batches += [
+                rest[i : i + MAX_INVOICES_PER_CALL] for i in range(0, len(rest), MAX_INVOICES_PER_CALL)
+            ]
+            unknown_batches = []
+            waits: list[float] = []
+            results: list[_Sent] = []
+            for group in _send_batches(
+                xero, tenant, entity.id, period, batches, todo, documents, outbox, run_id
+            ):
+                results.extend(group)
+                writes = _Writes(outbox)
+                for sent in group:
+                    if _stops(sent):
+                        continue  # never sent: the row stays 'sent' and the next run's lookup settles it
+                    outcome.requests += 1
+                    delay = _settle(sent, entity.id, period, todo, documents, writes, run_id, outcome, log)
+                    if delay == "unknown":
+                        unknown_batches.append(sent.batch)
+                    elif isinstance(wait, float):
+                        waits.append(
+                            full_jitter_delay(round_no, base_s=backoff_base_s, retry_after=wait or None)
+                        )
+                writes.flush()  # one transaction for every answer that arrived together
+                if time.monotonic() - renewed_at > CLAIM_RENEW_S:
+                    # A long run keeps its claim alive; losing it means stopping, never posting alongside.
+                    other = claim(warehouse, entity.id, period, holder)
+                    if other is not None:
+                        raise ClaimLostError(f"the claim on {entity.id} {period} passed to {other}")
+                    renewed_at = time.monotonic()
+                stored_answers += sum(1 for sent in group if sent.response is not None)
+                if stored_answers:
+                    crash_point("answer_stored")
+            stop = next((sent.error for sent in results if _stops(sent)), None)
+            if stop is not None:
+                raise stop
+            if not todo:
+                return
+            if waits:
+                sleep(max(waits))
+    except (DailyLimitReached, CircuitOpenError, ClaimLostError) as exc:
+        # Not worth retrying into: the rows stay pending/sent and the next run settles them.
+        outcome.stopped = str(exc)
+        log.error(f"{entity.id} {period}: posting stopped: {exc}")
     outcome.unresolved.extend(sorted(todo))
-    return outcome
+
+
+def _send_batches(
+    xero: XeroClient,
+    tenant: str,
+    entity: str,
+    period: str,
+    batches: list[list[str]],
+    todo: dict[str, dict[str, Any]],
+    documents: dict[str, dict[str, Any]],
+    outbox: Outbox,
+    run_id: str,
+) -> Iterator[list[_Sent]]:
+    """Mark the batches sent (with their request-log rows), then send up to max_in_flight at once,
+    yielding the answered sends in groups as they complete."""
+    sends: list[_Sent] = []
+    pending_logs: list[tuple[list[str], str, str]] = []
+    for batch in batches:
+        for number in batch:
+            todo[number]["status"] = "sent"
+            todo[number]["attempts"] += 1
+        key = batch_key([todo[n]["idempotency_key"] for n in batch])
+        pending_logs.append((batch, key, dumps_exact({"Invoices": [documents[n] for n in batch]})))
+
+    def write_logs(con: Any) -> None:
+        for batch, key, body in pending_logs:
+            request_id = log_request(
+                con, entity=entity, period=period, numbers=batch, idempotency_key=key, method="PUT",
+                url=f"{xero.base_url.rstrip('/')}/Invoices?summarizeErrors=false&unitdp=4",
+                headers={"Authorization": "Bearer", "Xero-tenant-id": tenant, "Idempotency-Key": key},
+                body=body, run_id=run_id,
+            )  # fmt: skip
+            sends.append(_Sent(batch, request_id))
+
+    outbox.save([todo[n] for b in batches for n in b], then=write_logs)
+
+    def send(sent: _Sent) -> _Sent:
+        try:
+            sent.response = xero.send_invoices(
+                tenant,
+                [documents[n] for n in sent.batch],
+                batch_key([todo[n]["idempotency_key"] for n in sent.batch]),
+            )
+        except TransientHTTPError as exc:
+            sent.response, sent.error = exc.response, exc
+        except PermanentHTTPError as exc:
+            sent.response, sent.error = exc.response, exc
+        except (*TRANSPORT_ERRORS, DailyLimitReached, CircuitOpenError) as exc:
+            sent.error = exc
+        return sent
+
+    with ThreadPoolExecutor(max_workers=xero.max_in_flight) as pool:
+        pending: set[Future[_Sent]] = {pool.submit(send, s) for s in sends}
+        while pending:
+            # Hand answers over as they arrive, so storing them overlaps the sends still in flight.
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield [future.result() for future in done]
+
+
+def _stops(sent: _Sent) -> bool:
+    return isinstance(sent.error, DailyLimitReached | CircuitOpenError)
+
+
+def _settle(
+    sent: _Sent,
+    entity: str,
+    period: str,
+    todo: dict[str, dict[str, Any]],
+    documents: dict[str, dict[str, Any]],
+    outbox: Outbox | _Writes,
+    run_id: str,
+    outcome: PostingOutcome,
+    log: logging.Logger,
+) -> float | str | None:
+    """Store one batch's answer. Returns None when settled, "unknown" when the outcome is unknown,
+    or the seconds the provider asked us to wait (0 when it did not say) for a transient failure."""
+    crash_point("request_sent")
+    batch = [n for n in sent.batch if n in todo]
+    response, error = sent.response, sent.error
+    if error is not None and response is None:
+        # Timeout or dropped connection: the provider may have booked the batch. Look it up next round.
+        message = f"outcome unknown: {type(error).__name__}: {error}"
+        log.warning(f"{entity} {period}: batch of {len(batch)} {message}; will look up before re-sending")
+        for n in batch:
+            todo[n]["last_error"] = message
+        outbox.save(
+            [todo[n] for n in batch], then=lambda con: log_answer(con, sent.request_id, None, None, "unknown")
+        )
+        return "unknown"
+    assert response is not None
+    text = response.text
+    if isinstance(error, TransientHTTPError):
+        log.warning(f"{entity} {period}: batch answered {error.status_code}; will retry")
+        for n in batch:
+            todo[n]["last_error"] = str(error)
+        outbox.save(
+            [todo[n] for n in batch],
+            then=lambda con: log_answer(con, sent.request_id, response.status_code, text, "transient"),
+        )
+        return error.retry_after or 0.0
+    if isinstance(error, PermanentHTTPError):
+        if error.status_code in (401, 403):
+            # Credentials, not the documents: stop; the rows stay 'sent' and are settled by lookup later.
+            outbox.save(
+                [], then=lambda con: log_answer(con, sent.request_id, response.status_code, text, "permanent")
+            )
+            if isinstance(outbox, _Writes):
+                outbox.flush()
+            raise error
+        for n in batch:
+            todo[n]["last_error"] = str(error)
+        _to_dead_letters(outbox, todo, batch, documents, entity, period, run_id, outcome, sent.request_id,
+                         (response.status_code, text))  # fmt: skip
+        return None
+    elements = loads_exact(response.content).get("Invoices") or []
+    by_number = {str(e.get("InvoiceNumber")): e for e in elements if e.get("InvoiceNumber")}
+    confirmed, rejected = [], []
+    for position, number in enumerate(sent.batch):
+        if number not in todo:
+            continue
+        element = by_number.get(number) or (elements[position] if position < len(elements) else {})
+        errors = _errors(element)
+        if errors or element.get("HasErrors") or not element.get("InvoiceID"):
+            todo[number]["last_error"] = "; ".join(errors) or "rejected without a message"
+            rejected.append(number)
+        else:
+            row = todo.pop(number)
+            row.update(
+                status="confirmed",
+                external_id=str(element.get("InvoiceID")),
+                posted_total=_booked_total(element),
+                last_error=None,
+            )
+            confirmed.append(row)
+            outcome.posted_new.append(number)
+    if rejected:
+        _to_dead_letters(outbox, todo, rejected, documents, entity, period, run_id, outcome, None)
+    outbox.save(
+        confirmed, then=lambda con: log_answer(con, sent.request_id, response.status_code, text, "answered")
+    )
+    return None
+
+
+def _to_dead_letters(
+    outbox: Outbox | _Writes,
+    todo: dict[str, dict[str, Any]],
+    numbers: list[str],
+    documents: dict[str, dict[str, Any]],
+    entity: str,
+    period: str,
+    run_id: str,
+    outcome: PostingOutcome,
+    request_id: str | None,
+    answer: tuple[int, str] | None = None,
+    *,
+    gave_up: bool = False,
+) -> None:
+    """Move documents to the dead letters with their document and error, in one transaction."""
+    rows = []
+    for number in numbers:
+        row = todo.pop(number)
+        error = row["last_error"] or "rejected without a message"
+        row["last_error"] = (
+            f"gave up after {row['attempts']} attempt(s); last error: {error}" if gave_up else error
+        )
+        row["status"] = "dead_letter"
+        rows.append(row)
+        outcome.dead_lettered.append(number)
+    bodies = {n: dumps_exact(documents[n]) for n in numbers if n in documents}
+
+    def write(con: Any) -> None:
+        _dead_letter_rows(con, entity, period, rows, bodies, run_id)
+        if request_id is not None and answer is not None:
+            log_answer(con, request_id, answer[0], answer[1], "permanent")
+
+    outbox.save(rows, then=write)

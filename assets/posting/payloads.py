@@ -35,7 +35,7 @@ def invoice_document(
         "DueDate": header["due_date"].isoformat(),
         "CurrencyCode": header["currency"],
         "Status": entity.invoice_status,
-        "LineAmountTypes": "Exclusive",
+        "LineAmountTypes": header.get("line_amount_types") or "Exclusive",
         "LineItems": [
             {
                 "Description": line["description"],

@@ -48,9 +48,17 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
     }
     check_details, all_ok = [], True
     frames = []
+    statuses: list[str] = []  # kill switch, another run's claim, daily limit or open circuit
     for part in month_slices(context):
         entity = config.entity(part.entity)
         outcome = post_period(entity, part.period, warehouse, xero, context.run.run_id, log=context.log)  # type: ignore[arg-type]
+        for status in (
+            outcome.skipped,
+            outcome.blocked_by and f"another run holds the claim: {outcome.blocked_by}",
+            outcome.stopped,
+        ):
+            if status:
+                statuses.append(f"{part.label()}: {status}")
         for key in totals:
             value = getattr(outcome, key)
             totals[key] += value if isinstance(value, int) else len(value)
@@ -88,8 +96,12 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
     )
     outbox = pl.concat(frames) if frames else pl.DataFrame()
     confirmed = outbox.filter(pl.col("status") == "confirmed") if outbox.height else outbox
+    if statuses:
+        # Visible in the UI: the step ran, posted what it could and says why the rest did not go.
+        context.log.warning("posting not complete: " + "; ".join(statuses))
     yield dg.MaterializeResult(
         metadata={
+            "posting_status": "; ".join(statuses) or "posted",
             **totals,
             "dagster/row_count": confirmed.height,
             "posted_totals": money_totals(confirmed, "currency", "posted_total"),

@@ -11,10 +11,27 @@ from assets.raw.routing import CLAIMED, EntityRoutes, route_record
 from checks.schemas import RawRecords, validate
 from pipelines.partitions import DaySlice, day_slices, entity_day_partitions
 from resources.configuration import current_config
-from resources.harvest import HARVEST_CONTRACT, HarvestClient
+from resources.harvest import HARVEST_CONTRACT, HarvestClient, Page
 from resources.warehouse import Warehouse, append, replace_slice
 
 DIRECTORY_KINDS = ("clients", "projects", "tasks", "users", "user_assignments", "task_assignments")
+
+
+def _as_sent(
+    entity: str, record: dict[str, Any], page: Page, extracted_at: datetime, run_id: str
+) -> dict[str, Any]:
+    """A raw row: the payload as sent, its hash, and where and when it was extracted."""
+    text, digest = canonical_payload(record)
+    return {
+        "entity": entity,
+        "record_id": int(record.get("id") or 0),
+        "payload": text,
+        "payload_hash": digest,
+        "extracted_at": extracted_at,
+        "request_url": page.url,
+        "run_id": run_id,
+        "contract_version": HARVEST_CONTRACT,
+    }
 
 
 def _spent_day(record: dict[str, Any]) -> date | None:
@@ -51,20 +68,8 @@ def _extract_dated(
                 day = _spent_day(record)
                 if entity != part.entity or day not in wanted:
                     continue
-                text, digest = canonical_payload(record)
                 rows.append(
-                    {
-                        "entity": part.entity,
-                        "day": day,
-                        "record_id": int(record.get("id") or 0),
-                        "payload": text,
-                        "payload_hash": digest,
-                        "routing": note,
-                        "extracted_at": extracted_at,
-                        "request_url": page.url,
-                        "run_id": run_id,
-                        "contract_version": HARVEST_CONTRACT,
-                    }
+                    {**_as_sent(part.entity, record, page, extracted_at, run_id), "day": day, "routing": note}
                 )
                 counts["unclaimed"] += note != CLAIMED
             append(con, table, validate(RawRecords, pl.DataFrame(rows, schema=RAW_COLUMNS)))
@@ -78,21 +83,10 @@ def _extract_directory(harvest: HarvestClient, warehouse: Warehouse, entity: str
     rows: list[dict[str, Any]] = []
     for kind in DIRECTORY_KINDS:
         for page in harvest.iter_pages(kind):
-            for record in page.records:
-                text, digest = canonical_payload(record)
-                rows.append(
-                    {
-                        "entity": entity,
-                        "kind": kind,
-                        "record_id": int(record.get("id") or 0),
-                        "payload": text,
-                        "payload_hash": digest,
-                        "extracted_at": extracted_at,
-                        "request_url": page.url,
-                        "run_id": run_id,
-                        "contract_version": HARVEST_CONTRACT,
-                    }
-                )
+            rows += [
+                {**_as_sent(entity, record, page, extracted_at, run_id), "kind": kind}
+                for record in page.records
+            ]
     frame = pl.DataFrame(
         rows,
         schema=pl.Schema(
@@ -104,29 +98,17 @@ def _extract_directory(harvest: HarvestClient, warehouse: Warehouse, entity: str
     return frame.height
 
 
+def _raw_spec(name: str, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        ["raw", name], description=description, kinds={"duckdb"}, group_name="raw", owners=["team:data"]
+    )
+
+
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            ["raw", "time_entries"],
-            description="Harvest time entries as sent, per entity and spent day.",
-            kinds={"duckdb"},
-            group_name="raw",
-            owners=["team:data"],
-        ),
-        dg.AssetSpec(
-            ["raw", "expenses"],
-            description="Harvest expenses as sent, per entity and spent day.",
-            kinds={"duckdb"},
-            group_name="raw",
-            owners=["team:data"],
-        ),
-        dg.AssetSpec(
-            ["raw", "pm_directory"],
-            description="Latest snapshot of PM clients, projects, tasks, users and assignments.",
-            kinds={"duckdb"},
-            group_name="raw",
-            owners=["team:data"],
-        ),
+        _raw_spec("time_entries", "Harvest time entries as sent, per entity and spent day."),
+        _raw_spec("expenses", "Harvest expenses as sent, per entity and spent day."),
+        _raw_spec("pm_directory", "Latest snapshot of PM clients, projects, tasks, users and assignments."),
     ],
     partitions_def=entity_day_partitions,
     # A month or a year of one entity's days is one run: one paged extraction, not one per day.

@@ -73,13 +73,21 @@ def expected_invoices(sandboxes: Sandboxes) -> dict[str, Decimal]:
                 )
             )
     tax_rate = {e.id: e.tax_rate_percent / 100 for e in config.entities}
+    client_tax = {  # per-client tax treatments from the mapping document
+        o.client: config.entity(entity_of[o.client]).tax_rates()[o.tax_type] / 100
+        for o in config.mapping.tax_overrides
+    }
     totals: dict[str, Decimal] = defaultdict(Decimal)
+
+    def tax(invoice: str, entity: str) -> Decimal:
+        return client_tax.get(int(invoice.split("-")[3]), tax_rate[entity])
+
     for (invoice, entity, _project, _task, rate), hours in lines.items():
         amount = _money(hours * rate)
-        totals[invoice] += amount + _money(amount * tax_rate[entity])
+        totals[invoice] += amount + _money(amount * tax(invoice, entity))
     for key, amount in expense_lines:
         invoice, entity = key.split("|")
-        totals[invoice] += amount + _money(amount * tax_rate[entity])
+        totals[invoice] += amount + _money(amount * tax(invoice, entity))
     return dict(totals)
 
 

@@ -10,22 +10,10 @@ from pandera.errors import SchemaErrors
 from assets.normalized.billable_lines_transform import normalize_lines
 from checks.schemas import BillableLines, Quarantine, RawRecords, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, load_config
-from resources.fx import FxSnapshot
-from tests.factories import directory, expense, raw_frame, time_entry
+from tests.factories import directory, expense, fx_snapshot, raw_frame, time_entry
 
 # A tiny hand-made rate table: 1 EUR = 1.2500 USD = 0.8000 GBP on 2026-07-31 (a Friday).
-RATES = FxSnapshot(
-    pl.DataFrame(
-        {
-            "rate_date": [date(2026, 7, 31), date(2026, 7, 31)],
-            "currency": ["USD", "GBP"],
-            "per_eur": [D("1.25"), D("0.8")],
-        },
-        schema={"rate_date": pl.Date, "currency": pl.String, "per_eur": pl.Decimal(18, 8)},
-    ),
-    "test rates",
-    "0" * 64,
-)
+RATES = fx_snapshot({date(2026, 7, 31): {"USD": "1.25", "GBP": "0.8"}})
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +132,12 @@ def test_raw_frames_pass_the_raw_write_gate() -> None:
     assert validate(RawRecords, frame).height == 1
     with pytest.raises(SchemaErrors):
         validate(RawRecords, frame.with_columns(pl.lit("short").alias("payload_hash")))
+
+
+def test_records_claimed_by_two_entities_are_quarantined(config: BillbridgeConfig) -> None:
+    raw = raw_frame([time_entry(1, 1, 150)]).with_columns(
+        pl.lit("ambiguous: client 5001 -> us, project code prefix 'UK-' -> uk").alias("routing")
+    )
+    d = directory({6001: True}, {5001: "USD"})
+    result = normalize_lines(raw, raw_frame([]), d, config.entity("us"), config, RATES, "run")
+    assert result.quarantine["reason"].to_list() == ["claimed_by_two_entities"]

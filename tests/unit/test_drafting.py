@@ -11,22 +11,10 @@ from assets.normalized.billable_lines_transform import normalize_lines
 from checks.invariants import billed_at_most_once, lines_sum_to_totals
 from checks.schemas import InvoiceDraftLines, InvoiceDrafts, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, load_config
-from resources.fx import FxSnapshot
-from tests.factories import directory, expense, raw_frame, time_entry
+from tests.factories import directory, expense, fx_snapshot, raw_frame, time_entry
 
 # 1 EUR = 1.25 USD = 0.80 GBP, published on the last day of July and of August 2026.
-RATES = FxSnapshot(
-    pl.DataFrame(
-        {
-            "rate_date": [date(2026, 7, 31), date(2026, 7, 31), date(2026, 8, 31), date(2026, 8, 31)],
-            "currency": ["USD", "GBP", "USD", "GBP"],
-            "per_eur": [D("1.25"), D("0.8"), D("1.25"), D("0.8")],
-        },
-        schema={"rate_date": pl.Date, "currency": pl.String, "per_eur": pl.Decimal(18, 8)},
-    ),
-    "test rates",
-    "0" * 64,
-)
+RATES = fx_snapshot({day: {"USD": "1.25", "GBP": "0.8"} for day in (date(2026, 7, 31), date(2026, 8, 31))})
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Cost allocation: pools, drivers, largest-remainder slices, Capex, profitability and the diff."""

@@ -1,0 +1,118 @@
+"""`reallocate`: re-run cost allocation on demand for a scope of entity-months, with a chosen rule set.
+
+An op job, not a partitioned asset job: the launchpad cannot start a multi-partition
+backfill with run config, so the scope (entities, months) travels in the run config and
+the op loops over it. Each written entity-month is reported as a materialization of
+`allocation/cost_allocations` for its partition, so the asset catalog shows the latest
+allocation whichever way it was produced (see docs/decisions/0004-reallocate-job.md).
+"""
+
+from datetime import date
+
+import dagster as dg
+from pydantic import Field
+
+from assets.allocation.allocation_assets import COST_ALLOCATIONS, run_metadata
+from assets.allocation.runs import AllocationInvariantError, AllocationRun, reallocate_month
+from pipelines.partitions import month_key
+from resources.allocation_config import load_allocation_inputs
+from resources.configuration import ConfigurationError, current_config
+from resources.warehouse import Warehouse
+
+
+class ReallocateConfig(dg.Config):
+    """Run config of `reallocate` (every field is editable in the launchpad)."""
+
+    rule_set_path: str = Field(
+        default="", description="a rule set file (e.g. a draft copy); empty: config/allocation_rules.yaml"
+    )
+    rule_set_version: str = Field(
+        default="", description="if set, the file's `version` must equal it (guards against the wrong file)"
+    )
+    effective_date: str = Field(
+        default="", description="YYYY-MM-DD; months ending before it keep their current allocation"
+    )
+    entities: list[str] = Field(default=[], description="entity ids; empty: every entity")
+    months: list[str] = Field(description="months to reallocate, YYYY-MM")
+    dry_run: bool = Field(default=False, description="compute and diff, write nothing")
+
+
+def resolve_scope(config: ReallocateConfig) -> tuple[list[str], list[date], list[date]]:
+    """(entities, months to reallocate, months skipped as before the effective date); ValueError on bad input."""
+    known = current_config().entity_ids
+    entities = config.entities or known
+    unknown = [e for e in entities if e not in known]
+    if unknown:
+        raise ValueError(f"entities {unknown} are not configured; configured: {known}")
+    if not config.months:
+        raise ValueError("months: give at least one month, YYYY-MM")
+    try:
+        months = sorted({date.fromisoformat(f"{m}-01") for m in config.months})
+        effective = date.fromisoformat(config.effective_date) if config.effective_date else months[0]
+    except ValueError as exc:
+        raise ValueError(f"months are YYYY-MM and effective_date YYYY-MM-DD: {exc}") from None
+    keep = [
+        m
+        for m in months
+        if (m.replace(day=28) + (date(2000, 1, 5) - date(2000, 1, 1))).replace(day=1) <= effective
+    ]
+    return entities, [m for m in months if m not in keep], keep
+
+
+@dg.op(
+    description="Reallocate the configured entity-months; a new allocation run id each, earlier runs kept.",
+    tags={"kind": "allocation"},
+)
+def reallocate_scope(context: dg.OpExecutionContext, config: ReallocateConfig, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+    """Load the rule set, reallocate each entity-month in scope, report the diff per entity-month."""
+    try:
+        entities, months, kept = resolve_scope(config)
+        inputs = load_allocation_inputs(config.rule_set_path or None)
+    except (ValueError, ConfigurationError) as exc:
+        raise dg.Failure(description=f"reallocate: {exc}") from None
+    version = inputs.rules.version
+    if config.rule_set_version and config.rule_set_version != version:
+        raise dg.Failure(
+            description=f"reallocate: {inputs.source_path} is version {version!r}, "
+            f"the run config asked for {config.rule_set_version!r}"
+        )
+    settings = current_config()
+    runs: list[AllocationRun] = []
+    for entity in entities:
+        currency = settings.entity(entity).base_currency
+        for month in months:
+            try:
+                run = reallocate_month(
+                    warehouse, inputs, entity, currency, month, context.run_id, dry_run=config.dry_run
+                )
+            except AllocationInvariantError as exc:
+                raise dg.Failure(description=str(exc)) from None
+            runs.append(run)
+            if run.written:
+                yield dg.AssetMaterialization(
+                    asset_key=COST_ALLOCATIONS,
+                    partition=str(month_key(entity, month)),
+                    metadata={**run_metadata(run), "rule_set_version": inputs.version},
+                )
+    diff_sections = [f"### {r.entity} {r.period}\n\n{r.diff_markdown}" for r in runs]
+    yield dg.Output(
+        None,
+        metadata={
+            "dry_run": config.dry_run,
+            "rule_set_version": inputs.version,
+            "rule_set_path": inputs.source_path,
+            "entity_months": len(runs),
+            "kept_before_effective_date": ", ".join(m.strftime("%Y-%m") for m in kept) or "none",
+            "changed_cost_objects": sum(r.diff.filter(r.diff["reason"] != "unchanged").height for r in runs),
+            "diff": dg.MetadataValue.md("\n\n".join(diff_sections) or "_nothing in scope_"),
+        },
+    )
+
+
+@dg.job(
+    description="Re-run cost allocation on demand: rule set (or draft), effective date, scope, dry run.",
+    executor_def=dg.in_process_executor,
+)
+def reallocate() -> None:
+    """The `reallocate` job: one op that loops over the configured entity-months."""
+    reallocate_scope()

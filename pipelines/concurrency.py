@@ -1,0 +1,21 @@
+"""Run tags that let the queued run coordinator serialize runs touching the same entity file.
+
+DuckDB admits one writer process per file, and every run of our jobs writes one entity's
+file. The deployment's `dagster.yaml` limits runs per unique value of ENTITY_TAG to one
+(`tag_concurrency_limits` with `applyLimitPerUniqueValue`), so two runs of one entity queue
+behind each other while runs of different entities proceed in parallel. Dagster itself tags
+single-partition runs with `dagster/partition/entity`; the deployment limits that tag too, so
+runs launched from the UI are covered, and ours carry ENTITY_TAG explicitly.
+"""
+
+from __future__ import annotations
+
+ENTITY_TAG = "billbridge/entity"
+DAGSTER_ENTITY_TAG = "dagster/partition/entity"
+SOURCE_TAG = "billbridge/source"
+CORRECTION_TAG = "billbridge/correction"
+
+
+def entity_tags(entity: str, source: str) -> dict[str, str]:
+    """The tags every run billbridge requests carries: its entity (the concurrency key) and who asked."""
+    return {ENTITY_TAG: entity, SOURCE_TAG: source}

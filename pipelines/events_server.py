@@ -1,0 +1,115 @@
+"""`billbridge events serve`: the HTTP endpoint that takes PM change notifications into the inbox.
+
+POST /webhooks/pm with the signature header: 401 and nothing stored when the signature is
+wrong; otherwise the event is judged and stored once by id (accepted, or rejected with the
+reason) and answered 202, so the sender stops retrying even for a body we cannot use:
+retrying it would not make it better, and the rejection is visible in `billbridge report`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from assets.raw.routing import EntityRoutes
+from pipelines.pm_events import judge, signature_valid
+from resources.configuration import current_config
+from resources.event_inbox import EventInbox
+from sandbox.webhooks import SIGNATURE_HEADER
+
+WEBHOOK_PATH = "/webhooks/pm"
+SECRET_ENV = "BILLBRIDGE_WEBHOOK_SECRET"
+MAX_BODY_BYTES = 1_000_000
+
+
+class EventsServer:
+    """The webhook endpoint on `host:port` (port 0: an ephemeral one), storing into `inbox`."""
+
+    def __init__(self, inbox: EventInbox, secret: str, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not secret:
+            raise ValueError(f"a webhook secret is required (set {SECRET_ENV})")
+        self.inbox = inbox
+        self.secret = secret
+        self.routes = EntityRoutes.from_config(current_config())
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                payload = json.dumps(body).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if self.path != WEBHOOK_PATH:
+                    self.rfile.read(length)
+                    return self._answer(404, {"error": "not found"})
+                if length > MAX_BODY_BYTES:
+                    self.close_connection = True
+                    return self._answer(413, {"error": "body too large"})
+                body = self.rfile.read(length)
+                status, answer = server.receive(body, self.headers.get(SIGNATURE_HEADER))
+                self._answer(status, answer)
+
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    def receive(self, body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
+        """Verify, judge and store one delivery; the HTTP status and answer body."""
+        if not signature_valid(self.secret, body, signature):
+            return 401, {"error": "invalid signature"}
+        event = judge(body, self.routes)
+        stored = self.inbox.store(
+            event_id=event.event_id,
+            event_type=event.event_type,
+            body=body.decode("utf-8", errors="replace"),
+            status=event.status,
+            reason=event.reason,
+            record_kind=event.record_kind,
+            record_id=event.record_id,
+            updated_at=event.updated_at,
+            content_hash=event.content_hash,
+            entity=event.entity,
+            days=event.days,
+        )
+        return 202, {"id": event.event_id, "status": event.status, "duplicate": not stored}
+
+    @property
+    def url(self) -> str:
+        """The webhook URL to give the PM system."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}{WEBHOOK_PATH}"
+
+    def start(self) -> EventsServer:
+        """Serve in a daemon thread; return self."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted."""
+        self._httpd.serve_forever()
+
+
+def secret_from_env() -> str:
+    """The shared webhook secret from the environment ('' when unset)."""
+    return os.environ.get(SECRET_ENV, "")
