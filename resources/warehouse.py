@@ -133,3 +133,20 @@ def pin_rates(
     replace_slice(
         con, "reference.fx_rates", frame, "entity = ? AND day IN (SELECT unnest(?::DATE[]))", [entity, days]
     )
+
+
+def record_checks(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    entity: str,
+    asset: str,
+    partition: str,
+    outcomes: dict[str, tuple[bool, str]],
+    run_id: str,
+) -> None:
+    """Store several check outcomes ({check name: (passed, detail)}) for one asset partition."""
+    for name, (passed, detail) in outcomes.items():
+        record_check(
+            con, entity=entity, asset=asset, partition=partition, check_name=name, passed=passed,
+            detail=detail, run_id=run_id,
+        )  # fmt: skip

@@ -17,7 +17,7 @@ from assets.allocation.engine import INPUT_COLUMNS, AllocationOutcome, compute_a
 from assets.allocation.invariants import reproducible
 from assets.allocation.schemas import AllocationSlices, JournalDrafts, PoolLines, Profitability
 from resources.allocation_config import AllocationInputs
-from resources.warehouse import Warehouse, append, record_check
+from resources.warehouse import Warehouse, append, record_checks
 
 ASSET_NAME = "allocation/cost_allocations"
 # Only the columns allocation reads: a million-line month in a fraction of the memory of SELECT *.
@@ -122,17 +122,9 @@ def reallocate_month(
     if failed:
         if not dry_run:
             with warehouse.transaction(entity) as con:
-                for name, (ok, detail) in checks.items():
-                    record_check(
-                        con,
-                        entity=entity,
-                        asset=ASSET_NAME,
-                        partition=label,
-                        check_name=name,
-                        passed=ok,
-                        detail=detail,
-                        run_id=run_id,
-                    )
+                record_checks(
+                    con, entity=entity, asset=ASSET_NAME, partition=label, outcomes=checks, run_id=run_id
+                )
         raise AllocationInvariantError(f"{label}: allocation breaks {failed}; nothing written")
     result = AllocationRun(
         entity, period, run_id, previous_id, _checked(outcome, checks), diff, markdown, not dry_run
@@ -179,17 +171,7 @@ def reallocate_month(
                 outcome.unallocated["amount"].sum() if outcome.unallocated.height else 0,
             ],
         )
-        for name, (ok, detail) in checks.items():
-            record_check(
-                con,
-                entity=entity,
-                asset=ASSET_NAME,
-                partition=label,
-                check_name=name,
-                passed=ok,
-                detail=detail,
-                run_id=run_id,
-            )
+        record_checks(con, entity=entity, asset=ASSET_NAME, partition=label, outcomes=checks, run_id=run_id)
     return result
 
 

@@ -1,7 +1,6 @@
 """The billing layer's asset: invoice drafts per entity-month, with blocking money checks."""
 
 import dagster as dg
-import duckdb
 import polars as pl
 
 from assets.billing.drafting import billable_for_period, draft_invoices
@@ -12,31 +11,11 @@ from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, vali
 from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
 from resources.configuration import current_config
 from resources.fx import EcbRates
-from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_check, replace_slice
+from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_checks, replace_slice
 
 INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
 LINES_SUM_TO_TOTALS = "invoice_total_equals_sum_of_lines"
 BILLED_ONCE = "no_time_entry_billed_twice"
-
-
-def _record(
-    con: duckdb.DuckDBPyConnection,
-    entity: str,
-    partition: str,
-    outcomes: dict[str, tuple[bool, str]],
-    run_id: str,
-) -> None:
-    for name, (passed, detail) in outcomes.items():
-        record_check(
-            con,
-            entity=entity,
-            asset="billing/invoice_drafts",
-            partition=partition,  # type: ignore[arg-type]
-            check_name=name,
-            passed=passed,
-            detail=detail,
-            run_id=run_id,
-        )
 
 
 @dg.asset(
@@ -105,7 +84,14 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
         outcomes = {LINES_SUM_TO_TOTALS: sums_ok, BILLED_ONCE: once_ok}
         if not (sums_ok[0] and once_ok[0]):
             with warehouse.transaction(part.entity) as con:
-                _record(con, part.entity, part.label(), outcomes, context.run.run_id)
+                record_checks(
+                    con,
+                    entity=part.entity,
+                    asset="billing/invoice_drafts",
+                    partition=part.label(),
+                    outcomes=outcomes,
+                    run_id=context.run.run_id,
+                )
             pin_rates(con, part.entity, invoice_day, drafts.rates_used, context.run.run_id)
             raise dg.Failure(
                 description=f"{part.label()}: drafts violate a money invariant; nothing written",
@@ -116,7 +102,14 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
             replace_slice(con, "billing.invoice_drafts", invoices, where, params)
             replace_slice(con, "billing.invoice_draft_lines", draft_lines, where, params)
             replace_slice(con, "billing.invoice_line_sources", drafts.sources, where, params)
-            _record(con, part.entity, part.label(), outcomes, context.run.run_id)
+            record_checks(
+                con,
+                entity=part.entity,
+                asset="billing/invoice_drafts",
+                partition=part.label(),
+                outcomes=outcomes,
+                run_id=context.run.run_id,
+            )
         check_log[LINES_SUM_TO_TOTALS].append(sums_ok)
         check_log[BILLED_ONCE].append(once_ok)
         invoices_all.append(invoices)
