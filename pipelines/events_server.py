@@ -8,17 +8,14 @@ retrying it would not make it better, and the rejection is visible in `billbridg
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from assets.raw.routing import EntityRoutes
-from pipelines.pm_events import judge, signature_valid
+from pipelines.pm_events import SIGNATURE_HEADER, judge, signature_valid
 from resources.configuration import current_config
 from resources.event_inbox import EventInbox
-from sandbox.webhooks import SIGNATURE_HEADER
+from resources.http_server import JsonHTTPServer, Request, Response
 
 WEBHOOK_PATH = "/webhooks/pm"
 SECRET_ENV = "BILLBRIDGE_WEBHOOK_SECRET"
@@ -34,37 +31,13 @@ class EventsServer:
         self.inbox = inbox
         self.secret = secret
         self.routes = EntityRoutes.from_config(current_config())
-        server = self
+        self._http = JsonHTTPServer(self._route, host=host, port=port, max_body_bytes=MAX_BODY_BYTES)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def _answer(self, status: int, body: dict[str, Any]) -> None:
-                payload = json.dumps(body).encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if self.path != WEBHOOK_PATH:
-                    self.rfile.read(length)
-                    return self._answer(404, {"error": "not found"})
-                if length > MAX_BODY_BYTES:
-                    self.close_connection = True
-                    return self._answer(413, {"error": "body too large"})
-                body = self.rfile.read(length)
-                status, answer = server.receive(body, self.headers.get(SIGNATURE_HEADER))
-                self._answer(status, answer)
-
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+    def _route(self, request: Request) -> Response:
+        if request.method != "POST" or request.path != WEBHOOK_PATH:
+            return Response(404, {"error": "not found"})
+        status, answer = self.receive(request.body, request.header(SIGNATURE_HEADER))
+        return Response(status, answer)
 
     def receive(self, body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
         """Verify, judge and store one delivery; the HTTP status and answer body."""
@@ -89,25 +62,21 @@ class EventsServer:
     @property
     def url(self) -> str:
         """The webhook URL to give the PM system."""
-        host, port = self._httpd.server_address[:2]
+        host, port = self._http._httpd.server_address[:2]
         return f"http://{host!s}:{port}{WEBHOOK_PATH}"
 
     def start(self) -> EventsServer:
         """Serve in a daemon thread; return self."""
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.stop()
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted."""
-        self._httpd.serve_forever()
+        self._http.serve_forever()
 
 
 def secret_from_env() -> str:

@@ -24,12 +24,19 @@ DIRECTORY_SUBJECTS = {"project": "projects", "client": "clients", "task": "tasks
 ACTIONS = frozenset({"created", "updated", "deleted"})
 
 
+SIGNATURE_HEADER = "X-Billbridge-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header value of a body: "sha256=" and the hex HMAC-SHA256 under the shared secret."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
 def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
     """Whether `header` is `sha256=<hex HMAC-SHA256 of body>` under `secret` (constant-time compare)."""
-    if not secret or not header or not header.startswith("sha256="):
+    if not secret or not header:
         return False
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256=") :])
+    return hmac.compare_digest(sign(secret, body), header)
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from resources.http_server import Exchange, JsonHTTPServer, Request, Response
 from sandbox.company import Company, Record
-from sandbox.http_base import Exchange, Request, Response, SandboxServer
 from sandbox.webhooks import WebhookSender
 
 MAX_PER_PAGE = 2000
@@ -250,7 +250,7 @@ class HarvestSandbox:
         self.rate_limit = rate_limit
         self.rate_window_s = rate_window_s
         self.rate_limited_count = 0
-        self._server = SandboxServer(self._route, port=port, record=record)
+        self._server = JsonHTTPServer(self._route, port=port, record=record)
         self._lock = threading.Lock()
         self._versions: dict[str, int] = dict.fromkeys(Company.KINDS, 0)
         self._snapshots: dict[str, _Snapshot] = {}

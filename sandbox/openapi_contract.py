@@ -57,7 +57,7 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.request.exceptions import ParameterValidationError
 from openapi_schema_validator import OAS30Validator
 
-from sandbox.http_base import Exchange
+from resources.http_server import Exchange
 
 ContractName = Literal["harvest", "xero"]
 CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"

@@ -12,8 +12,6 @@ Header `X-Billbridge-Signature: sha256=<hex HMAC-SHA256 of the raw body under th
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import queue
 import random
@@ -26,7 +24,8 @@ from typing import Any
 
 import httpx
 
-SIGNATURE_HEADER = "X-Billbridge-Signature"
+from pipelines.pm_events import SIGNATURE_HEADER, sign
+
 # Resource kind (the API's list name) -> the singular used in event names.
 EVENT_SUBJECTS = {
     "time_entries": "time_entry",
@@ -36,11 +35,6 @@ EVENT_SUBJECTS = {
     "tasks": "task",
     "users": "user",
 }
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value for `body`."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
 @dataclass

@@ -54,7 +54,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from sandbox.http_base import Exchange, Request, Response, SandboxServer
+from resources.http_server import Exchange, JsonHTTPServer, Request, Response
 
 API_BASE = "/api.xro/2.0"
 PROVIDER_NAME = "billbridge accounting sandbox"
@@ -634,7 +634,7 @@ class XeroSandbox:
         self._faults: list[Fault] = []
         self._state_lock = threading.Lock()
         self._requests: dict[str, int] = {}
-        self._server = SandboxServer(self._route, host=host, port=port, record=record)
+        self._server = JsonHTTPServer(self._route, host=host, port=port, record=record)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

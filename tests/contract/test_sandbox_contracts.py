@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.http_base import Exchange
+from resources.http_server import Exchange
 from sandbox.openapi_contract import Contract, load_contract, validate_exchange
 from sandbox.xero_server import Fault, XeroSandbox, dumps_exact
 

@@ -16,14 +16,15 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.definitions import defs
-from pipelines.events_server import EventsServer
+from pipelines.events_server import MAX_BODY_BYTES, EventsServer
 from pipelines.partitions import DAY, ENTITY, MONTH
+from pipelines.pm_events import SIGNATURE_HEADER, sign
 from pipelines.sensors import POSTED_ASSET, alert_on_run_failure, pm_updated_since_poll, pm_webhook_inbox
 from resources.configuration import current_config
 from resources.event_inbox import EventInbox
 from resources.harvest import HarvestClient
-from sandbox.http_base import Request, Response, SandboxServer
-from sandbox.webhooks import SIGNATURE_HEADER, WebhookSender, sign
+from resources.http_server import JsonHTTPServer, Request, Response
+from sandbox.webhooks import WebhookSender
 from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration
@@ -185,7 +186,7 @@ def test_a_failed_run_alerts_with_entity_partition_and_run(
         received.append(alert.json())
         return Response(200, {"ok": True})
 
-    with SandboxServer(collect) as alerts:
+    with JsonHTTPServer(collect) as alerts:
         config = tmp_path / "billbridge.yaml"
         demo = (Path(__file__).resolve().parents[2] / "config" / "billbridge.yaml").read_text()
         mapping = Path(__file__).resolve().parents[2] / "config" / "mapping.yaml"
@@ -217,3 +218,13 @@ def test_a_failed_run_alerts_with_entity_partition_and_run(
     [alert] = received
     assert (alert["entity"], alert["partition"], alert["run_id"]) == ("uk", str(key), result.run_id)
     assert "entity uk" in alert["text"] and result.run_id in alert["text"]
+
+
+def test_wrong_path_and_oversized_bodies_are_refused_and_store_nothing(inbox_server: Any) -> None:
+    inbox, server, _ = inbox_server
+    body = json.dumps({"id": "e9", "event": "time_entry.updated", "data": {"id": 1}}).encode()
+    elsewhere = httpx.post(server.url.replace("/webhooks/pm", "/webhooks/other"), content=body)
+    huge = b"x" * (MAX_BODY_BYTES + 1)
+    too_large = httpx.post(server.url, content=huge, headers={SIGNATURE_HEADER: sign(SECRET, huge)})
+    assert (elsewhere.status_code, too_large.status_code) == (404, 413)
+    assert inbox.counts() == {}

@@ -1,9 +1,9 @@
-"""A threaded loopback HTTP server with a recorded exchange log, shared by both sandboxes.
+"""A small threaded JSON HTTP server with an optional exchange log.
 
-Built on the standard library's ThreadingHTTPServer rather than an ASGI stack: the
-sandboxes must be able to misbehave at the socket level (drop a connection before
-reading the request, or after committing but before answering), which a framework
-would hide.
+Serves the PM webhook endpoint (`billbridge events serve`) and both sandboxes. Built on
+the standard library's ThreadingHTTPServer rather than an ASGI stack: the sandboxes must
+be able to misbehave at the socket level (drop a connection before reading the request,
+or after committing but before answering), which a framework would hide.
 """
 
 from __future__ import annotations
@@ -82,16 +82,25 @@ class Response:
 Route = Callable[[Request], Response]
 
 
-class SandboxServer:
-    """Serve `route` on 127.0.0.1 in a background thread; port 0 picks an ephemeral port.
+class JsonHTTPServer:
+    """Serve `route` in a background thread; port 0 picks an ephemeral port.
 
     Every exchange is appended to `exchanges` when `record` is true, so contract tests
-    can validate what was actually sent and answered on the wire.
+    can validate what was actually sent and answered on the wire. A body larger than
+    `max_body_bytes` is refused with 413, unread.
     """
 
-    def __init__(self, route: Route, host: str = "127.0.0.1", port: int = 0, record: bool = False):
+    def __init__(
+        self,
+        route: Route,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        record: bool = False,
+        max_body_bytes: int | None = None,
+    ):
         self.route = route
         self.record = record
+        self.max_body_bytes = max_body_bytes
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
         server = self
@@ -107,6 +116,11 @@ class SandboxServer:
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
+                if server.max_body_bytes is not None and length > server.max_body_bytes:
+                    # Refused unread: the connection closes rather than drain an oversized body.
+                    self.close_connection = True
+                    self._write(Response(413, {"error": "body too large"}))
+                    return
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
                 request = Request(
@@ -144,6 +158,14 @@ class SandboxServer:
                                 response_body=payload,
                             )
                         )
+                self._write(response, headers, payload)
+
+            def _write(
+                self, response: Response, headers: dict[str, str] | None = None, payload: bytes | None = None
+            ) -> None:
+                payload = response.encoded() if payload is None else payload
+                if headers is None:
+                    headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
                 self.send_response(response.status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -168,7 +190,7 @@ class SandboxServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> SandboxServer:
+    def start(self) -> JsonHTTPServer:
         """Start serving in a daemon thread and return self."""
         # A short poll interval: stop() waits for the serving loop to notice, up to one interval
         # (0.5 s by default, which would dominate a test suite that starts a server per test).
@@ -187,7 +209,7 @@ class SandboxServer:
         """Serve in the calling thread (for `billbridge sandbox up`)."""
         self._httpd.serve_forever()
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> JsonHTTPServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
