@@ -14,15 +14,18 @@ import polars as pl
 
 Money = Annotated[pl.Decimal, 18, 4]
 Rate = Annotated[pl.Decimal, 18, 8]
+Wide = Annotated[pl.Decimal, 38, 8]  # exact intermediate values (shares, unrounded amounts)
 
 
-class _Model(pa.DataFrameModel):
+class StrictModel(pa.DataFrameModel):
+    """A frame crossing a layer: exactly these columns, of exactly these types."""
+
     class Config:
         strict = True  # no unexpected columns cross a layer
         coerce = False  # a wrong type is an error, never silently converted
 
 
-class RawRecords(_Model):
+class RawRecords(StrictModel):
     """Raw PM records (time entries and expenses) as extracted."""
 
     entity: str
@@ -37,7 +40,7 @@ class RawRecords(_Model):
     contract_version: str
 
 
-class BillableLines(_Model):
+class BillableLines(StrictModel):
     """Normalized, priced time and expense lines."""
 
     line_id: str = pa.Field(unique=True)
@@ -90,7 +93,7 @@ class BillableLines(_Model):
     run_id: str
 
 
-class Quarantine(_Model):
+class Quarantine(StrictModel):
     """Records held back from billing, each with the rule that rejected it."""
 
     entity: str
@@ -104,7 +107,7 @@ class Quarantine(_Model):
     run_id: str
 
 
-class InvoiceDrafts(_Model):
+class InvoiceDrafts(StrictModel):
     """Invoice headers, one per client, currency and month."""
 
     invoice_number: str = pa.Field(unique=True)
@@ -129,7 +132,7 @@ class InvoiceDrafts(_Model):
     run_id: str
 
 
-class InvoiceDraftLines(_Model):
+class InvoiceDraftLines(StrictModel):
     """Invoice lines, priced as the accounting system will book them."""
 
     invoice_number: str
@@ -155,6 +158,6 @@ class InvoiceDraftLines(_Model):
         return data.lazyframe.select((pl.col("unit_amount") >= 0) | (pl.col("source_kind") == "discount"))
 
 
-def validate(model: type[_Model], frame: pl.DataFrame) -> pl.DataFrame:
+def validate(model: type[StrictModel], frame: pl.DataFrame) -> pl.DataFrame:
     """Validate `frame` against `model`, collecting every failure (lazy), and return it unchanged."""
     return model.validate(frame, lazy=True)

@@ -15,7 +15,7 @@ import polars as pl
 from assets.allocation.diff import allocation_diff, diff_markdown
 from assets.allocation.engine import INPUT_COLUMNS, AllocationOutcome, compute_allocation
 from assets.allocation.invariants import reproducible
-from assets.allocation.schemas import AllocationSlices, JournalDrafts, PoolLines, Profitability
+from checks.allocation_schemas import AllocationSlices, JournalDrafts, PoolLines, Profitability
 from resources.allocation_config import AllocationInputs
 from resources.warehouse import Warehouse, append, record_checks
 

@@ -7,22 +7,13 @@ fails validation instead of reaching the warehouse.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
 import pandera.polars as pa
-import polars as pl
 
-Money = Annotated[pl.Decimal, 18, 4]
-Wide = Annotated[pl.Decimal, 38, 8]
+from checks.schemas import Money, StrictModel, Wide
 
 
-class _Model(pa.DataFrameModel):
-    class Config:
-        strict = True
-        coerce = False
-
-
-class AllocationSlices(_Model):
+class AllocationSlices(StrictModel):
     """One target's share of a pool line."""
 
     pool_line_id: str
@@ -42,7 +33,7 @@ class AllocationSlices(_Model):
     remainder_units: int = pa.Field(ge=0)
 
 
-class PoolLines(_Model):
+class PoolLines(StrictModel):
     """A pool's costs under one rule (or capitalized) in one entity-month."""
 
     pool_line_id: str = pa.Field(unique=True)
@@ -54,7 +45,7 @@ class PoolLines(_Model):
     window_to: date
 
 
-class JournalDrafts(_Model):
+class JournalDrafts(StrictModel):
     """ManualJournal draft lines (signed: debit positive)."""
 
     journal_ref: str
@@ -67,7 +58,7 @@ class JournalDrafts(_Model):
     currency: str = pa.Field(str_matches=r"^[A-Z]{3}$")
 
 
-class Profitability(_Model):
+class Profitability(StrictModel):
     """Per project and month: revenue, direct and allocated cost, margin."""
 
     project_id: int
