@@ -7,7 +7,8 @@ taken at a wide scale first and rounded exactly once, by a named rule.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import Enum
 
 import polars as pl
@@ -66,6 +67,13 @@ LINE_AMOUNT_RULE = RoundingRule.HALF_UP
 LINE_TAX_RULE = RoundingRule.HALF_UP
 # Conversion to base currency: each line's amount x rate, half-up to minor units.
 FX_CONVERSION_RULE = RoundingRule.HALF_UP
+# Group consolidation (docs/decisions/0011): a month's average rate is the mean of its daily
+# cross rates, half-up to 8 decimal places; each ledger row is translated to the reporting
+# currency by amount x rate, half-up to its minor units; an invoice's base total is split into
+# revenue and tax in proportion to its transaction amounts, half-up, the revenue taking the rest.
+AVERAGE_RATE_RULE = RoundingRule.HALF_UP
+TRANSLATION_RULE = RoundingRule.HALF_UP
+BASE_SPLIT_RULE = RoundingRule.HALF_UP
 
 
 def minor_units(currency: str) -> int:
@@ -96,3 +104,69 @@ def round_decimal(value: Decimal, currency: str, rule: RoundingRule) -> Decimal:
     """Round one Python Decimal to `currency`'s minor units by `rule` (for payloads and reports)."""
     quantum = Decimal(1).scaleb(-minor_units(currency))
     return value.quantize(quantum, rounding=rule.decimal_mode)
+
+
+# --------------------------------------------------------------------------------------------------
+# Configurable rounding (docs/decisions/0009): a mode per entity or client, at line or invoice level.
+# --------------------------------------------------------------------------------------------------
+
+# The mapping document names modes in bookkeeping words; each maps to one RoundingRule.
+ROUNDING_MODES = {"half_up": RoundingRule.HALF_UP, "half_even": RoundingRule.HALF_EVEN}
+# How an invoice-level rounding difference is spread over lines: each line takes its exact amount
+# rounded down to minor units, and the minor units still missing from the rounded invoice total go,
+# one each, to the lines with the largest dropped remainders (ties: the earlier line). Every line
+# then ends within one minor unit of its exact amount, and the lines sum to the total exactly.
+LARGEST_REMAINDER = "largest_remainder"
+# The defaults reproduce what the accounting system books (half-up, per line).
+DEFAULT_MODE = "half_up"
+DEFAULT_LEVEL = "line"
+# LINE_AMOUNT_RULE in the mapping document's words: how the ledger prices every line.
+LEDGER_MODE = "half_up"
+# The explicit rounding line: every invoice line is priced as the ledger prices it (LINE_AMOUNT_RULE,
+# per line), and the configured money rounding decides the invoice total only. When the two differ,
+# one untaxed line of quantity 1 carries the difference (a few minor units, of either sign), so the
+# ledger books every line as sent and the invoice still totals what the configured rule gives.
+ROUNDING_LINE = "rounding"
+
+
+def round_by_mode(amount: pl.Expr, currency: pl.Expr, mode: pl.Expr) -> pl.Expr:
+    """Round to minor units by each row's configured mode (`half_up` or `half_even`, see ROUNDING_MODES)."""
+    return (
+        pl.when(mode == "half_even")
+        .then(round_to_minor_units(amount, currency, RoundingRule.HALF_EVEN))
+        .otherwise(round_to_minor_units(amount, currency, RoundingRule.HALF_UP))
+    )
+
+
+def rounding_label(level: str, mode: str) -> str:
+    """The rule recorded on a line: `line:half_up`, or `invoice:half_even+largest_remainder`."""
+    return f"{level}:{mode}" if level == "line" else f"{level}:{mode}+{LARGEST_REMAINDER}"
+
+
+def rounding_line_description(level: str, mode: str) -> str:
+    """What the customer reads on the rounding line: `Rounding (invoice:half_up)`."""
+    return f"Rounding ({level}:{mode})"
+
+
+def allocate_largest_remainder(exact: Sequence[Decimal], total: Decimal, currency: str) -> list[Decimal]:
+    """Split `total` (already rounded to `currency`'s minor units) over lines by LARGEST_REMAINDER.
+
+    `exact` are the lines' unrounded amounts, and `total` must lie between the sum of their
+    floors and the sum of their ceilings (true for any rounding of their sum); anything else is
+    a programming error and raises ValueError rather than moving money between lines.
+    """
+    quantum = Decimal(1).scaleb(-minor_units(currency))
+    floors = [value.quantize(quantum, rounding=ROUND_FLOOR) for value in exact]
+    missing = (total - sum(floors, Decimal(0))) / quantum
+    if missing != missing.to_integral_value() or not 0 <= missing <= len(exact):
+        raise ValueError(f"total {total} cannot be allocated over lines summing to {sum(exact, Decimal(0))}")
+    # Largest remainder first; the earlier line wins a tie, so reruns allocate identically.
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    winners = set(order[: int(missing)])
+    return [floors[i] + quantum if i in winners else floors[i] for i in range(len(exact))]
+
+
+def round_total_and_allocate(exact: Sequence[Decimal], currency: str, mode: str) -> list[Decimal]:
+    """Invoice-level rounding: round the sum of `exact` once by `mode`, then allocate it to the lines."""
+    total = round_decimal(sum(exact, Decimal(0)), currency, ROUNDING_MODES[mode])
+    return allocate_largest_remainder(exact, total, currency)

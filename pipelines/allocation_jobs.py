@@ -2,9 +2,13 @@
 
 An op job, not a partitioned asset job: the launchpad cannot start a multi-partition
 backfill with run config, so the scope (entities, months) travels in the run config and
-the op loops over it. Each written entity-month is reported as a materialization of
-`allocation/cost_allocations` for its partition, so the asset catalog shows the latest
-allocation whichever way it was produced (see docs/decisions/0004-reallocate-job.md).
+the op loops over it. Every entity-month in scope is planned and checked first; the
+invariants are reported as blocking check evaluations of `allocation/cost_allocations`
+(the Dagster UI shows them on the asset, as for the partitioned asset), and one broken
+invariant stops the run with nothing of the scope written. Each written entity-month is
+then reported as a materialization of the asset's partition, so the catalog shows the
+latest allocation whichever way it was produced (see docs/decisions/0004-cost-allocation-runs.md
+and 0013-allocation-checks-and-journal-posting.md).
 """
 
 from datetime import date
@@ -12,8 +16,14 @@ from datetime import date
 import dagster as dg
 from pydantic import Field
 
-from assets.allocation.allocation_assets import COST_ALLOCATIONS, run_metadata
-from assets.allocation.runs import AllocationInvariantError, AllocationRun, reallocate_month
+from assets.allocation.allocation_assets import (
+    COST_ALLOCATIONS,
+    check_evaluations,
+    check_outcomes,
+    run_metadata,
+    stop_if_broken,
+)
+from assets.allocation.runs import plan_month, write_run
 from pipelines.partitions import month_key
 from resources.allocation_config import load_allocation_inputs
 from resources.configuration import ConfigurationError, current_config
@@ -77,23 +87,23 @@ def reallocate_scope(context: dg.OpExecutionContext, config: ReallocateConfig, w
             f"the run config asked for {config.rule_set_version!r}"
         )
     settings = current_config()
-    runs: list[AllocationRun] = []
-    for entity in entities:
-        currency = settings.entity(entity).base_currency
-        for month in months:
-            try:
-                run = reallocate_month(
-                    warehouse, inputs, entity, currency, month, context.run_id, dry_run=config.dry_run
-                )
-            except AllocationInvariantError as exc:
-                raise dg.Failure(description=str(exc)) from None
-            runs.append(run)
-            if run.written:
-                yield dg.AssetMaterialization(
-                    asset_key=COST_ALLOCATIONS,
-                    partition=str(month_key(entity, month)),
-                    metadata={**run_metadata(run), "rule_set_version": inputs.version},
-                )
+    runs = [
+        plan_month(warehouse, inputs, entity, settings.entity(entity).base_currency, month, context.run_id)
+        for entity in entities
+        for month in months
+    ]
+    # A dry run's checks judge a rule set that is not the asset's: they stay in the op's output.
+    if runs and not config.dry_run:
+        yield from check_evaluations(runs)
+    stop_if_broken(warehouse, runs, record=not config.dry_run)
+    if not config.dry_run:
+        runs = [write_run(warehouse, inputs, run) for run in runs]
+        for run in runs:
+            yield dg.AssetMaterialization(
+                asset_key=COST_ALLOCATIONS,
+                partition=str(month_key(run.entity, date.fromisoformat(f"{run.period}-01"))),
+                metadata={**run_metadata(run), "rule_set_version": inputs.version},
+            )
     diff_sections = [f"### {r.entity} {r.period}\n\n{r.diff_markdown}" for r in runs]
     yield dg.Output(
         None,
@@ -105,6 +115,12 @@ def reallocate_scope(context: dg.OpExecutionContext, config: ReallocateConfig, w
             "kept_before_effective_date": ", ".join(m.strftime("%Y-%m") for m in kept) or "none",
             "changed_cost_objects": sum(r.diff.filter(r.diff["reason"] != "unchanged").height for r in runs),
             "diff": dg.MetadataValue.md("\n\n".join(diff_sections) or "_nothing in scope_"),
+            "checks": dg.MetadataValue.md(
+                "\n".join(
+                    ["| check | held in every entity-month |", "|---|---|"]
+                    + [f"| {name} | {passed} |" for name, (passed, _) in check_outcomes(runs).items()]
+                )
+            ),
         },
     )
 

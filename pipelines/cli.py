@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from resources.configuration import ConfigurationError, current_config
 from resources.warehouse import Warehouse, default_home
@@ -30,6 +31,9 @@ REQUIRED_ENV = (
     "XERO_BASE_URL",
     "XERO_ACCESS_TOKEN",
 )
+
+if TYPE_CHECKING:
+    from pipelines.runner import RunOutcome
 
 
 def _months(start: date, count: int) -> list[date]:
@@ -87,30 +91,41 @@ def _posted_count(warehouse: Warehouse, entities: list[str]) -> int:
     )
 
 
-def _sync(entities: list[str], months: list[date], rerate_fx: bool = False) -> bool:
-    """Run the jobs for each entity-month, printing one line per run; True when every run succeeded."""
+def _sync(
+    entities: list[str], months: list[date], rerate_fx: bool = False, *, close_group: bool = False
+) -> bool:
+    """Run the jobs for each entity-month (then, with `close_group`, each month's group close),
+    printing one line per run; True when every run succeeded."""
     import dagster as dg
 
+    from pipelines import runner
     from pipelines.definitions import defs
-    from pipelines.runner import ensure_dagster_home, sync_month
 
-    ensure_dagster_home()
-    ok = True
+    runner.ensure_dagster_home()
+    outcomes: list[runner.RunOutcome] = []
     with dg.DagsterInstance.get() as instance:
         for entity in entities:
             for month in months:
-                for outcome in sync_month(instance, defs, entity, month, rerate_fx):
-                    status = "ok" if outcome.success else "FAILED"
-                    print(f"  {status:6} {outcome.job:22} {outcome.partitions:45} run {outcome.run_id[:8]}")
-                    if outcome.error:
-                        print(f"         {outcome.error}")
-                    ok &= outcome.success
-    return ok
+                outcomes += _printed(runner.sync_month(instance, defs, entity, month, rerate_fx))
+        if close_group:
+            for month in months:
+                outcomes += _printed([runner.close_group(instance, defs, month, rerate_fx)])
+    return all(outcome.success for outcome in outcomes)
+
+
+def _printed(outcomes: list[RunOutcome]) -> list[RunOutcome]:
+    """Print one line per run (and its error), and hand the outcomes back."""
+    for outcome in outcomes:
+        status = "ok" if outcome.success else "FAILED"
+        print(f"  {status:6} {outcome.job:22} {outcome.partitions:45} run {outcome.run_id[:8]}")
+        if outcome.error:
+            print(f"         {outcome.error}")
+    return outcomes
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Sandboxes up, every entity over the demo months, then the summary."""
-    from pipelines.report import format_table, summary
+    from pipelines.report import format_table, group_table, summary
 
     config = current_config()
     warehouse = Warehouse()
@@ -118,15 +133,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with running_sandboxes(seed=args.seed, scale=args.scale) as env:
         os.environ.update(env)
         print(f"sandboxes: PM {env['HARVEST_BASE_URL']}  accounting {env['XERO_BASE_URL']}")
-        ok = _sync(config.entity_ids, _months(DEMO_START, DEMO_MONTHS))
+        months = _months(DEMO_START, DEMO_MONTHS)
+        ok = _sync(config.entity_ids, months, close_group=True)
     after = _posted_count(warehouse, config.entity_ids)
     print()
     print(format_table(summary(config, warehouse)))
     print()
+    print(
+        f"Group close ({config.reporting_currency}; income and expense at average rates, balances at closing):"
+    )
+    print(group_table(warehouse, [m.strftime("%Y-%m") for m in months]))
+    print()
     if after > before:
-        print(f"posted {after - before} new invoice(s) to the accounting sandbox.")
+        print(f"posted {after - before} new document(s) to the accounting sandbox.")
     else:
-        print(f"nothing new posted: all {after} invoice(s) were already in the accounting system.")
+        print(f"nothing new posted: all {after} document(s) were already in the accounting system.")
     print(f"Dagster instance: {os.environ['DAGSTER_HOME']}  (see it with `make ui`)")
     return 0 if ok else 1
 

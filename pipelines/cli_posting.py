@@ -42,7 +42,7 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
     for row in rows:
         error = str(row["error"]).replace("\n", " ")[:100]
         print(
-            f"{row['dead_letter_id']:8} {row['state']:9} {row['invoice_number']:32} attempts {row['attempts']}  {error}"
+            f"{row['dead_letter_id']:8} {row['state']:9} {row['document_number']:32} attempts {row['attempts']}  {error}"
         )
     return 0
 

@@ -11,12 +11,16 @@ from typing import Any
 import dagster as dg
 
 from assets.allocation.allocation_assets import cost_allocations
+from assets.billing.correction_drafts import correction_drafts
 from assets.billing.invoice_drafts import invoice_drafts
+from assets.consolidation.group_consolidation import group_consolidation
+from assets.consolidation.ledger_export import ledger_export
+from assets.intercompany.intercompany_charges import intercompany_charges
 from assets.normalized.billable_lines import billable_lines
 from assets.posting.posted_invoices import posted_invoices
 from assets.raw.pm_extracts import pm_extracts
 from pipelines.allocation_jobs import reallocate
-from pipelines.jobs import bill_and_post, extract_and_normalize
+from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
 from pipelines.review import weekly_review
 from pipelines.schedules import SCHEDULES as ORCHESTRATION_SCHEDULES
 from pipelines.sensors import SENSORS as ORCHESTRATION_SENSORS
@@ -44,8 +48,12 @@ ASSETS: list[dg.AssetsDefinition] = [
     pm_extracts,
     billable_lines,
     invoice_drafts,
+    correction_drafts,
+    intercompany_charges,
     posted_invoices,
     cost_allocations,
+    ledger_export,
+    group_consolidation,
 ]
 ASSET_CHECKS: list[dg.AssetChecksDefinition] = []
 JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and op jobs
@@ -53,6 +61,8 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     bill_and_post,
     reallocate,
     weekly_review,
+    export_ledger,
+    consolidate_group,
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = [*ORCHESTRATION_SCHEDULES]
 SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS]

@@ -9,6 +9,12 @@ entity file anyway.
 
 import dagster as dg
 
+from assets.consolidation.group_consolidation import GROUP_CONSOLIDATION
+from assets.consolidation.ledger_export import LEDGER_EXPORT
+from pipelines.concurrency import ENTITY_TAG
+
+GROUP_TAGS = {ENTITY_TAG: "group"}  # one writer of the group file: group closes queue behind each other
+
 extract_and_normalize = dg.define_asset_job(
     "extract_and_normalize",
     selection=dg.AssetSelection.groups("raw", "normalized"),
@@ -18,7 +24,28 @@ extract_and_normalize = dg.define_asset_job(
 
 bill_and_post = dg.define_asset_job(
     "bill_and_post",
-    selection=dg.AssetSelection.groups("billing", "posting"),
+    # The ledger export closes the entity's month: the group close reads it, never the entity's file.
+    selection=dg.AssetSelection.groups("billing", "posting") | dg.AssetSelection.keys(LEDGER_EXPORT),
     executor_def=dg.in_process_executor,
-    description="Draft an entity-month's invoices and post them exactly once (billing -> posting).",
+    description=(
+        "Draft an entity-month's documents, post them exactly once and export its ledger for the group "
+        "(billing -> posting -> reporting)."
+    ),
+)
+
+# Group consolidation (docs/decisions/0011): an entity-month's Parquet ledger export, run apart from
+# billing so it never holds up an entity's close, and the group close over every entity's month.
+export_ledger = dg.define_asset_job(
+    "export_ledger",
+    selection=dg.AssetSelection.keys(LEDGER_EXPORT),
+    executor_def=dg.in_process_executor,
+    description="Export an entity-month's ledger to Parquet for the group close (reads only its own file).",
+)
+
+consolidate_group = dg.define_asset_job(
+    "consolidate_group",
+    selection=dg.AssetSelection.keys(GROUP_CONSOLIDATION),
+    executor_def=dg.in_process_executor,
+    description="Consolidate a month: translate every entity's export, book the translation difference, eliminate.",
+    tags=GROUP_TAGS,
 )

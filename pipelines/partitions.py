@@ -24,12 +24,11 @@ _start = _config.billing_start
 entity_day_partitions = dg.MultiPartitionsDefinition(
     {ENTITY: entity_partitions, DAY: dg.DailyPartitionsDefinition(start_date=_start.isoformat())}
 )
-entity_month_partitions = dg.MultiPartitionsDefinition(
-    {
-        ENTITY: entity_partitions,
-        MONTH: dg.MonthlyPartitionsDefinition(start_date=_start.replace(day=1).isoformat()),
-    }
-)
+# The group's months (consolidation); the entity-month partitions share this definition.
+month_partitions = dg.MonthlyPartitionsDefinition(start_date=_start.replace(day=1).isoformat())
+entity_month_partitions = dg.MultiPartitionsDefinition({ENTITY: entity_partitions, MONTH: month_partitions})
+# The group close of a month reads that month of every entity.
+entity_months_to_month = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=MONTH)
 
 # A month's billing reads every day of that month, entity by entity.
 days_to_month = dg.MultiPartitionMapping(

@@ -41,7 +41,30 @@ def entity_summary(warehouse: Warehouse, entity: str) -> dict[str, Any]:
                 "WHERE billable AND NOT approved"
             ),
             "invoices_drafted": one("SELECT count(*) FROM billing.invoice_drafts"),
-            "invoices_posted": one("SELECT count(*) FROM posting.outbox WHERE status = 'confirmed'"),
+            "invoices_posted": one(
+                "SELECT count(*) FROM posting.outbox WHERE status = 'confirmed' AND document_kind = 'invoice'"
+            ),
+            "documents_posted_by_kind": dict(
+                con.execute(
+                    "SELECT document_kind, count(*) FROM posting.outbox WHERE status = 'confirmed' GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+            ),
+            # Documents dated inside the tenant's locked period wait, never sent; the reason says until when.
+            "posting_held": [
+                f"{number}: {reason}"
+                for number, reason in con.execute(
+                    "SELECT document_number, last_error FROM posting.outbox "
+                    "WHERE status = 'pending' AND last_error LIKE 'held:%' ORDER BY 1"
+                ).fetchall()
+            ],
+            # Corrections after invoicing not issued as computed: moved past the lock date, held, or blocked.
+            "corrections_held": [
+                f"{number}: {status}: {reason}"
+                for number, status, reason in con.execute(
+                    "SELECT coalesce(document_number, original_number), status, reason "
+                    "FROM billing.correction_holds ORDER BY period, 1"
+                ).fetchall()
+            ],
             "dead_letters": one("SELECT count(*) FROM posting.outbox WHERE status = 'dead_letter'"),
             "totals_txn": _totals(
                 con.execute(
@@ -78,6 +101,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         ("awaiting_approval_oldest_days", "oldest (days)"),
         ("invoices_drafted", "drafted"),
         ("invoices_posted", "posted"),
+        ("documents_posted_by_kind", "posted (all kinds)"),
         ("totals_txn", "total (transaction ccy)"),
         ("totals_base", "total (base ccy)"),
         ("quarantined", "quarantined"),
@@ -93,7 +117,14 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines + events_footer())
+    held = [f"  {row['entity']} {item}" for row in rows for item in row.get("posting_held", [])]
+    corrections = [f"  {row['entity']} {item}" for row in rows for item in row.get("corrections_held", [])]
+    return "\n".join(
+        lines
+        + (["", "Held (dated inside a locked period):", *held] if held else [])
+        + (["", "Corrections held, moved or blocked:", *corrections] if corrections else [])
+        + events_footer()
+    )
 
 
 def events_footer() -> list[str]:
@@ -105,3 +136,22 @@ def events_footer() -> list[str]:
         return []
     summary = ", ".join(f"{n} {status}" for status, n in counts.items())
     return ["", f"PM events: {summary}  (reasons: billbridge events list)"]
+
+
+def group_table(warehouse: Warehouse, periods: list[str]) -> str:
+    """The group close of each period: entities' totals, eliminations and the group, in the reporting currency."""
+    if not warehouse.group_path().exists():
+        return "group: not consolidated yet"
+    frame = warehouse.group_query(
+        "SELECT period, statement, line_item, reporting_currency, entities_total, eliminations, group_total "
+        "FROM consolidation.group_totals WHERE period IN (SELECT unnest(?::VARCHAR[])) ORDER BY ALL",
+        [periods],
+    )
+    if frame.height == 0:
+        return "group: not consolidated yet"
+    rows = [["period", "statement", "line item", "ccy", "entities", "eliminations", "group"]]
+    rows += [[str(v) for v in row] for row in frame.iter_rows()]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -15,6 +15,7 @@ import dagster as dg
 
 from assets.entity_calendar import previous_local_day
 from pipelines.concurrency import entity_tags
+from pipelines.jobs import GROUP_TAGS
 from pipelines.partitions import DaySlice, MonthSlice, day_key, month_key
 from resources.configuration import current_config
 from resources.warehouse import default_home
@@ -108,8 +109,29 @@ def sync_month(
         instance=instance,
         partition_key=str(key),
         tags=entity_tags(entity, "runner"),
-        run_config={**QUIET, "ops": {"billing__invoice_drafts": rerate}},
+        run_config={
+            **QUIET,
+            "ops": {"billing__invoice_drafts": rerate, "billing__intercompany_charges": rerate},
+        },
         raise_on_error=False,
     )
     outcomes.append(RunOutcome("bill_and_post", str(key), result.run_id, result.success, _failure(result)))
     return outcomes
+
+
+def close_group(
+    instance: dg.DagsterInstance, defs: dg.Definitions, month: date, rerate_fx: bool = False
+) -> RunOutcome:
+    """Consolidate a month over every entity's ledger export (run after their closes)."""
+    key = month.strftime("%Y-%m-01")
+    result = defs.resolve_job_def("consolidate_group").execute_in_process(
+        instance=instance,
+        partition_key=key,
+        tags=GROUP_TAGS,
+        run_config={
+            **QUIET,
+            "ops": {"consolidation__group_consolidation": {"config": {"rerate_fx": rerate_fx}}},
+        },
+        raise_on_error=False,
+    )
+    return RunOutcome("consolidate_group", key, result.run_id, result.success, _failure(result))

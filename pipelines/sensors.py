@@ -29,10 +29,11 @@ from typing import Any
 import dagster as dg
 import httpx
 
+from assets.consolidation.group_consolidation import GROUP_CONSOLIDATION
 from assets.raw.payloads import canonical_payload
 from assets.raw.routing import EntityRoutes, route_record
 from pipelines.concurrency import CORRECTION_TAG, ENTITY_TAG, entity_tags
-from pipelines.jobs import extract_and_normalize
+from pipelines.jobs import GROUP_TAGS, extract_and_normalize
 from pipelines.partitions import day_key, entity_day_partitions, month_key
 from resources.configuration import current_config
 from resources.event_inbox import ACCEPTED, CORRECTION, Change, EventInbox
@@ -274,4 +275,19 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
         context.log.error(f"alert webhook {url} failed: {exc}; the alert is in this log")
 
 
-SENSORS: list[dg.SensorDefinition] = [pm_webhook_inbox, pm_updated_since_poll, alert_on_run_failure]
+# The group close: a month is consolidated when every entity's ledger export for it exists and one
+# of them changed (the asset's eager automation condition); runs carry the group's concurrency tag.
+group_close = dg.AutomationConditionSensorDefinition(
+    "group_close",
+    target=dg.AssetSelection.keys(GROUP_CONSOLIDATION),
+    run_tags=GROUP_TAGS,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Consolidate a month once every entity has exported its ledger for it.",
+)
+
+SENSORS: list[dg.SensorDefinition] = [
+    pm_webhook_inbox,
+    pm_updated_since_poll,
+    alert_on_run_failure,
+    group_close,
+]

@@ -20,13 +20,22 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from resources.mapping_rules import (
+    ContractRate,
+    CorrectionPolicy,
     Discount,
     ExpenseMarkup,
+    IntercompanyPolicy,
+    MoneyRounding,
     RateRule,
+    Retainer,
     TaxOverride,
+    TaxRounding,
     TimeRounding,
+    contract_rate_conflicts,
     discount_conflicts,
     rate_conflicts,
+    retainer_conflicts,
+    rounding_conflicts,
     scoped_conflicts,
     tax_override_conflicts,
 )
@@ -76,6 +85,10 @@ class EntityConfig(_Strict):
     payment_terms_days: int = Field(ge=0, le=365)
     invoice_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "DRAFT"
     posting: PostingSettings = PostingSettings()
+    # The explicit rounding line (docs/decisions/0009): its account (Xero's default Rounding account
+    # is 860) and a 0% tax code of this entity, so the line moves money but never tax.
+    rounding_account_code: str = Field(default="860", min_length=1, max_length=10)
+    rounding_tax_type: str | None = Field(default=None, min_length=1)  # None: see rounding_tax_code()
 
     @field_validator("timezone")
     @classmethod
@@ -89,6 +102,13 @@ class EntityConfig(_Strict):
     def tax_rates(self) -> dict[str, Decimal]:
         """Every tax code of this entity with its rate percent (the default one included)."""
         return {**self.tax_codes, self.tax_type: self.tax_rate_percent}
+
+    def rounding_tax_code(self) -> str:
+        """The tax code of the rounding line: as configured, else the entity's own code when it is 0%,
+        else `NONE` (no tax, outside the tax return; checked at load to exist at 0%)."""
+        if self.rounding_tax_type is not None:
+            return self.rounding_tax_type
+        return self.tax_type if self.tax_rate_percent == 0 else "NONE"
 
 
 class ClientMapping(_Strict):
@@ -163,6 +183,31 @@ class MappingDocument(_Strict):
     expense_markups: list[ExpenseMarkup] = []
     tax_overrides: list[TaxOverride] = []
     discounts: list[Discount] = []
+    # Fixed conversion rates per client or project, overriding the ECB rate (docs/decisions/0010).
+    fx_contract_rates: list[ContractRate] = []
+    # Charges between entities for people working on another entity's projects (docs/decisions/0010).
+    intercompany: IntercompanyPolicy = IntercompanyPolicy()
+    # Credit notes and supplementary invoices after invoicing: lock-date policy (docs/decisions/0012).
+    corrections: CorrectionPolicy = CorrectionPolicy()
+    # Money and tax rounding, retainers (docs/decisions/0009).
+    money_rounding: list[MoneyRounding] = []
+    tax_rounding: list[TaxRounding] = []
+    retainers: list[Retainer] = []
+
+    @model_validator(mode="after")
+    def _rounding_and_retainers_consistent(self) -> MappingDocument:
+        problems = rounding_conflicts(self.money_rounding, self.tax_rounding)
+        problems += retainer_conflicts(self.retainers)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _contract_rates_consistent(self) -> MappingDocument:
+        problems = contract_rate_conflicts(self.fx_contract_rates)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _no_duplicates(self) -> MappingDocument:
@@ -271,6 +316,101 @@ class BillbridgeConfig(_Strict):
                 problems.append(
                     f"mapping project {project.pm_project_id} names unknown entity {project.entity!r}"
                 )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _contract_rates_and_intercompany_known(self) -> BillbridgeConfig:
+        known = {e.id: e for e in self.entities}
+        problems = [
+            f"mapping contract rate {r.id!r} names unknown entity {r.entity!r}"
+            for r in self.mapping.fx_contract_rates
+            if r.entity is not None and r.entity not in known
+        ]
+        policy = self.mapping.intercompany
+        for markup in policy.markups:
+            problems += [
+                f"mapping intercompany markup {markup.id!r} names unknown {role} {name!r}"
+                for role, name in (("seller", markup.seller), ("buyer", markup.buyer))
+                if name not in known
+            ]
+        for accounts in policy.entities:
+            entity = known.get(accounts.entity)
+            if entity is None:
+                problems.append(f"mapping intercompany accounts name unknown entity {accounts.entity!r}")
+                continue
+            for key in ("sale_tax_type", "purchase_tax_type"):
+                code = getattr(accounts, key)
+                if code is not None and code not in entity.tax_rates():
+                    problems.append(
+                        f"mapping intercompany.entities {accounts.entity}.{key}: tax code {code!r} does not exist "
+                        f"for entity {accounts.entity!r} (known: {', '.join(sorted(entity.tax_rates()))})"
+                    )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _rounding_and_retainers_known(self) -> BillbridgeConfig:
+        known = set(self.entity_ids)
+        entity_of = {c.pm_client_id: c.entity for c in self.mapping.clients}
+        problems = [
+            f"mapping {kind} {rule.id!r} names unknown entity {rule.entity!r}"
+            for kind, rules in (
+                ("money rounding", self.mapping.money_rounding),
+                ("tax rounding", self.mapping.tax_rounding),
+                ("retainer", self.mapping.retainers),
+            )
+            for rule in rules
+            if rule.entity is not None and rule.entity not in known
+        ]
+        problems += [
+            f"mapping money rounding {rule.id!r}: client {rule.client} is not in the mapping"
+            for rule in self.mapping.money_rounding
+            if rule.client is not None and rule.client not in entity_of
+        ]
+        for retainer in self.mapping.retainers:
+            if retainer.client not in entity_of:
+                problems.append(
+                    f"mapping retainer {retainer.id!r}: client {retainer.client} is not in the mapping"
+                )
+            elif entity_of[retainer.client] != retainer.entity:
+                problems.append(
+                    f"mapping retainer {retainer.id!r}: client {retainer.client} is billed by entity "
+                    f"{entity_of[retainer.client]!r}, not {retainer.entity!r}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _rounding_lines_untaxed(self) -> BillbridgeConfig:
+        problems = []
+        for entity in self.entities:
+            rates = entity.tax_rates()
+            code = entity.rounding_tax_code()
+            if code not in rates:
+                problems.append(
+                    f"entity {entity.id!r} rounding_tax_type: tax code {code!r} does not exist for the entity "
+                    f"(expected a 0% code; known: {', '.join(sorted(rates))})"
+                )
+            elif rates[code] != 0:
+                problems.append(
+                    f"entity {entity.id!r} rounding_tax_type: expected a 0% tax code, {code!r} is {rates[code]}%"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _corrections_name_known_entities(self) -> BillbridgeConfig:
+        known = {e.id for e in self.entities}
+        problems = [
+            f"mapping corrections.entities names unknown entity {c.entity!r}"
+            for c in self.mapping.corrections.entities
+            if c.entity not in known
+        ]
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 from pydantic import Field
 
-from resources.warehouse_tables import DDL
+from resources.warehouse_tables import DDL, GROUP_DDL, RENAMED_COLUMNS
 
 
 def default_home() -> str:
@@ -40,26 +40,14 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self, entity: str) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection to the entity's file, with every table created if missing."""
-        path = self.path(entity)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path))
-        try:
-            con.execute(DDL)
+        with _opened(self.path(entity), DDL, migrate=True) as con:
             yield con
-        finally:
-            con.close()
 
     @contextmanager
     def transaction(self, entity: str) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside one transaction: committed on success, rolled back on any error."""
-        with self.connect(entity) as con:
-            con.begin()
-            try:
-                yield con
-            except BaseException:
-                con.rollback()
-                raise
-            con.commit()
+        with self.connect(entity) as con, _in_transaction(con):
+            yield con
 
     def query(self, entity: str, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         """Run a read query on the entity's file and return a polars frame (empty file: tables exist, no rows)."""
@@ -69,6 +57,85 @@ class Warehouse(dg.ConfigurableResource):
     def exists(self, entity: str) -> bool:
         """Whether the entity's file has been created yet."""
         return self.path(entity).exists()
+
+    # Group consolidation (docs/decisions/0011): entities export Parquet; the group has its own file.
+    def group_path(self) -> Path:
+        """The group's DuckDB file: its own folder, so no entity id can ever name it."""
+        return Path(self.home or default_home()) / "group" / "group.duckdb"
+
+    def export_path(self, entity: str, period: str) -> Path:
+        """The Parquet ledger export of one entity-month (`period` YYYY-MM)."""
+        return Path(self.home or default_home()) / "exports" / "ledger" / entity / period / "ledger.parquet"
+
+    @contextmanager
+    def group_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The group file in one transaction, with its tables (GROUP_DDL) created if missing."""
+        with _opened(self.group_path(), GROUP_DDL, migrate=False) as con, _in_transaction(con):
+            yield con
+
+    def group_query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        """A read query on the group file."""
+        with self.group_transaction() as con:
+            return con.sql(sql, params=params or []).pl()
+
+
+def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
+    """Write `frame` to a temporary file beside `path`, then rename it over `path`: a reader sees the
+    old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        frame.write_parquet(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def read_parquet(paths: list[Path]) -> pl.DataFrame:
+    """Read Parquet files with DuckDB in memory (no warehouse file is opened, so no lock is taken)."""
+    with duckdb.connect(":memory:") as con:
+        return con.sql("SELECT * FROM read_parquet(?)", params=[[str(p) for p in paths]]).pl()
+
+
+@contextmanager
+def _opened(path: Path, ddl: str, *, migrate: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to `path` (created if missing) with its tables brought up to date."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        if migrate:
+            _rename_old_columns(con)
+        con.execute(ddl)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def _in_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit on success, roll back on any error."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+def _rename_old_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a file written by an earlier version up to date (see RENAMED_COLUMNS)."""
+    present = {
+        (row[0], row[1], row[2])
+        for row in con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE column_name IN "
+            "(SELECT unnest(?::VARCHAR[]))",
+            [sorted({old for _s, _t, old, _n in RENAMED_COLUMNS})],
+        ).fetchall()
+    }
+    for schema, table, old, new in RENAMED_COLUMNS:
+        if (schema, table, old) in present:
+            con.execute(f"ALTER TABLE {schema}.{table} RENAME COLUMN {old} TO {new}")
 
 
 def replace_slice(
@@ -125,14 +192,24 @@ def pinned_rates(warehouse: Warehouse, entity: str, days: list[str]) -> pl.DataF
     )
 
 
-def pin_rates(
-    con: duckdb.DuckDBPyConnection, entity: str, days: list[str], rates: pl.DataFrame, run_id: str
-) -> None:
-    """Replace the pinned rates of the entity's `days` with `rates` (inside the caller's transaction)."""
+def pin_rates(con: duckdb.DuckDBPyConnection, entity: str, rates: pl.DataFrame, run_id: str) -> None:
+    """Pin `rates` (day, from, to, rate...) for the entity, inside the caller's transaction.
+
+    Pair by pair: a pin replaces the same entity, day and currency pair only, so one asset's pins
+    (normalized lines' days, an invoice's date, an intercompany bill's) never drop another's.
+    """
+    if rates.height == 0:
+        return
     frame = rates.with_columns(pl.lit(entity).alias("entity"), pl.lit(run_id).alias("pinned_by_run"))
-    replace_slice(
-        con, "reference.fx_rates", frame, "entity = ? AND day IN (SELECT unnest(?::DATE[]))", [entity, days]
-    )
+    con.register("_pins", frame)
+    try:
+        con.execute(
+            "DELETE FROM reference.fx_rates AS r USING _pins AS p WHERE r.entity = p.entity AND r.day = p.day "
+            "AND r.from_currency = p.from_currency AND r.to_currency = p.to_currency"
+        )
+    finally:
+        con.unregister("_pins")
+    append(con, "reference.fx_rates", frame)
 
 
 def record_checks(

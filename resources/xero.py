@@ -1,4 +1,5 @@
-"""The accounting connector: Xero Accounting API (Contacts, Invoices), one tenant per entity.
+"""The accounting connector: Xero Accounting API (Contacts, Invoices, CreditNotes, ManualJournals,
+Organisation), one tenant per entity.
 
 Every call passes the tenant's circuit breaker and throttle (calls per minute, in flight,
 per day) first, so the provider's limits are kept on our side rather than discovered as 429s.
@@ -12,6 +13,7 @@ import json
 import re
 import ssl
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +29,7 @@ MAX_INVOICES_PER_CALL = 50  # the provider's documented batch limit
 LOOKUP_PAGE_SIZE = 1000  # the provider's largest pageSize
 _DECIMAL_MARK = "\u0000D:"
 _DECIMAL_RE = re.compile(r'"\\u0000D:(-?[0-9.]+)"')
+_MS_DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
 def dumps_exact(document: Any) -> str:
@@ -43,6 +46,14 @@ def dumps_exact(document: Any) -> str:
 def loads_exact(content: bytes | str) -> Any:
     """Parse JSON keeping every number with a fraction as a Decimal."""
     return json.loads(content, parse_float=Decimal)
+
+
+def parse_ms_date(value: str) -> date:
+    """A date from Xero's `/Date(1546214400000+0000)/` form (or a plain ISO date)."""
+    match = _MS_DATE_RE.match(value)
+    if match is None:
+        return date.fromisoformat(value[:10])
+    return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date()
 
 
 def quote_where(value: str) -> str:
@@ -169,40 +180,22 @@ class XeroClient(dg.ConfigurableResource):
             )
         return str(loads_exact(response.content)["Contacts"][0]["ContactID"])
 
-    def find_invoices(self, tenant_id: str, numbers: list[str]) -> dict[str, dict[str, Any]]:
-        """Invoices already in the tenant with these numbers, by number (looked up in batches)."""
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(numbers), MAX_INVOICES_PER_CALL):
-            chunk = numbers[start : start + MAX_INVOICES_PER_CALL]
-            page = 1
-            while True:
-                params = {"InvoiceNumbers": ",".join(chunk), "page": str(page)}
-                body = self._get(tenant_id, "Invoices", params)
-                invoices = body.get("Invoices") or []
-                for invoice in invoices:
-                    if invoice.get("Status") not in ("DELETED", "VOIDED"):
-                        found.setdefault(str(invoice.get("InvoiceNumber")), invoice)
-                if len(invoices) < 100:
-                    break
-                page += 1
-        return found
-
-    def send_invoices(
-        self, tenant_id: str, invoices: list[dict[str, Any]], idempotency_key: str
+    def send_documents(
+        self, tenant_id: str, collection: str, documents: list[dict[str, Any]], idempotency_key: str
     ) -> httpx.Response:
-        """PUT one batch (at most 50) with summarizeErrors=false; one attempt, the caller owns retries.
+        """PUT one batch (at most 50) of Invoices, CreditNotes or ManualJournals with summarizeErrors=false.
 
-        A single attempt because the outcome of a failed write is unknown: the caller must
-        look the documents up before trying again, or risk posting them twice.
+        One attempt, the caller owns retries: the outcome of a failed write is unknown, so the
+        caller must look the documents up before trying again, or risk posting them twice.
         """
-        if len(invoices) > MAX_INVOICES_PER_CALL:
-            raise ValueError(f"at most {MAX_INVOICES_PER_CALL} invoices per call, got {len(invoices)}")
-        content, headers = self._body({"Invoices": invoices})
+        if len(documents) > MAX_INVOICES_PER_CALL:
+            raise ValueError(f"at most {MAX_INVOICES_PER_CALL} documents per call, got {len(documents)}")
+        content, headers = self._body({collection: documents})
         with self._client(tenant_id) as client:
             response = self._metered(
                 tenant_id,
                 lambda: client.put(
-                    "Invoices",
+                    collection,
                     params={"summarizeErrors": "false", "unitdp": "4"},
                     content=content,
                     headers={**headers, "Idempotency-Key": idempotency_key},
@@ -210,24 +203,60 @@ class XeroClient(dg.ConfigurableResource):
             )
         return raise_for_status(response)
 
-    def find_invoices_by_prefix(self, tenant_id: str, prefix: str) -> dict[str, dict[str, Any]]:
-        """Invoices whose number starts with `prefix` (one entity-period's family), by number.
+    def find_by_prefix(
+        self, tenant_id: str, collection: str, number_field: str, prefix: str
+    ) -> dict[str, dict[str, Any]]:
+        """Documents of a collection whose `number_field` starts with `prefix`, by that field's value.
 
-        One call per thousand documents, so settling a whole period costs a call or two rather
-        than one per batch.
+        One entity-period's family in a call or two (a thousand per page), rather than one call
+        per batch. Deleted and voided documents do not count as booked.
         """
         found: dict[str, dict[str, Any]] = {}
         page = 1
         while True:
             params = {
-                "where": f"InvoiceNumber.StartsWith({quote_where(prefix)})",
+                "where": f"{number_field}.StartsWith({quote_where(prefix)})",
                 "page": str(page),
                 "pageSize": str(LOOKUP_PAGE_SIZE),
             }
-            invoices = self._get(tenant_id, "Invoices", params).get("Invoices") or []
-            for invoice in invoices:
-                if invoice.get("Status") not in ("DELETED", "VOIDED"):
-                    found.setdefault(str(invoice.get("InvoiceNumber")), invoice)
-            if len(invoices) < LOOKUP_PAGE_SIZE:
+            documents = self._get(tenant_id, collection, params).get(collection) or []
+            for document in documents:
+                if document.get("Status") not in ("DELETED", "VOIDED"):
+                    found.setdefault(str(document.get(number_field)), document)
+            if len(documents) < LOOKUP_PAGE_SIZE:
                 return found
             page += 1
+
+    def allocate_credit_note(
+        self, tenant_id: str, credit_note_id: str, allocation: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        """Allocate a credit note to an invoice (`{"Invoice": {"InvoiceID": ..}, "Amount": .., "Date": ..}`).
+
+        Retried safely under the idempotency key; returns the stored allocation.
+        """
+        content, headers = self._body({"Allocations": [allocation]})
+        with self._client(tenant_id) as client:
+            response = call_with_retries(
+                lambda: self._metered(
+                    tenant_id,
+                    lambda: client.put(
+                        f"CreditNotes/{credit_note_id}/Allocations",
+                        content=content,
+                        headers={**headers, "Idempotency-Key": idempotency_key},
+                    ),
+                ),
+                service="Xero",
+                url=self.base_url,
+                attempts=self.max_attempts,
+            )
+        return dict(loads_exact(response.content)["Allocations"][0])
+
+    def lock_date(self, tenant_id: str) -> date | None:
+        """The later of the organisation's PeriodLockDate and EndOfYearLockDate, if either is set."""
+        organisations = self._get(tenant_id, "Organisation", {}).get("Organisations") or [{}]
+        dates = [
+            parse_ms_date(organisations[0][name])
+            for name in ("PeriodLockDate", "EndOfYearLockDate")
+            if organisations[0].get(name)
+        ]
+        return max(dates) if dates else None

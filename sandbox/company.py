@@ -113,6 +113,11 @@ OFFICES: tuple[tuple[str, str, tuple[tuple[int, str, str, float, float], ...]], 
 EXTRA_USER_ID_BASE = {"US": 10_000_000, "UK": 11_000_000, "DE": 12_000_000}
 EXTRA_FIRST_NAMES = ("Alex", "Sam", "Jordan", "Taylor", "Riley", "Casey", "Morgan", "Jamie", "Robin", "Avery")
 EXTRA_LAST_NAMES = ("Novak", "Silva", "Kowalski", "Okafor", "Larsen", "Moreau", "Ito", "Haddad", "Byrne")
+# Cross-entity work: a UK person also helps on a US project (an assignment of their own, added
+# after every other so no id moves); their first entry of every fifth weekday is on it, which the
+# US entity bills and the UK entity charges it for (intercompany, docs/decisions/0010).
+CROSS_ENTITY_WORK = (8103, 6001)
+CROSS_ENTITY_EVERY_DAYS = 5
 # Negotiated rates: these user assignments do not use the person's default rate.
 RATE_OVERRIDES: dict[tuple[int, int], float] = {(8001, 6002): 140.0, (8101, 6102): 127.5, (8201, 6202): 137.5}
 # (id, name, range of a random cost in cents, units); Software costs come from a price list instead.
@@ -388,6 +393,7 @@ class _Builder:
                     )
                     self.user_assignment[(user_id, project_id)] = (shallow, rate)
                     ua_id += 1
+        self._cross_entity_assignment(ua_id, created)
         ta_id = FIRST_TASK_ASSIGNMENT_ID
         for project in self.company.projects:
             project_id = project["id"]
@@ -407,6 +413,21 @@ class _Builder:
                 )
                 self.task_assignment[(project_id, task_id)] = shallow
                 ta_id += 1
+
+    def _cross_entity_assignment(self, ua_id: int, created: str) -> None:
+        """The UK person's assignment to the US project, at their default rate (in the project's currency)."""
+        user_id, project_id = CROSS_ENTITY_WORK
+        if user_id not in self.user_rates or project_id not in self.project_ref:
+            return
+        rate = self.user_rates[user_id][0]
+        shallow = {
+            "id": ua_id, "is_project_manager": False, "is_active": True, "use_default_rates": True,
+            "budget": None, "created_at": created, "updated_at": created, "hourly_rate": rate,
+        }  # fmt: skip
+        self.company.user_assignments.append(
+            {**shallow, "project": self.project_ref[project_id], "user": self.user_ref[user_id]}
+        )
+        self.user_assignment[(user_id, project_id)] = (shallow, rate)
 
     # -- time and expenses -------------------------------------------------------------------------
 
@@ -443,6 +464,7 @@ class _Builder:
             self.task_assignment,
             self.project_billable,
         )
+        cross_person, cross_project = CROSS_ENTITY_WORK if CROSS_ENTITY_WORK in assignments else (None, None)
         ghost_ua = {**self.user_assignment[(first_us, 6001)][0], "id": GHOST_USER_ASSIGNMENT_ID}
         ghost_ua["is_active"] = False
         ghost_ta = {**self.task_assignment[(6001, 7001)], "id": GHOST_TASK_ASSIGNMENT_ID, "is_active": False}
@@ -483,6 +505,18 @@ class _Builder:
                         updated = f"{approved_on[k]}T{9 + k:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
                     else:
                         updated = created
+                    if (
+                        user_id == cross_person
+                        and slot == 0
+                        and day_no % CROSS_ENTITY_EVERY_DAYS == 3
+                        and project_id != INTERNAL_PROJECT_ID
+                    ):
+                        # No extra random draw: every other entry stays exactly as it was.
+                        project_id = cross_project  # type: ignore[assignment]
+                        client_id = project_client[project_id]
+                        project = project_ref[project_id]
+                        ua, rate = assignments[(user_id, project_id)]
+                        ta = task_assignment[(project_id, task_id)]
                     kind = messy.get(day_no) if user_id == first_us and slot == 0 else None
                     if kind == "negative":
                         project_id, task_id, hundredths = 6001, 7001, -150

@@ -1,4 +1,5 @@
-"""The accounting sandbox: a loopback server honouring the Xero Accounting API contract for Contacts and Invoices.
+"""The accounting sandbox: a loopback server honouring the Xero Accounting API contract for Contacts,
+Invoices, CreditNotes (with Allocations), ManualJournals and the Organisation's lock dates.
 
 What it implements, and how closely (the contract is `contracts/xero_accounting.yaml`, base path
 `/api.xro/2.0`; provider facts the file does not carry are in `contracts/README.md`):
@@ -13,6 +14,14 @@ What it implements, and how closely (the contract is `contracts/xero_accounting.
   `summarizeErrors` (default true, as Xero behaves, although the spec file says false), `unitdp`,
   and `Idempotency-Key` (at most 128 characters; replays within `idempotency_window_s` answer the
   original response; the same key with another request is a 400).
+- `/CreditNotes`: create (ACCRECCREDIT/ACCPAYCREDIT, same validation and arithmetic as invoices, no
+  DueDate), list (`where` on CreditNoteNumber, Reference, Type, Status...), `/CreditNotes/{id}`, and
+  `PUT /CreditNotes/{id}/Allocations`: an authorised credit note allocated to an authorised invoice of
+  the same contact and currency, never more than the remaining credit or the amount due.
+- `/ManualJournals`: create (Narration required, two or more lines with AccountCode, balancing to
+  zero), list (`where` on Narration, including `Narration.StartsWith`), `/ManualJournals/{id}`.
+- `/Organisation`: the tenant's PeriodLockDate and EndOfYearLockDate (set with `set_lock_dates`); a
+  non-draft document dated on or before the later of them is refused, as Xero refuses it.
 - Amounts are `Decimal` end to end: requests are parsed with `parse_float=Decimal` and answers write
   every amount as a JSON number with its exact decimal digits (never through a float).
 - Rate limits per tenant (rolling minute, rolling day, in flight) and app-wide per minute, with Xero's
@@ -27,8 +36,12 @@ Deliberate differences from the real service (so nobody mistakes the sandbox for
   its own exactly-once), but `where=InvoiceNumber=="X"` and `InvoiceNumbers=` find every copy.
 - There is no chart of accounts: `AccountCode` is stored as given; a line without `TaxType` is taxed
   as `NONE`. Tax rates come from `TAX_RATES` below, not from a tenant's TaxRates.
-- A supplied `TaxAmount` must equal the computed one (real Xero accepts an override): a mismatch means
-  the client's tax rule disagrees with the ledger's, which we want to see loudly, not booked.
+- A supplied `TaxAmount` overrides the computed one, as Xero documents ("can be overriden if the
+  calculated TaxAmount is not correct"), but only within one minor unit (`CENT`: the sandbox books every
+  currency in cents) of the sandbox's own per-line half-up figure; the
+  given amount is then booked. That tolerance is the sandbox's stand-in for Xero's behaviour: it is
+  what per-invoice tax rounding needs (docs/decisions/0009), and a larger difference means the
+  client's tax rule disagrees with the ledger's, which we want to see loudly (a ValidationError), not booked.
 - String comparisons in `where` are case-insensitive (as Xero's are in practice); `order`,
   `If-Modified-Since`, `includeArchived`, `createdByMyApp`, `summaryOnly` and `searchTerm` are ignored.
 - A foreign-currency invoice without `CurrencyRate` gets rate 1 (Xero would look up the XE.com day rate).
@@ -309,6 +322,54 @@ CONTACT_FIELDS: dict[str, tuple[str, str]] = {
     "ContactID": ("contact_id", "guid"),
     "ContactStatus": ("status", "string"),
 }
+CREDIT_NOTE_FIELDS: dict[str, tuple[str, str]] = {
+    "CreditNoteNumber": ("number", "string"),
+    "Reference": ("reference", "string"),
+    "Type": ("doc_type", "string"),
+    "Status": ("status", "string"),
+    "CreditNoteID": ("doc_id", "guid"),
+    "Contact.ContactID": ("contact_id", "guid"),
+    "Contact.Name": ("contact_name", "string"),
+}
+# A journal has no number: its Narration is stored in the number column, so `Narration.StartsWith` works.
+JOURNAL_FIELDS: dict[str, tuple[str, str]] = {
+    "Narration": ("number", "string"),
+    "Status": ("status", "string"),
+    "ManualJournalID": ("doc_id", "guid"),
+}
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """One document collection of the ledger: its name, stored types, number and id fields, filters."""
+
+    collection: str
+    types: tuple[str, ...]
+    number_field: str
+    id_field: str
+    fields: Mapping[str, tuple[str, str]]
+    noun: str
+
+
+INVOICES = DocumentKind("Invoices", INVOICE_TYPES, "InvoiceNumber", "InvoiceID", INVOICE_FIELDS, "invoice")
+CREDIT_NOTES = DocumentKind(
+    "CreditNotes",
+    ("ACCRECCREDIT", "ACCPAYCREDIT"),
+    "CreditNoteNumber",
+    "CreditNoteID",
+    CREDIT_NOTE_FIELDS,
+    "credit note",
+)
+MANUAL_JOURNALS = DocumentKind(
+    "ManualJournals", ("MANUALJOURNAL",), "Narration", "ManualJournalID", JOURNAL_FIELDS, "manual journal"
+)
+KINDS: dict[str, DocumentKind] = {
+    "invoices": INVOICES,
+    "creditnotes": CREDIT_NOTES,
+    "manualjournals": MANUAL_JOURNALS,
+}
+# One write: (summarizeErrors, unitdp==4, Idempotency-Key, now) -> the answer, inside the ledger transaction.
+_Create = Callable[[bool, bool, str | None, float], Response]
 
 _FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _GUID_LITERAL_RE = re.compile(r'guid\(\s*"([^"]*)"\s*\)', re.IGNORECASE)
@@ -496,14 +557,14 @@ class _Ledger:
         with self.lock:
             return list(self.con.execute(sql, tuple(params)))
 
-    def next_number(self, tenant: str) -> str:
-        """The next automatic invoice number (`INV-0001`, ...), as a tenant's invoice settings give."""
+    def next_number(self, tenant: str, counter: str = "invoice_number") -> str:
+        """The next automatic number (`INV-0001`, `CN-0001`), as a tenant's invoice settings give."""
         row = self.con.execute(
-            "INSERT INTO counters VALUES (?, 'invoice_number', 1) "
+            "INSERT INTO counters VALUES (?, ?, 1) "
             "ON CONFLICT (tenant, name) DO UPDATE SET value = value + 1 RETURNING value",
-            (tenant,),
+            (tenant, counter),
         ).fetchone()
-        return f"INV-{int(row[0]):04d}"
+        return f"{'CN' if counter == 'credit_note_number' else 'INV'}-{int(row[0]):04d}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -634,6 +695,7 @@ class XeroSandbox:
         self._faults: list[Fault] = []
         self._state_lock = threading.Lock()
         self._requests: dict[str, int] = {}
+        self._lock_dates: dict[str, tuple[date | None, date | None]] = {}
         self._server = JsonHTTPServer(self._route, host=host, port=port, record=record)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -693,8 +755,17 @@ class XeroSandbox:
         with self._state_lock:
             return list(self._faults)
 
+    def set_lock_dates(
+        self, tenant: str, period_lock: date | None = None, end_of_year_lock: date | None = None
+    ) -> None:
+        """Set the organisation's PeriodLockDate and EndOfYearLockDate (None clears one)."""
+        self._lock_dates[tenant] = (period_lock, end_of_year_lock)
+
     def documents(self, tenant: str, type: str | None = "ACCREC") -> list[dict[str, Any]]:
-        """Stored invoices of a tenant in creation order (amounts as Decimal); type=None for all."""
+        """Stored documents of a tenant in creation order (amounts as Decimal); type=None for all.
+
+        Types: ACCREC, ACCPAY (invoices), ACCRECCREDIT, ACCPAYCREDIT (credit notes), MANUALJOURNAL.
+        """
         sql = "SELECT body FROM documents WHERE tenant = ?"
         params: list[Any] = [tenant]
         if type is not None:
@@ -774,27 +845,62 @@ class XeroSandbox:
         # Xero matches endpoint names case-insensitively (/invoices works as well as /Invoices).
         collection = parts[0].lower()
         method = request.method.upper()
-        if collection not in ("invoices", "contacts") or len(parts) > 2:
+        if collection == "organisation" and len(parts) == 1:
+            if method != "GET":
+                return _api_error(
+                    405, (0, "MethodNotAllowedException"), f"{method} is not allowed on {resource}"
+                )
+            return self._organisation(tenant)
+        if collection == "creditnotes" and len(parts) == 3 and parts[2].lower() == "allocations":
+            if method not in ("PUT", "POST"):
+                return _api_error(
+                    405, (0, "MethodNotAllowedException"), f"{method} is not allowed on {resource}"
+                )
+            credit_note_id = parts[1]
+            return self._write(
+                request,
+                tenant,
+                lambda summarize, unitdp4, key, now: self._allocate(
+                    tenant, credit_note_id, request, key, now
+                ),
+            )
+        kind = KINDS.get(collection)
+        if (kind is None and collection != "contacts") or len(parts) > 2:
             return _problem(404, "NotFound", f"The sandbox does not serve {resource}")
-        is_invoices = collection == "invoices"
         if len(parts) == 2:
             if method != "GET":
                 return _api_error(
                     405, (0, "MethodNotAllowedException"), "The sandbox does not update documents"
                 )
-            return self._get_one(request, tenant, parts[1], is_invoices)
+            return self._get_one(request, tenant, parts[1], kind)
         if method == "GET":
             return (
-                self._list_invoices(request, tenant) if is_invoices else self._list_contacts(request, tenant)
+                self._list_documents(request, tenant, kind)
+                if kind is not None
+                else self._list_contacts(request, tenant)
             )
         if method in ("PUT", "POST"):
-            return self._write(request, tenant, is_invoices)
+            if kind is None:
+                return self._write(
+                    request,
+                    tenant,
+                    lambda summarize, unitdp4, key, now: self._create_contacts(
+                        tenant, request, summarize, key, now
+                    ),
+                )
+            return self._write(
+                request,
+                tenant,
+                lambda summarize, unitdp4, key, now: self._create_documents(
+                    kind, tenant, request, summarize, unitdp4, key, now
+                ),
+            )
         return _api_error(405, (0, "MethodNotAllowedException"), f"{method} is not allowed on {resource}")
 
     # -- writes ----------------------------------------------------------------------------------
 
-    def _write(self, request: Request, tenant: str, is_invoices: bool) -> Response:
-        """Create invoices or contacts, honouring Idempotency-Key; atomic with the key's record."""
+    def _write(self, request: Request, tenant: str, create: _Create) -> Response:
+        """Run one write (documents, contacts, allocations) honouring Idempotency-Key, atomic with the key's record."""
         key = request.header("Idempotency-Key") or None
         if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
             return _api_error(
@@ -829,10 +935,7 @@ class XeroSandbox:
                     )
             ledger.con.execute("BEGIN IMMEDIATE")
             try:
-                if is_invoices:
-                    response = self._create_invoices(tenant, request, summarize, unitdp == "4", key, now)
-                else:
-                    response = self._create_contacts(tenant, request, summarize, key, now)
+                response = create(summarize, unitdp == "4", key, now)
                 # Only answers that depend on the request alone are replayed; nothing else is written.
                 if key is not None and response.status in (200, 400):
                     ledger.con.execute(
@@ -860,36 +963,51 @@ class XeroSandbox:
             return _api_error(400, ERR_NO_DATA, "No data has been processed for this endpoint.")
         return elements
 
-    def _create_invoices(
-        self, tenant: str, request: Request, summarize: bool, unitdp4: bool, key: str | None, now: float
+    def _create_documents(
+        self,
+        kind: DocumentKind,
+        tenant: str,
+        request: Request,
+        summarize: bool,
+        unitdp4: bool,
+        key: str | None,
+        now: float,
     ) -> Response:
-        elements = self._elements(request, "Invoices")
+        """Create invoices, credit notes or manual journals (at most 50 per request)."""
+        elements = self._elements(request, kind.collection)
         if isinstance(elements, Response):
             return elements
         if len(elements) > MAX_INVOICES_PER_REQUEST:
             return _api_error(
                 400,
                 ERR_POST_DATA,
-                f"At most {MAX_INVOICES_PER_REQUEST} invoices may be sent in one request; got {len(elements)}",
+                f"At most {MAX_INVOICES_PER_REQUEST} {kind.noun}s may be sent in one request; "
+                f"got {len(elements)}",
             )
         planned: dict[str, _PlannedContact] = {}
-        checked = [self._check_invoice(tenant, element, unitdp4, planned) for element in elements]
+        checked = [
+            self._check_journal(tenant, element)
+            if kind is MANUAL_JOURNALS
+            else self._check_invoice(tenant, element, unitdp4, planned, kind)
+            for element in elements
+        ]
         if summarize and any(c.errors for c in checked):
-            return _validation_exception([_invoice_error_element(c) for c in checked])
+            return _validation_exception([_error_element(kind, c) for c in checked])
         answers: list[dict[str, Any]] = []
         for item in checked:
             if item.errors or item.document is None:
-                answers.append(_invoice_error_element(item))
+                answers.append(_error_element(kind, item))
                 continue
             document = item.document
             contact = item.contact
-            assert contact is not None
-            if not contact.exists:
+            if contact is not None and not contact.exists:
                 self._insert_contact(tenant, {"Name": contact.name}, contact.contact_id, key, now)
                 contact.exists = True
-            document["InvoiceID"] = str(uuid.uuid4())
-            if not document.get("InvoiceNumber") and document["Type"] == "ACCREC":
-                document["InvoiceNumber"] = self._ledger.next_number(tenant)
+            document[kind.id_field] = str(uuid.uuid4())
+            if not document.get(kind.number_field) and document.get("Type") in ("ACCREC", "ACCRECCREDIT"):
+                document[kind.number_field] = self._ledger.next_number(
+                    tenant, "credit_note_number" if kind is CREDIT_NOTES else "invoice_number"
+                )
             document["UpdatedDateUTC"] = ms_date(now)
             self._ledger.con.execute(
                 "INSERT INTO documents (tenant, doc_id, doc_type, number, reference, status, contact_id, "
@@ -897,13 +1015,13 @@ class XeroSandbox:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     tenant,
-                    document["InvoiceID"],
-                    document["Type"],
-                    document.get("InvoiceNumber"),
+                    document[kind.id_field],
+                    document.get("Type", kind.types[0]),
+                    document.get(kind.number_field),
                     document.get("Reference"),
                     document["Status"],
-                    contact.contact_id,
-                    contact.name,
+                    contact.contact_id if contact is not None else "",
+                    contact.name if contact is not None else "",
                     _iso_utc(now),
                     _iso_utc(now),
                     key,
@@ -913,34 +1031,43 @@ class XeroSandbox:
             )
             answers.append(
                 {
-                    **_render_invoice(document, unitdp4, with_lines=True),
+                    **_render(kind, document, unitdp4, with_lines=True),
                     "StatusAttributeString": "OK",
                     "ValidationErrors": [],
                 }
             )
-        return _ok({"Invoices": answers}, now)
+        return _ok({kind.collection: answers}, now)
 
     def _check_invoice(
-        self, tenant: str, element: Any, unitdp4: bool, planned: dict[str, _PlannedContact]
+        self,
+        tenant: str,
+        element: Any,
+        unitdp4: bool,
+        planned: dict[str, _PlannedContact],
+        kind: DocumentKind | None = None,
     ) -> _Checked:
-        """Validate one invoice element as Xero does and price it; nothing is written here."""
+        """Validate one invoice or credit-note element as Xero does and price it; nothing is written here."""
+        kind = kind or INVOICES
+        noun = kind.noun
         checked = _Checked(element)
         errors = checked.errors
         if not isinstance(element, dict):
-            errors.append("Each element of Invoices must be an object.")
+            errors.append(f"Each element of {kind.collection} must be an object.")
             return checked
-        if element.get("InvoiceID"):
-            errors.append("The sandbox does not update invoices: send new invoices without InvoiceID.")
+        if element.get(kind.id_field):
+            errors.append(f"The sandbox does not update {noun}s: send new {noun}s without {kind.id_field}.")
         invoice_type = element.get("Type")
         if invoice_type is None:
-            errors.append("Invoice Type must be specified.")
-        elif invoice_type not in INVOICE_TYPES:
-            errors.append(f"Invoice Type {invoice_type!r} is not valid; use ACCREC or ACCPAY.")
+            errors.append(f"{noun.capitalize()} Type must be specified.")
+        elif invoice_type not in kind.types:
+            errors.append(
+                f"{noun.capitalize()} Type {invoice_type!r} is not valid; use {' or '.join(kind.types)}."
+            )
         checked.contact = self._resolve_contact(tenant, element.get("Contact"), errors, planned)
         status = element.get("Status", "DRAFT")
         if status not in NEW_INVOICE_STATUSES:
             errors.append(
-                f"Status {status!r} is not valid for a new invoice; use DRAFT, SUBMITTED or AUTHORISED."
+                f"Status {status!r} is not valid for a new {noun}; use DRAFT, SUBMITTED or AUTHORISED."
             )
         line_amount_types = element.get("LineAmountTypes", "Exclusive")
         if line_amount_types not in LINE_AMOUNT_TYPES:
@@ -953,9 +1080,11 @@ class XeroSandbox:
         else:
             issued = datetime.fromtimestamp(self._clock(), UTC).date()  # Xero defaults Date to today
         due = _parse_date(element["DueDate"], "DueDate", errors) if "DueDate" in element else None
-        if "DueDate" not in element and status != "DRAFT":
+        if "DueDate" not in element and status != "DRAFT" and kind is INVOICES:
             errors.append("Due Date is required for an invoice that is not a draft.")
-        number = _optional_string(element, "InvoiceNumber", errors, 255)
+        if issued is not None and status != "DRAFT":
+            self._check_lock_date(tenant, issued, errors)
+        number = _optional_string(element, kind.number_field, errors, 255)
         reference = _optional_string(element, "Reference", errors, 255)
         currency, rate = self._currency(tenant, element, errors)
         lines = self._check_lines(element.get("LineItems"), unitdp4, line_amount_types, errors)
@@ -964,8 +1093,8 @@ class XeroSandbox:
         sub_total, total_tax, total = price_lines(lines, line_amount_types)
         document: dict[str, Any] = {
             "Type": invoice_type,
-            "InvoiceID": None,
-            "InvoiceNumber": number or "",
+            kind.id_field: None,
+            kind.number_field: number or "",
             "Reference": reference or "",
             "Contact": {"ContactID": checked.contact.contact_id, "Name": checked.contact.name},
             "Date": ms_date(issued),
@@ -976,9 +1105,11 @@ class XeroSandbox:
             "SubTotal": sub_total,
             "TotalTax": total_tax,
             "Total": total,
-            "AmountDue": total,
-            "AmountPaid": Decimal("0.00"),
-            "AmountCredited": Decimal("0.00"),
+            **(
+                {"RemainingCredit": total, "Allocations": []}
+                if kind is CREDIT_NOTES
+                else {"AmountDue": total, "AmountPaid": Decimal("0.00"), "AmountCredited": Decimal("0.00")}
+            ),
             "CurrencyCode": currency,
             "CurrencyRate": rate,
             "IsDiscounted": False,
@@ -989,6 +1120,94 @@ class XeroSandbox:
             document["DueDate"] = ms_date(due)
             document["DueDateString"] = f"{due.isoformat()}T00:00:00"
         checked.document = document
+        return checked
+
+    def _check_lock_date(self, tenant: str, issued: date, errors: list[str]) -> None:
+        """Xero refuses a non-draft document dated on or before the organisation's lock date."""
+        period_lock, year_end_lock = self._lock_dates.get(tenant, (None, None))
+        if year_end_lock is not None and issued <= year_end_lock:
+            errors.append(
+                f"The document date cannot be on or before the end of year lock date ({year_end_lock.isoformat()})."
+            )
+        elif period_lock is not None and issued <= period_lock:
+            errors.append(
+                f"The document date cannot be on or before the period lock date ({period_lock.isoformat()})."
+            )
+
+    def _check_journal(self, tenant: str, element: Any) -> _Checked:
+        """Validate one manual journal: a narration, two or more lines with account codes, balancing to zero."""
+        checked = _Checked(element)
+        errors = checked.errors
+        if not isinstance(element, dict):
+            errors.append("Each element of ManualJournals must be an object.")
+            return checked
+        if element.get("ManualJournalID"):
+            errors.append(
+                "The sandbox does not update manual journals: send new journals without ManualJournalID."
+            )
+        narration = element.get("Narration")
+        if not isinstance(narration, str) or not narration.strip():
+            errors.append("Narration must be specified.")
+        status = element.get("Status", "DRAFT")
+        if status not in ("DRAFT", "POSTED"):
+            errors.append(f"Status {status!r} is not valid for a new manual journal; use DRAFT or POSTED.")
+        line_amount_types = element.get("LineAmountTypes", "NoTax")
+        if line_amount_types not in LINE_AMOUNT_TYPES:
+            errors.append(
+                f"LineAmountTypes {line_amount_types!r} is not valid; use Exclusive, Inclusive or NoTax."
+            )
+        issued = (
+            _parse_date(element["Date"], "Date", errors)
+            if "Date" in element
+            else datetime.fromtimestamp(self._clock(), UTC).date()
+        )
+        if issued is not None and status != "DRAFT":
+            self._check_lock_date(tenant, issued, errors)
+        items = element.get("JournalLines")
+        if not isinstance(items, list) or len(items) < 2:
+            errors.append("A manual journal must have at least two journal lines.")
+            items = []
+        lines: list[dict[str, Any]] = []
+        for index, item in enumerate(items, start=1):
+            where = f"Line {index}"
+            if not isinstance(item, dict):
+                errors.append(f"{where}: each journal line must be an object.")
+                continue
+            amount = _number(item.get("LineAmount"), "LineAmount", errors) if "LineAmount" in item else None
+            if amount is None:
+                errors.append(f"{where}: LineAmount must be specified.")
+                continue
+            account = item.get("AccountCode")
+            if not isinstance(account, str) or not account.strip() or len(account) > 10:
+                errors.append(f"{where}: AccountCode must be specified (at most 10 characters).")
+            tax_type = item.get("TaxType", "NONE")
+            if tax_type not in TAX_RATES:
+                errors.append(f"{where}: The TaxType code '{tax_type}' does not exist.")
+            line: dict[str, Any] = {
+                "JournalLineID": str(uuid.uuid4()),
+                "LineAmount": round_half_up(amount),
+                "AccountCode": account,
+                "TaxType": tax_type,
+                "TaxAmount": Decimal("0.00"),
+                "IsBlank": False,
+            }
+            if isinstance(item.get("Description"), str):
+                line["Description"] = item["Description"]
+            lines.append(line)
+        if lines and sum((line["LineAmount"] for line in lines), Decimal(0)) != 0:
+            errors.append("The total debits must equal the total credits: the journal lines do not balance.")
+        if errors or issued is None:
+            return checked
+        checked.document = {
+            "ManualJournalID": None,
+            "Narration": narration,
+            "Date": ms_date(issued),
+            "Status": status,
+            "LineAmountTypes": line_amount_types,
+            "JournalLines": lines,
+            "ShowOnCashBasisReports": bool(element.get("ShowOnCashBasisReports", True)),
+            "HasAttachments": False,
+        }
         return checked
 
     def _resolve_contact(
@@ -1102,11 +1321,15 @@ class XeroSandbox:
             given_tax = item.get("TaxAmount")
             if given_tax is not None:
                 given = _number(given_tax, "TaxAmount", errors)
-                if given is not None and given != tax_amount:
+                # An override within one minor unit of the per-line figure is booked as given
+                # (per-invoice tax rounding); anything further off is refused.
+                if given is not None and abs(given - tax_amount) > CENT:
                     errors.append(
                         f"{where}: The tax amount {round_half_up(given)} does not match the expected tax amount "
                         f"of {tax_amount} for TaxType {tax_type} ({TAX_RATES[tax_type]}%)."
                     )
+                elif given is not None:
+                    tax_amount = round_half_up(given)
             line: dict[str, Any] = {
                 "LineItemID": str(uuid.uuid4()),
                 "Description": description,
@@ -1205,20 +1428,22 @@ class XeroSandbox:
 
     # -- reads -----------------------------------------------------------------------------------
 
-    def _get_one(self, request: Request, tenant: str, ident: str, is_invoices: bool) -> Response:
+    def _get_one(self, request: Request, tenant: str, ident: str, kind: DocumentKind | None) -> Response:
         now = self._clock()
-        if is_invoices:
-            # Like Xero, the path segment may be an InvoiceID or an InvoiceNumber.
-            column = "doc_id" if GUID_RE.match(ident) else "number"
+        if kind is not None:
+            # Like Xero, an invoice's or credit note's path segment may be its id or its number.
+            column = "doc_id" if GUID_RE.match(ident) or kind is MANUAL_JOURNALS else "number"
             rows = self._ledger.query(
-                f"SELECT body FROM documents WHERE tenant = ? AND {column} = ? COLLATE NOCASE ORDER BY seq LIMIT 1",
-                [tenant, ident.lower() if column == "doc_id" else ident],
+                f"SELECT body FROM documents WHERE tenant = ? AND {column} = ? COLLATE NOCASE "
+                f"AND doc_type IN ({','.join('?' * len(kind.types))}) ORDER BY seq LIMIT 1",
+                [tenant, ident.lower() if column == "doc_id" else ident, *kind.types],
             )
             if not rows:
-                return _problem(404, "NotFound", f"No invoice {ident} in this organisation")
+                return _problem(404, "NotFound", f"No {kind.collection} element {ident} in this organisation")
             unitdp4 = request.param("unitdp") == "4"
             return _ok(
-                {"Invoices": [_render_invoice(loads_exact(rows[0]["body"]), unitdp4, with_lines=True)]}, now
+                {kind.collection: [_render(kind, loads_exact(rows[0]["body"]), unitdp4, with_lines=True)]},
+                now,
             )
         if not GUID_RE.match(ident):
             return _problem(404, "NotFound", f"{ident!r} is not a ContactID")
@@ -1229,20 +1454,120 @@ class XeroSandbox:
             return _problem(404, "NotFound", f"No contact {ident} in this organisation")
         return _ok({"Contacts": [loads_exact(rows[0]["body"])]}, now)
 
-    def _list_invoices(self, request: Request, tenant: str) -> Response:
-        conditions: list[str] = ["tenant = ?"]
-        params: list[Any] = [tenant]
-        for name, column in (
-            ("IDs", "doc_id"),
-            ("InvoiceNumbers", "number"),
-            ("ContactIDs", "contact_id"),
-            ("Statuses", "status"),
-        ):
+    def _list_documents(self, request: Request, tenant: str, kind: DocumentKind) -> Response:
+        conditions: list[str] = ["tenant = ?", f"doc_type IN ({','.join('?' * len(kind.types))})"]
+        params: list[Any] = [tenant, *kind.types]
+        filters = [("IDs", "doc_id"), ("ContactIDs", "contact_id"), ("Statuses", "status")]
+        if kind is INVOICES:
+            filters.append(("InvoiceNumbers", "number"))
+        for name, column in filters:
             values = _csv_param(request, name)
             if values is not None:
                 conditions.append(f"{column} COLLATE NOCASE IN ({','.join('?' * len(values))})")
                 params.extend(values)
-        return self._list(request, "documents", "Invoices", INVOICE_FIELDS, conditions, params)
+        return self._list(request, "documents", kind.collection, kind.fields, conditions, params)
+
+    def _organisation(self, tenant: str) -> Response:
+        """The tenant's organisation, with its lock dates (the only settings the sandbox keeps)."""
+        period_lock, year_end_lock = self._lock_dates.get(tenant, (None, None))
+        organisation: dict[str, Any] = {
+            "OrganisationID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"billbridge-sandbox:{tenant}")),
+            "Name": f"Sandbox organisation {tenant}",
+            "BaseCurrency": self.base_currencies.get(tenant, "USD"),
+            "OrganisationStatus": "ACTIVE",
+        }
+        if period_lock is not None:
+            organisation["PeriodLockDate"] = ms_date(period_lock)
+        if year_end_lock is not None:
+            organisation["EndOfYearLockDate"] = ms_date(year_end_lock)
+        return _ok({"Organisations": [organisation]}, self._clock())
+
+    def _allocate(
+        self, tenant: str, credit_note_id: str, request: Request, key: str | None, now: float
+    ) -> Response:
+        """Allocate an authorised credit note to invoices of the same contact and currency."""
+        elements = self._elements(request, "Allocations")
+        if isinstance(elements, Response):
+            return elements
+        con = self._ledger.con
+        row = con.execute(
+            "SELECT body FROM documents WHERE tenant = ? AND doc_id = ? COLLATE NOCASE AND doc_type IN (?, ?)",
+            (tenant, credit_note_id.lower(), *CREDIT_NOTES.types),
+        ).fetchone()
+        if row is None:
+            return _problem(404, "NotFound", f"No credit note {credit_note_id} in this organisation")
+        credit = loads_exact(row["body"])
+        answers: list[dict[str, Any]] = []
+        errors: list[str] = []
+        updates: dict[str, dict[str, Any]] = {}
+        for element in elements:
+            invoice_id = (
+                ((element or {}).get("Invoice") or {}).get("InvoiceID") if isinstance(element, dict) else None
+            )
+            amount = _number(element.get("Amount"), "Amount", errors) if isinstance(element, dict) else None
+            target = (
+                con.execute(
+                    "SELECT body FROM documents WHERE tenant = ? AND doc_id = ? COLLATE NOCASE AND doc_type IN (?, ?)",
+                    (tenant, str(invoice_id).lower(), *INVOICES.types),
+                ).fetchone()
+                if invoice_id
+                else None
+            )
+            if target is None:
+                errors.append(f"Invoice {invoice_id} could not be found.")
+                continue
+            invoice = updates.get(str(invoice_id).lower()) or loads_exact(target["body"])
+            if amount is None or amount <= 0:
+                errors.append("Allocation Amount must be greater than zero.")
+                continue
+            if credit["Status"] != "AUTHORISED":
+                errors.append("Only an authorised credit note can be allocated.")
+            if invoice["Status"] != "AUTHORISED":
+                errors.append("Only an authorised invoice can have a credit note allocated to it.")
+            if invoice["Contact"]["ContactID"] != credit["Contact"]["ContactID"]:
+                errors.append("The credit note and the invoice must have the same contact.")
+            if invoice["CurrencyCode"] != credit["CurrencyCode"]:
+                errors.append("The credit note and the invoice must be in the same currency.")
+            if amount > Decimal(credit["RemainingCredit"]):
+                errors.append(
+                    f"The allocation amount {amount} exceeds the remaining credit {credit['RemainingCredit']}."
+                )
+            if amount > Decimal(invoice["AmountDue"]):
+                errors.append(
+                    f"The allocation amount {amount} exceeds the invoice's amount due {invoice['AmountDue']}."
+                )
+            if errors:
+                continue
+            allocation_id = str(uuid.uuid4())
+            issued = _parse_date(element.get("Date"), "Date", errors) if element.get("Date") else None
+            allocated_on = ms_date(issued) if issued is not None else ms_date(now)
+            credit["RemainingCredit"] = Decimal(credit["RemainingCredit"]) - amount
+            credit.setdefault("Allocations", []).append(
+                {"AllocationID": allocation_id, "Amount": amount, "Date": allocated_on,
+                 "Invoice": {"InvoiceID": invoice["InvoiceID"], "InvoiceNumber": invoice.get("InvoiceNumber", "")}}
+            )  # fmt: skip
+            if credit["RemainingCredit"] == 0:
+                credit["Status"] = "PAID"
+            invoice["AmountCredited"] = Decimal(invoice["AmountCredited"]) + amount
+            invoice["AmountDue"] = Decimal(invoice["AmountDue"]) - amount
+            if invoice["AmountDue"] == 0:
+                invoice["Status"] = "PAID"
+            updates[str(invoice["InvoiceID"]).lower()] = invoice
+            answers.append(
+                {"AllocationID": allocation_id, "Amount": amount, "Date": allocated_on,
+                 "Invoice": {"InvoiceID": invoice["InvoiceID"], "InvoiceNumber": invoice.get("InvoiceNumber", "")},
+                 "CreditNote": {"CreditNoteID": credit["CreditNoteID"], "CreditNoteNumber": credit.get("CreditNoteNumber", "")}}
+            )  # fmt: skip
+        if errors:
+            return _validation_exception([{"ValidationErrors": [{"Message": message} for message in errors]}])
+        credit["UpdatedDateUTC"] = ms_date(now)
+        for document in (credit, *updates.values()):
+            id_field = "CreditNoteID" if "CreditNoteID" in document else "InvoiceID"
+            con.execute(
+                "UPDATE documents SET body = ?, status = ?, updated_utc = ? WHERE tenant = ? AND doc_id = ?",
+                (dumps_exact(document), document["Status"], _iso_utc(now), tenant, document[id_field]),
+            )
+        return _ok({"Allocations": answers}, now)
 
     def _list_contacts(self, request: Request, tenant: str) -> Response:
         conditions: list[str] = ["tenant = ?"]
@@ -1297,9 +1622,10 @@ class XeroSandbox:
         else:
             rows = self._ledger.query(sql, params)
         bodies = [loads_exact(row["body"]) for row in rows]
-        if collection == "Invoices":
+        kind = KINDS.get(collection.lower())
+        if kind is not None:
             unitdp4 = request.param("unitdp") == "4"
-            bodies = [_render_invoice(body, unitdp4, with_lines=page is not None) for body in bodies]
+            bodies = [_render(kind, body, unitdp4, with_lines=page is not None) for body in bodies]
         envelope: dict[str, Any] = {collection: bodies}
         if page is not None:
             envelope["pagination"] = {
@@ -1402,6 +1728,15 @@ def _render_invoice(document: dict[str, Any], unitdp4: bool, *, with_lines: bool
     return rendered
 
 
+def _render(
+    kind: DocumentKind, document: dict[str, Any], unitdp4: bool, *, with_lines: bool
+) -> dict[str, Any]:
+    """A stored document as answered; journals are shown as stored."""
+    if kind is MANUAL_JOURNALS:
+        return document if with_lines else {**document, "JournalLines": []}
+    return _render_invoice(document, unitdp4, with_lines=with_lines)
+
+
 def _safe_echo(element: Any, keys: Iterable[str]) -> dict[str, Any]:
     """The string fields of a rejected element, echoed back so the client can tell which one failed."""
     if not isinstance(element, dict):
@@ -1409,14 +1744,14 @@ def _safe_echo(element: Any, keys: Iterable[str]) -> dict[str, Any]:
     return {k: element[k] for k in keys if isinstance(element.get(k), str)}
 
 
-def _invoice_error_element(item: _Checked) -> dict[str, Any]:
-    echo = _safe_echo(item.element, ("InvoiceNumber", "Reference"))
-    if isinstance(item.element, dict) and item.element.get("Type") in INVOICE_TYPES:
+def _error_element(kind: DocumentKind, item: _Checked) -> dict[str, Any]:
+    echo = _safe_echo(item.element, (kind.number_field, "Reference"))
+    if isinstance(item.element, dict) and item.element.get("Type") in kind.types:
         echo["Type"] = item.element["Type"]
     has_errors = bool(item.errors)
     return {
         **echo,
-        "InvoiceID": ZERO_GUID,
+        kind.id_field: ZERO_GUID,
         "HasErrors": has_errors,
         "StatusAttributeString": "ERROR" if has_errors else "OK",
         "ValidationErrors": [{"Message": message} for message in item.errors],

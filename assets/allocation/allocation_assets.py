@@ -2,7 +2,11 @@
 
 Materializing a partition allocates it with the shipped rule set (config/allocation_rules.yaml)
 and appends a new allocation run; the `reallocate` job does the same for a chosen scope
-with a chosen (or draft) rule set. Invariants are checked before anything is written.
+with a chosen (or draft) rule set. The invariants are blocking asset checks on
+`allocation/cost_allocations`, evaluated for every entity-month in scope before any of it
+is written: one broken invariant and nothing of the scope (slices, profitability, journal
+drafts) is written, and the run fails naming the check
+(docs/decisions/0013-allocation-checks-and-journal-posting.md).
 """
 
 from collections.abc import Iterator
@@ -11,8 +15,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.allocation.journal_documents import manual_journal_documents
-from assets.allocation.runs import AllocationInvariantError, AllocationRun, reallocate_month
+from assets.allocation.runs import AllocationRun, plan_month, record_outcomes, write_run
 from assets.reporting import money_totals, preview
 from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
 from resources.allocation_config import load_allocation_inputs
@@ -29,6 +32,65 @@ CHECKS = {
     "allocation_reproducible": "Same inputs and rule set reproduce the same result hash, byte for byte.",
     "capex_depreciation_balances": "Depreciation sums to each capitalized cost; every journal draft balances.",
 }
+
+
+def check_outcomes(runs: list[AllocationRun]) -> dict[str, tuple[bool, dict[str, Any]]]:
+    """Each invariant over the runs' entity-months: (held in every one, metadata with each one's detail)."""
+    outcomes: dict[str, tuple[bool, dict[str, Any]]] = {}
+    for name in CHECKS:
+        results = [(run.label, *run.outcome.checks[name]) for run in runs]
+        broken = [label for label, ok, _ in results if not ok]
+        table = ["| entity-month | passed | detail |", "|---|---|---|"]
+        table += [f"| {label} | {ok} | {detail} |" for label, ok, detail in results]
+        outcomes[name] = (
+            not broken,
+            {
+                "entity_months": len(results),
+                "broken_in": ", ".join(broken) or "none",
+                "detail": dg.MetadataValue.md("\n".join(table)),
+            },
+        )
+    return outcomes
+
+
+def check_evaluations(runs: list[AllocationRun]) -> list[dg.AssetCheckEvaluation]:
+    """The invariants as blocking check evaluations of `allocation/cost_allocations`, for an op job.
+
+    One evaluation per check and run (not per entity-month): the checks are not partitioned,
+    and Dagster keeps one execution per check, run and partition.
+    """
+    return [
+        dg.AssetCheckEvaluation(
+            asset_key=COST_ALLOCATIONS,
+            check_name=name,
+            passed=passed,
+            metadata=metadata,
+            blocking=True,
+            description=CHECKS[name],
+        )
+        for name, (passed, metadata) in check_outcomes(runs).items()
+    ]
+
+
+def stop_if_broken(warehouse: Warehouse, runs: list[AllocationRun], *, record: bool) -> None:
+    """Raise a dg.Failure naming every broken check and entity-month; nothing of the scope is written.
+
+    With `record`, the broken entity-months' outcomes go to quality.check_results (the report
+    counts them); entity-months that held are left as they were, since nothing of them changed.
+    """
+    broken = [(run, name, detail) for run in runs for name, detail in run.failed.items()]
+    if not broken:
+        return
+    if record:
+        for run in runs:
+            if run.failed:
+                record_outcomes(warehouse, run)
+    names = sorted({name for _, name, _ in broken})
+    raise dg.Failure(
+        description=f"blocking check(s) {', '.join(names)} failed, nothing of the scope written: "
+        + "; ".join(f"{name} on {run.label}: {detail}" for run, name, detail in broken),
+        metadata={"failed_checks": ", ".join(names), "entity_months": len(runs)},
+    )
 
 
 def run_metadata(run: AllocationRun) -> dict[str, Any]:
@@ -94,24 +156,23 @@ def cost_allocations(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     """Allocate the run's entity-months with the shipped rule set, each as a new allocation run."""
     config = current_config()
     inputs = load_allocation_inputs()
-    runs: list[AllocationRun] = []
-    for part in month_slices(context):
-        currency = config.entity(part.entity).base_currency
-        try:
-            runs.append(
-                reallocate_month(warehouse, inputs, part.entity, currency, part.month, context.run.run_id)
-            )
-        except AllocationInvariantError as exc:
-            raise dg.Failure(description=str(exc)) from None
-    for name in CHECKS:
-        yield dg.AssetCheckResult(
-            check_name=name,
-            asset_key=COST_ALLOCATIONS,
-            passed=all(r.outcome.checks[name][0] for r in runs),
-            metadata={
-                "detail": "; ".join(f"{r.entity}|{r.period}: {r.outcome.checks[name][1]}" for r in runs)
-            },
+    planned = [
+        plan_month(
+            warehouse,
+            inputs,
+            part.entity,
+            config.entity(part.entity).base_currency,
+            part.month,
+            context.run.run_id,
         )
+        for part in month_slices(context)
+    ]
+    for name, (passed, metadata) in check_outcomes(planned).items():
+        yield dg.AssetCheckResult(
+            check_name=name, asset_key=COST_ALLOCATIONS, passed=passed, metadata=metadata
+        )
+    stop_if_broken(warehouse, planned, record=True)
+    runs = [write_run(warehouse, inputs, run) for run in planned]
     last = runs[-1]
     yield dg.MaterializeResult(
         asset_key=COST_ALLOCATIONS,
@@ -148,8 +209,9 @@ def cost_allocations(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
         asset_key=JOURNAL_DRAFTS,
         metadata={
             "dagster/row_count": sum(r.outcome.journals.height for r in runs),
-            "manual_journals": sum(len(manual_journal_documents(r.outcome.journals)) for r in runs),
-            "posting": "drafts only (ManualJournals, Status DRAFT): posting is left to the posting work",
+            "manual_journals": sum(r.outcome.journals["journal_ref"].n_unique() for r in runs),
+            "posting": "the current run's journals post as manual_journal documents "
+            "(assets/allocation/journal_outbound.py), superseded posted ones reversed",
             "preview": dg.MetadataValue.md(
                 preview(last.outcome.journals, ["journal_ref", "journal_date", "account_code", "line_amount"])
             ),

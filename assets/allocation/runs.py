@@ -2,12 +2,14 @@
 
 Runs are append-only: each writes its rows under its own run id and never touches
 another run's; the "current" allocation of an entity-month is its latest written run
-(`allocation.runs`). A dry run computes, checks and diffs, and writes nothing.
+(`allocation.runs`). A run is planned first (read, compute, check, diff: `plan_month`) and
+written only when every invariant holds (`write_run`), so a caller can check a whole scope
+before writing any of it. A dry run plans and writes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import polars as pl
@@ -46,6 +48,16 @@ class AllocationRun:
     diff_markdown: str
     written: bool
 
+    @property
+    def label(self) -> str:
+        """`entity|period`, as check outcomes name the entity-month."""
+        return f"{self.entity}|{self.period}"
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """The broken invariants: {check name: detail}; empty when every check passed."""
+        return {name: detail for name, (ok, detail) in self.outcome.checks.items() if not ok}
+
 
 def current_run_id(warehouse: Warehouse, entity: str, period: str) -> str | None:
     """The latest written allocation run of an entity-month, if any."""
@@ -72,17 +84,19 @@ def _with_run(frame: pl.DataFrame, entity: str, period: str, run_id: str, versio
     )
 
 
-def reallocate_month(
+def plan_month(
     warehouse: Warehouse,
     inputs: AllocationInputs,
     entity: str,
     currency: str,
     month: date,
     run_id: str,
-    *,
-    dry_run: bool = False,
 ) -> AllocationRun:
-    """Allocate one entity-month with `inputs`; raise AllocationInvariantError (writing nothing) on a broken invariant."""
+    """Read, compute, check and diff one entity-month with `inputs`; write nothing.
+
+    The invariants' outcomes are on `outcome.checks` (and the broken ones on `failed`): callers
+    check every entity-month of their scope before writing any (see `write_run`).
+    """
     period = month.strftime("%Y-%m")
     lines = warehouse.query(
         entity,
@@ -114,23 +128,36 @@ def reallocate_month(
         ),
     }
     previous_id = current_run_id(warehouse, entity, period)
-    previous = current_slices(warehouse, entity, period)
-    diff = allocation_diff(previous, outcome.slices)
-    markdown = diff_markdown(diff, currency)
-    failed = {name: detail for name, (ok, detail) in checks.items() if not ok}
-    label = f"{entity}|{period}"
-    if failed:
-        if not dry_run:
-            with warehouse.transaction(entity) as con:
-                record_checks(
-                    con, entity=entity, asset=ASSET_NAME, partition=label, outcomes=checks, run_id=run_id
-                )
-        raise AllocationInvariantError(f"{label}: allocation breaks {failed}; nothing written")
-    result = AllocationRun(
-        entity, period, run_id, previous_id, _checked(outcome, checks), diff, markdown, not dry_run
+    diff = allocation_diff(current_slices(warehouse, entity, period), outcome.slices)
+    return AllocationRun(
+        entity,
+        period,
+        run_id,
+        previous_id,
+        replace(outcome, checks=checks),
+        diff,
+        diff_markdown(diff, currency),
+        written=False,
     )
-    if dry_run:
-        return result
+
+
+def record_outcomes(warehouse: Warehouse, run: AllocationRun) -> None:
+    """Store a planned entity-month's check outcomes in quality.check_results (the report reads them)."""
+    with warehouse.transaction(run.entity) as con:
+        record_checks(
+            con, entity=run.entity, asset=ASSET_NAME, partition=run.label, outcomes=run.outcome.checks,
+            run_id=run.run_id,
+        )  # fmt: skip
+
+
+def write_run(warehouse: Warehouse, inputs: AllocationInputs, run: AllocationRun) -> AllocationRun:
+    """Append a planned entity-month (every frame, the run row and its check outcomes) in one transaction.
+
+    Refuses (AllocationInvariantError, nothing written) a run with a broken invariant.
+    """
+    if run.failed:
+        raise AllocationInvariantError(f"{run.label}: allocation breaks {run.failed}; nothing written")
+    outcome, entity, period, run_id = run.outcome, run.entity, run.period, run.run_id
     # The write gate: every frame has the declared exact types before anything is stored.
     for model, frame in (
         (AllocationSlices, outcome.slices),
@@ -166,16 +193,35 @@ def reallocate_month(
                 inputs.source_path,
                 outcome.inputs_hash,
                 outcome.result_hash,
-                previous_id,
+                run.previous_run_id,
                 outcome.slices["amount"].sum() if outcome.slices.height else 0,
                 outcome.unallocated["amount"].sum() if outcome.unallocated.height else 0,
             ],
         )
-        record_checks(con, entity=entity, asset=ASSET_NAME, partition=label, outcomes=checks, run_id=run_id)
-    return result
+        record_checks(
+            con, entity=entity, asset=ASSET_NAME, partition=run.label, outcomes=outcome.checks, run_id=run_id
+        )
+    return replace(run, written=True)
 
 
-def _checked(outcome: AllocationOutcome, checks: dict[str, tuple[bool, str]]) -> AllocationOutcome:
-    from dataclasses import replace
+def reallocate_month(
+    warehouse: Warehouse,
+    inputs: AllocationInputs,
+    entity: str,
+    currency: str,
+    month: date,
+    run_id: str,
+    *,
+    dry_run: bool = False,
+) -> AllocationRun:
+    """Plan and (unless `dry_run`) write one entity-month on its own.
 
-    return replace(outcome, checks=checks)
+    A broken invariant raises AllocationInvariantError with nothing written (its outcomes are
+    recorded in quality.check_results unless `dry_run`).
+    """
+    run = plan_month(warehouse, inputs, entity, currency, month, run_id)
+    if run.failed:
+        if not dry_run:
+            record_outcomes(warehouse, run)
+        raise AllocationInvariantError(f"{run.label}: allocation breaks {run.failed}; nothing written")
+    return run if dry_run else write_run(warehouse, inputs, run)

@@ -2,8 +2,9 @@
 
 A discount is its own negative invoice line ("Discount 10% (RULE): ..."), so the customer
 sees it and the ledger books it; its tax follows the line it discounts. Percentages are
-rounded by DISCOUNT_RULE to the currency's minor units; a fixed discount never exceeds
-what it discounts, so no line or invoice goes below zero.
+rounded to the currency's minor units by the client's money-rounding mode (`money_mode` of the
+lines it discounts; DISCOUNT_RULE when the lines carry none), each discount line on its own;
+a fixed discount never exceeds what it discounts, so no line or invoice goes below zero.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from decimal import Decimal
 
 import polars as pl
 
-from assets.money import MONEY, QUANTITY, WIDE, RoundingRule, exact_product, round_to_minor_units
+from assets.money import MONEY, QUANTITY, WIDE, RoundingRule, exact_product, round_by_mode
 from resources.mapping_rules import Discount
 
 DISCOUNT_RULE = RoundingRule.HALF_UP
+_DISCOUNT_MODE = "half_up"  # DISCOUNT_RULE in the mapping document's words (assets/money.py ROUNDING_MODES)
 INVOICE_LEVEL_PROJECT = 0  # project_id of an invoice-level discount line: it belongs to no one project
 
 _RULE_SCHEMA = pl.Schema(
@@ -66,14 +68,16 @@ def discount_lines(priced: pl.DataFrame, discounts: Sequence[Discount]) -> pl.Da
     if not discounts or priced.height == 0:
         return priced.head(0)
     lines = priced.with_row_index("row_id")
+    if "money_mode" not in lines.columns:
+        lines = lines.with_columns(pl.lit(_DISCOUNT_MODE).alias("money_mode"))
     matched = _matching(lines, _rules(discounts))
     percent = pl.col("discount_value").cast(WIDE) * pl.lit(Decimal("0.01"), WIDE)
 
     per_line = matched.filter(pl.col("discount_level") == "line").with_columns(
         pl.when(pl.col("discount_kind") == "percent")
         .then(
-            round_to_minor_units(
-                exact_product(pl.col("line_amount"), percent), pl.col("txn_currency"), DISCOUNT_RULE
+            round_by_mode(
+                exact_product(pl.col("line_amount"), percent), pl.col("txn_currency"), pl.col("money_mode")
             )
         )
         .otherwise(pl.min_horizontal(pl.col("discount_value"), pl.col("line_amount")).cast(MONEY))
@@ -90,13 +94,14 @@ def discount_lines(priced: pl.DataFrame, discounts: Sequence[Discount]) -> pl.Da
         .group_by("client_id", "txn_currency", "discount_id")
         .agg(
             pl.col("line_amount").sum().alias("eligible"),
-            pl.first("discount_kind", "discount_value", "contact_name", "client_name"),
+            pl.first("discount_kind", "discount_value", "contact_name", "client_name", "money_mode"),
+            *[pl.first(c) for c in ("account_code",) if c in matched.columns],
         )
         .with_columns(
             pl.when(pl.col("discount_kind") == "percent")
             .then(
-                round_to_minor_units(
-                    exact_product(pl.col("eligible"), percent), pl.col("txn_currency"), DISCOUNT_RULE
+                round_by_mode(
+                    exact_product(pl.col("eligible"), percent), pl.col("txn_currency"), pl.col("money_mode")
                 )
             )
             .otherwise(pl.min_horizontal(pl.col("discount_value"), pl.col("eligible")).cast(MONEY))
@@ -113,6 +118,7 @@ def discount_lines(priced: pl.DataFrame, discounts: Sequence[Discount]) -> pl.Da
         "source_kind": pl.lit("discount"),
         "rate_source": pl.format("discount {}", pl.col("discount_id")),
         "line_ids": pl.lit([], pl.List(pl.String)),
+        "rounding_rule": pl.format("line:{}", "money_mode"),  # each discount line is rounded on its own
     }
     columns = []
     for name, dtype in priced.schema.items():

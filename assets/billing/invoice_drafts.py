@@ -4,10 +4,11 @@ import dagster as dg
 import polars as pl
 
 from assets.billing.drafting import billable_for_period, draft_invoices
+from assets.billing.retainers import RetainerPeriodMissing, in_force, opening_balances, previous_period
 from assets.normalized.billable_lines import FxRerun, billable_lines
 from assets.reporting import money_totals, preview
 from checks.invariants import billed_at_most_once, lines_sum_to_totals
-from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, validate
+from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, RetainerBalances, validate
 from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
 from resources.configuration import current_config
 from resources.fx import EcbRates
@@ -48,6 +49,7 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
     snapshot = fx.snapshot()
     invoices_all: list[pl.DataFrame] = []
     lines_all: list[pl.DataFrame] = []
+    balances_all: list[pl.DataFrame] = []
     check_log: dict[str, list[tuple[bool, str]]] = {LINES_SUM_TO_TOTALS: [], BILLED_ONCE: []}
     for part in month_slices(context):
         entity = settings.entity(part.entity)
@@ -58,6 +60,24 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
             [part.entity, part.month, part.month_end],
         )
         lines = validate(BillableLines, lines)
+        # Retainers open at the previous period's closing, so periods are drafted in order
+        # (month_slices sorts them); a gap is refused with the period to draft first.
+        retainers = in_force(settings.mapping.retainers, part.entity, part.month, part.month_end)
+        closings = warehouse.query(
+            part.entity,
+            "SELECT retainer_id, closing FROM billing.retainer_balances WHERE entity = ? AND period = ?",
+            [part.entity, previous_period(part.period)],
+        )
+        try:
+            accounts = opening_balances(
+                retainers,
+                part.period,
+                dict(closings.iter_rows()),
+                settings.billing_start,
+                {c.pm_client_id: c.contact_name for c in settings.mapping.clients},
+            )
+        except RetainerPeriodMissing as exc:
+            raise dg.Failure(description=f"{part.label()}: {exc}") from None
         drafts = draft_invoices(
             billable_for_period(lines, entity),
             entity,
@@ -70,10 +90,14 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
             tax_overrides=settings.mapping.tax_overrides,
             discounts=settings.mapping.discounts,
             pinned_rates=None if config.rerate_fx else pinned_rates(warehouse, part.entity, invoice_day),
+            money_rounding=settings.mapping.money_rounding,
+            tax_rounding=settings.mapping.tax_rounding,
+            retainers=accounts,
         )
         # The write gate: wrong money never reaches the table, whatever the checks below say.
         invoices = validate(InvoiceDrafts, drafts.invoices)
         draft_lines = validate(InvoiceDraftLines, drafts.lines)
+        balances = validate(RetainerBalances, drafts.retainer_balances)
         billed_elsewhere = warehouse.query(
             part.entity,
             "SELECT line_id FROM billing.invoice_line_sources WHERE entity = ? AND period <> ?",
@@ -92,7 +116,6 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
                     outcomes=outcomes,
                     run_id=context.run.run_id,
                 )
-            pin_rates(con, part.entity, invoice_day, drafts.rates_used, context.run.run_id)
             raise dg.Failure(
                 description=f"{part.label()}: drafts violate a money invariant; nothing written",
                 metadata={LINES_SUM_TO_TOTALS: sums_ok[1], BILLED_ONCE: once_ok[1]},
@@ -102,6 +125,8 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
             replace_slice(con, "billing.invoice_drafts", invoices, where, params)
             replace_slice(con, "billing.invoice_draft_lines", draft_lines, where, params)
             replace_slice(con, "billing.invoice_line_sources", drafts.sources, where, params)
+            replace_slice(con, "billing.retainer_balances", balances, where, params)
+            pin_rates(con, part.entity, drafts.rates_used, context.run.run_id)
             record_checks(
                 con,
                 entity=part.entity,
@@ -114,6 +139,7 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
         check_log[BILLED_ONCE].append(once_ok)
         invoices_all.append(invoices)
         lines_all.append(draft_lines)
+        balances_all.append(balances)
     invoices = pl.concat(invoices_all)
     for name, logged in check_log.items():
         yield dg.AssetCheckResult(
@@ -126,6 +152,12 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
         metadata={
             "dagster/row_count": invoices.height,
             "invoice_lines": sum(f.height for f in lines_all),
+            "retainer_balances": dg.MetadataValue.md(
+                preview(
+                    pl.concat(balances_all),
+                    ["period", "retainer_id", "currency", "opening", "top_up", "drawn", "closing"],
+                )
+            ),
             "totals_txn": money_totals(invoices, "currency", "total"),
             "totals_base": money_totals(invoices, "base_currency", "total_base"),
             "rule_set_version": settings.rule_set_version,

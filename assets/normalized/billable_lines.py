@@ -71,7 +71,7 @@ def billable_lines(context: dg.AssetExecutionContext, config: FxRerun, warehouse
         with warehouse.transaction(part.entity) as con:
             replace_slice(con, "normalized.billable_lines", lines, _DAYS_WHERE, [part.entity, days])
             replace_slice(con, "normalized.quarantine", quarantine, _DAYS_WHERE, [part.entity, days])
-            pin_rates(con, part.entity, days, result.rates_used, context.run.run_id)
+            pin_rates(con, part.entity, result.rates_used, context.run.run_id)
         all_lines.append(lines)
         all_quarantine.append(quarantine)
     lines = pl.concat(all_lines) if all_lines else pl.DataFrame()

@@ -20,7 +20,7 @@ from assets.money import (
     exact_product,
     round_to_minor_units,
 )
-from assets.normalized.fx_conversion import rates_for
+from assets.normalized.fx_conversion import contract_rates_frame, rates_for, with_contract_rates
 from assets.normalized.pricing_rules import (
     attach_scoped,
     marked_up,
@@ -293,6 +293,9 @@ def normalize_lines(
         right_on=["day", "from_currency", "to_currency"],
         how="left",
     )
+    # A client's or project's contract rate overrides the ECB rate (fx_type "contract", not pinned:
+    # it comes from the versioned mapping document, whose version every line records).
+    records = with_contract_rates(records, contract_rates_frame(config.mapping.fx_contract_rates, entity.id))
 
     records = records.with_columns(
         pl.format("{}-{}", pl.col("source_kind"), pl.col("source_id")).alias("line_id")
@@ -438,7 +441,6 @@ def normalize_lines(
                 )
             )
             .alias("amount_cost_base"),
-            pl.lit("spot").alias("fx_type"),
             pl.lit(config.rule_set_version).alias("rule_set_version"),
             pl.lit(run_id).alias("run_id"),
         )

@@ -23,7 +23,7 @@ def list_dead_letters(warehouse: Warehouse, entity: str, include_closed: bool = 
     where = "" if include_closed else "WHERE state = 'open'"
     return warehouse.query(
         entity,
-        "SELECT dead_letter_id, invoice_number, period, state, attempts, error, created_at, resolution "
+        "SELECT dead_letter_id, document_number, period, state, attempts, error, created_at, resolution "
         f"FROM posting.dead_letters {where} ORDER BY created_at, dead_letter_id",
     )
 
@@ -41,7 +41,7 @@ def show_dead_letter(warehouse: Warehouse, entity: str, dead_letter_id: str) -> 
         "SELECT request_id, method, url, request_headers, request_body, status_code, response_body, outcome, "
         "started_at, finished_at FROM posting.requests "
         "WHERE list_contains(string_split(document_numbers, ','), ?) ORDER BY started_at",
-        [letter["invoice_number"]],
+        [letter["document_number"]],
     )
     return {**letter, "requests": requests.to_dicts()}
 
@@ -70,8 +70,8 @@ def replay_dead_letters(
         for letter in letters:
             con.execute(
                 "UPDATE posting.outbox SET status = 'pending', attempts = 0, updated_at = ? "
-                "WHERE invoice_number = ? AND status = 'dead_letter'",
-                [now, letter["invoice_number"]],
+                "WHERE document_number = ? AND status = 'dead_letter'",
+                [now, letter["document_number"]],
             )
             con.execute(
                 "UPDATE posting.dead_letters SET state = 'replayed', resolution = ?, resolved_at = ? "
@@ -80,7 +80,7 @@ def replay_dead_letters(
             )
     total = PostingOutcome()
     for period in sorted({letter["period"] for letter in letters}):
-        numbers = [letter["invoice_number"] for letter in letters if letter["period"] == period]
+        numbers = [letter["document_number"] for letter in letters if letter["period"] == period]
         outcome = post_period(entity, period, warehouse, xero, run_id, only=numbers)
         for name in ("posted_new", "already_posted", "found_by_lookup", "dead_lettered", "unresolved"):
             getattr(total, name).extend(getattr(outcome, name))
@@ -105,6 +105,6 @@ def discard_dead_letter(warehouse: Warehouse, entity: str, dead_letter_id: str, 
         )
         con.execute(
             "UPDATE posting.outbox SET status = 'discarded', last_error = ?, updated_at = ? "
-            "WHERE invoice_number = ? AND status = 'dead_letter'",
-            [f"discarded: {reason.strip()}", now, letter["invoice_number"]],
+            "WHERE document_number = ? AND status = 'dead_letter'",
+            [f"discarded: {reason.strip()}", now, letter["document_number"]],
         )

@@ -1,9 +1,16 @@
-"""The posting layer's asset: invoices posted to the entity's accounting tenant, exactly once."""
+"""The posting layer's asset: the month's outbound documents posted to the entity's tenant, exactly once.
+
+Invoices, intercompany bills, corrections (credit notes, supplementary invoices) and journals all
+go through the one outbox (assets/posting/outbox.py); the asset keeps its first name, posted_invoices.
+"""
 
 import dagster as dg
 import polars as pl
 
+from assets.allocation.allocation_assets import JOURNAL_DRAFTS
+from assets.billing.correction_drafts import CORRECTION_DRAFTS
 from assets.billing.invoice_drafts import INVOICE_DRAFTS
+from assets.intercompany.intercompany_charges import INTERCOMPANY_CHARGES
 from assets.posting.outbox import post_period
 from assets.reporting import money_totals, preview
 from checks.invariants import posted_have_external_ids
@@ -18,7 +25,8 @@ POSTED_CHECK = "posted_invoices_have_external_id_and_draft_total"
 
 @dg.asset(
     key=POSTED_INVOICES,
-    deps=[INVOICE_DRAFTS],
+    # Every producer of outbound documents: in a run with them, posting waits until they are drafted.
+    deps=[INVOICE_DRAFTS, CORRECTION_DRAFTS, INTERCOMPANY_CHARGES, JOURNAL_DRAFTS],
     partitions_def=entity_month_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[
@@ -35,7 +43,7 @@ POSTED_CHECK = "posted_invoices_have_external_id_and_draft_total"
     pool="accounting_api",
 )
 def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xero: XeroClient):  # type: ignore[no-untyped-def]
-    """Send the month's drafts through the outbox; already-posted documents are recognised, not sent again."""
+    """Send the month's documents through the outbox; already-posted documents are recognised, not sent again."""
     config = current_config()
     totals = {
         "posted_new": 0,
@@ -44,6 +52,8 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
         "dead_lettered": 0,
         "changed_after_posting": 0,
         "unresolved": 0,
+        "held": 0,
+        "allocated": 0,
         "requests": 0,
     }
     check_details, all_ok = [], True
@@ -83,7 +93,7 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
         check_details.append(f"{part.label()}: {detail}")
         frames.append(outbox)
         if outcome.posted_new:
-            context.log.info(f"{part.label()}: posted {len(outcome.posted_new)} new invoice(s)")
+            context.log.info(f"{part.label()}: posted {len(outcome.posted_new)} new document(s)")
         else:
             context.log.info(
                 f"{part.label()}: nothing new to post ({len(outcome.already_posted)} already posted)"
@@ -108,7 +118,15 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
             "outbox": dg.MetadataValue.md(
                 preview(
                     outbox,
-                    ["invoice_number", "status", "attempts", "external_id", "posted_total", "last_error"],
+                    [
+                        "document_number",
+                        "document_kind",
+                        "status",
+                        "attempts",
+                        "external_id",
+                        "posted_total",
+                        "last_error",
+                    ],
                     rows=20,
                 )
             ),

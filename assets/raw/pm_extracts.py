@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from assets.raw.payloads import RAW_COLUMNS, canonical_payload
-from assets.raw.routing import CLAIMED, EntityRoutes, route_record
+from assets.raw.routing import CLAIMED, EntityRoutes, home_entity_of, route_record
 from checks.schemas import RawRecords, validate
 from pipelines.partitions import DaySlice, day_slices, entity_day_partitions
 from resources.configuration import current_config
@@ -15,6 +15,10 @@ from resources.harvest import HARVEST_CONTRACT, HarvestClient, Page
 from resources.warehouse import Warehouse, append, replace_slice
 
 DIRECTORY_KINDS = ("clients", "projects", "tasks", "users", "user_assignments", "task_assignments")
+# Time the entity's own people logged on projects another entity bills: the seller's side of an
+# intercompany charge (assets/intercompany), kept apart so it never enters this entity's billing.
+INTERCOMPANY_TIME_TABLE = "raw.intercompany_time_entries"
+INTERCOMPANY_COLUMNS = pl.Schema({**RAW_COLUMNS, "billed_by": pl.String()})
 
 
 def _as_sent(
@@ -49,24 +53,41 @@ def _extract_dated(
     part: DaySlice,
     run_id: str,
     routes: EntityRoutes,
+    intercompany_table: str | None = None,
 ) -> dict[str, int]:
-    """Page through `resource` for the slice's days and replace the slice in `table`, page by page."""
+    """Page through `resource` for the slice's days and replace the slice in `table`, page by page.
+
+    With `intercompany_table`, records another entity claims but that the slice entity's own
+    people logged are kept there too (with `billed_by`), for the intercompany charge.
+    """
     wanted = set(part.days)
-    counts = {"records": 0, "unclaimed": 0, "pages": 0}
+    counts = {"records": 0, "unclaimed": 0, "pages": 0, "intercompany": 0}
     extracted_at = datetime.now(UTC)
     params = {"from": part.first.isoformat(), "to": part.last.isoformat()}
     with warehouse.transaction(part.entity) as con:
         days = [d.isoformat() for d in part.days]
-        con.execute(
-            f"DELETE FROM {table} WHERE entity = ? AND day IN (SELECT unnest(?::DATE[]))", [part.entity, days]
-        )
+        for target in (table, intercompany_table) if intercompany_table else (table,):
+            con.execute(
+                f"DELETE FROM {target} WHERE entity = ? AND day IN (SELECT unnest(?::DATE[]))",
+                [part.entity, days],
+            )
         for page in harvest.iter_pages(resource, params):
             counts["pages"] += 1
             rows: list[dict[str, Any]] = []
+            worked_elsewhere: list[dict[str, Any]] = []
             for record in page.records:
                 entity, note = route_record(record, routes)
                 day = _spent_day(record)
-                if entity != part.entity or day not in wanted:
+                if day not in wanted:
+                    continue
+                if entity != part.entity:
+                    if (
+                        intercompany_table
+                        and note == CLAIMED
+                        and home_entity_of(record, routes) == part.entity
+                    ):
+                        row = {**_as_sent(part.entity, record, page, extracted_at, run_id), "day": day}
+                        worked_elsewhere.append({**row, "routing": CLAIMED, "billed_by": entity})
                     continue
                 rows.append(
                     {**_as_sent(part.entity, record, page, extracted_at, run_id), "day": day, "routing": note}
@@ -74,6 +95,11 @@ def _extract_dated(
                 counts["unclaimed"] += note != CLAIMED
             append(con, table, validate(RawRecords, pl.DataFrame(rows, schema=RAW_COLUMNS)))
             counts["records"] += len(rows)
+            if intercompany_table and worked_elsewhere:
+                elsewhere = pl.DataFrame(worked_elsewhere, schema=INTERCOMPANY_COLUMNS)
+                validate(RawRecords, elsewhere.drop("billed_by"))
+                append(con, intercompany_table, elsewhere)
+                counts["intercompany"] += elsewhere.height
     return counts
 
 
@@ -118,16 +144,18 @@ def _raw_spec(name: str, description: str) -> dg.AssetSpec:
 def pm_extracts(context: dg.AssetExecutionContext, harvest: HarvestClient, warehouse: Warehouse):  # type: ignore[no-untyped-def]
     """Extract the run's entity-days from the PM system into the raw layer, replayable without the API."""
     routes = EntityRoutes.from_config(current_config())
-    totals = {"time_entries": 0, "expenses": 0, "unclaimed": 0, "pages": 0, "directory": 0}
+    totals = {"time_entries": 0, "expenses": 0, "unclaimed": 0, "pages": 0, "directory": 0, "intercompany": 0}
     for part in day_slices(context):
         totals["directory"] += _extract_directory(harvest, warehouse, part.entity, context.run.run_id)
         for resource in ("time_entries", "expenses"):
             counts = _extract_dated(
-                harvest, warehouse, resource, f"raw.{resource}", part, context.run.run_id, routes
-            )
+                harvest, warehouse, resource, f"raw.{resource}", part, context.run.run_id, routes,
+                INTERCOMPANY_TIME_TABLE if resource == "time_entries" else None,
+            )  # fmt: skip
             totals[resource] += counts["records"]
             totals["unclaimed"] += counts["unclaimed"]
             totals["pages"] += counts["pages"]
+            totals["intercompany"] += counts["intercompany"]
         context.log.info(f"{part.label()}: extracted")
     scope = {"partitions": ", ".join(p.label() for p in day_slices(context))}
     yield dg.MaterializeResult(
@@ -137,6 +165,7 @@ def pm_extracts(context: dg.AssetExecutionContext, harvest: HarvestClient, wareh
             "dagster/row_count": totals["time_entries"],
             "unclaimed_records": totals["unclaimed"],
             "pages_fetched": totals["pages"],
+            "intercompany_time_entries": totals["intercompany"],
         },
     )
     yield dg.MaterializeResult(

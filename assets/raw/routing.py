@@ -89,3 +89,13 @@ def route_record(record: dict[str, Any], routes: EntityRoutes) -> tuple[str, str
         named = ", ".join(f"{why} -> {entity}" for entity, why in claims.items())
         return routes.unclaimed_entity, f"{AMBIGUOUS}: {named}"
     return routes.unclaimed_entity, f"{UNCLAIMED}: no entity maps client {client_id} or project {project_id}"
+
+
+def home_entity_of(record: dict[str, Any], routes: EntityRoutes) -> str | None:
+    """The home entity of the person who logged `record` (None when the mapping names none).
+
+    A claimed time entry whose person's home entity is not the entity that bills it is
+    intercompany work: the home entity charges the billing entity for it.
+    """
+    person = _id(record, "user")
+    return routes.home_entity.get(person) if person is not None else None

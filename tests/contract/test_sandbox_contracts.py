@@ -12,6 +12,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -144,6 +145,38 @@ def xero_exchanges() -> Iterator[list[Exchange]]:
         http.get("Invoices", params={"where": 'Total>"1"'})  # 400 QueryParseException
         _xero_client(xero, token="expired").get("Invoices")  # 401
         _xero_client(xero, tenant="00000000-0000-0000-0000-00000000dead").get("Invoices")  # 403
+        # Corrections and journals: an approved invoice, its credit note allocated to it, a journal.
+        approved = {"Invoices": [_invoice(contact_id, "BB-UK-202608-5", Status="AUTHORISED")]}
+        booked = _write(http, "PUT", "Invoices", approved, summarizeErrors="false", unitdp="4").json()
+        credit = _invoice(contact_id, "", Status="AUTHORISED", Type="ACCRECCREDIT")
+        del credit["InvoiceNumber"], credit["DueDate"]
+        credit["CreditNoteNumber"] = "BB-UK-202608-5-CN1"
+        credited = _write(http, "PUT", "CreditNotes", {"CreditNotes": [credit]}, summarizeErrors="false")
+        credit_id = credited.json()["CreditNotes"][0]["CreditNoteID"]
+        allocation = {
+            "Invoice": {"InvoiceID": booked["Invoices"][0]["InvoiceID"]},
+            "Amount": Decimal("100.00"),
+            "Date": "2026-09-01",
+        }
+        assert _write(
+            http, "PUT", f"CreditNotes/{credit_id}/Allocations", {"Allocations": [allocation]}
+        ).is_success
+        http.get("CreditNotes", params={"where": 'CreditNoteNumber.StartsWith("BB-UK-202608-")', "page": "1"})
+        journal = {
+            "Narration": "BB-UK-202608-MJ-1: rent allocation",
+            "Date": "2026-08-31",
+            "Status": "POSTED",
+            "JournalLines": [
+                {"LineAmount": Decimal("250.00"), "AccountCode": "477", "Description": "Rent to projects"},
+                {"LineAmount": Decimal("-250.00"), "AccountCode": "800", "Description": "Rent pool"},
+            ],
+        }
+        assert _write(
+            http, "PUT", "ManualJournals", {"ManualJournals": [journal]}, summarizeErrors="false"
+        ).is_success
+        http.get("ManualJournals", params={"where": 'Narration.StartsWith("BB-UK-202608-")', "page": "1"})
+        xero.set_lock_dates(T1, period_lock=date(2026, 7, 31))
+        http.get("Organisation")
         xero.inject(Fault("status", status=503, retry_after=3))
         http.get("Invoices")
         exchanges = list(xero.exchanges)

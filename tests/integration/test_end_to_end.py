@@ -91,6 +91,30 @@ def expected_invoices(sandboxes: Sandboxes) -> dict[str, Decimal]:
     return dict(totals)
 
 
+def expected_intercompany(sandboxes: Sandboxes) -> dict[str, Decimal]:
+    """Intercompany invoice totals computed here (decision 0010): a person's approved time on another
+    entity's project, charged by their home entity at round_half_up(hours x cost rate) per project,
+    person and rate, plus the pair's markup (uk -> us: 8%) rounded half-up; 0% tax."""
+    config = current_config()
+    home = {p.pm_user_id: p.home_entity for p in config.mapping.people}
+    # Internal work (the firm itself) is the person's own entity's cost, never a charge.
+    entity_of = {c.pm_client_id: c.entity for c in config.mapping.clients if not c.internal}
+    hours: dict[tuple[str, int, int, Decimal], Decimal] = defaultdict(Decimal)
+    for entry in sandboxes.company.time_entries:
+        seller, buyer = home.get(entry["user"]["id"]), entity_of.get(entry["client"]["id"])
+        if seller and buyer and seller != buyer and entry["is_closed"] and entry["spent_date"] < "2026-11-01":
+            number = (
+                f"BB-{seller.upper()}-{entry['spent_date'][:4]}{entry['spent_date'][5:7]}-IC-{buyer.upper()}"
+            )
+            rate = Decimal(str(entry["cost_rate"]))
+            hours[(number, entry["project"]["id"], entry["user"]["id"], rate)] += Decimal(str(entry["hours"]))
+    cost: dict[str, Decimal] = defaultdict(Decimal)
+    for (number, _project, _person, rate), total in hours.items():
+        cost[number] += _money(total * rate)
+    markup = {"BB-UK": Decimal("0.08")}
+    return {number: amount + _money(amount * markup[number[:5]]) for number, amount in cost.items()}
+
+
 def _run_everything(instance: dg.DagsterInstance) -> None:
     for entity in current_config().entity_ids:
         for month in MONTHS:
@@ -98,10 +122,10 @@ def _run_everything(instance: dg.DagsterInstance) -> None:
                 assert outcome.success, f"{outcome.job} {outcome.partitions} failed"
 
 
-def _posted(sandboxes: Sandboxes) -> dict[str, Decimal]:
+def _posted(sandboxes: Sandboxes, document_type: str = "ACCREC") -> dict[str, Decimal]:
     posted: dict[str, Decimal] = {}
     for entity in current_config().entities:
-        for document in sandboxes.xero.documents(entity.accounting_tenant_id):
+        for document in sandboxes.xero.documents(entity.accounting_tenant_id, document_type):
             assert document["InvoiceNumber"] not in posted, f"posted twice: {document['InvoiceNumber']}"
             posted[document["InvoiceNumber"]] = Decimal(str(document["Total"]))
     return posted
@@ -110,15 +134,20 @@ def _posted(sandboxes: Sandboxes) -> dict[str, Decimal]:
 def test_whole_graph_posts_exactly_the_expected_invoices(
     sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    expected = expected_invoices(sandboxes)
+    intercompany = expected_intercompany(sandboxes)
+    expected = {**expected_invoices(sandboxes), **intercompany}
     assert len(expected) >= 15  # 3 entities x 3 months x their billable clients
+    assert len(intercompany) == 3  # uk charges us each month
     with dg.instance_for_test() as instance:
         _run_everything(instance)
         posted = _posted(sandboxes)
         assert posted == expected
+        # The buyer's side: the same number and total, as a bill (ACCPAY) in its own tenant.
+        assert _posted(sandboxes, "ACCPAY") == intercompany
 
         rows = {row["entity"]: row for row in summary(current_config(), Warehouse())}
-        assert sum(row["invoices_posted"] for row in rows.values()) == len(expected)
+        # Every document the outbox confirmed: the invoices, and each intercompany charge's bill too.
+        assert sum(row["invoices_posted"] for row in rows.values()) == len(expected) + len(intercompany)
         assert rows["us"]["quarantined_by_reason"].get("hours_out_of_range") == 2
         assert rows["us"]["quarantined_by_reason"].get("unknown_project", 0) >= 1
         assert all(row["checks_failed"] == 0 for row in rows.values())

@@ -10,7 +10,7 @@ import polars as pl
 
 from assets.allocation.diff import allocation_diff, diff_markdown
 from assets.allocation.engine import compute_allocation
-from assets.allocation.journal_documents import manual_journal_documents
+from assets.allocation.journal_outbound import journal_documents_for_posting
 from resources.allocation_config import AllocationInputs, OverheadRow, RuleSetDocument, UsageRow
 
 D = Decimal
@@ -472,12 +472,34 @@ def test_journal_drafts_become_balanced_manual_journal_documents() -> None:
         "USD",
         NOV,
     )
-    documents = manual_journal_documents(outcome.journals)
-    assert [d["Date"] for d in documents] == ["2026-11-30", "2026-12-31", "2027-01-31", "2027-02-28"]
-    assert documents[0]["JournalLines"] == [
-        {"LineAmount": D("1000"), "AccountCode": "710", "Description": "hardware 2026-11 capitalized"},
-        {"LineAmount": D("-1000"), "AccountCode": "429", "Description": "hardware 2026-11 capitalized"},
+    drafts = outcome.journals.with_columns(
+        pl.lit("run-1").alias("run_id"),
+        pl.lit("us").alias("entity"),
+        pl.lit("2026-11").alias("period"),
+        pl.lit("t+1").alias("rule_set_version"),
+    )
+    nothing_posted = pl.DataFrame(
+        schema={
+            "document_number": pl.String, "entity": pl.String, "period": pl.String, "line_no": pl.Int32,
+            "description": pl.String, "line_amount": pl.Decimal(18, 4), "account_code": pl.String,
+            "tax_type": pl.String, "currency": pl.String, "document_date": pl.Date,
+        }
+    )  # fmt: skip
+    headers, lines = journal_documents_for_posting(drafts, "run-1", nothing_posted)
+    assert [d.isoformat() for d in headers["document_date"]] == [
+        "2026-11-30",
+        "2026-12-31",
+        "2027-01-31",
+        "2027-02-28",
     ]
-    assert documents[1]["JournalLines"][0]["LineAmount"] == D("333.34")
-    assert all(sum(line["LineAmount"] for line in d["JournalLines"]) == 0 for d in documents)
-    assert {d["Status"] for d in documents} == {"DRAFT"}
+    assert headers["total"].to_list() == [D("1000.00"), D("333.34"), D("333.33"), D("333.33")]
+    first = lines.filter(pl.col("document_number") == headers["document_number"][0])
+    assert first.select("line_amount", "account_code", "description").rows() == [
+        (D("1000.00"), "710", "hardware 2026-11 capitalized"),
+        (D("-1000.00"), "429", "hardware 2026-11 capitalized"),
+    ]
+    assert (
+        lines.group_by("document_number").agg(pl.col("line_amount").sum())["line_amount"].to_list()
+        == [D("0")] * 4
+    )
+    assert set(headers["document_kind"]) == {"manual_journal"}

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assets.billing.drafting import billable_for_period, draft_invoices
+from assets.billing.retainers import RetainerAccount
 from assets.normalized.billable_lines_transform import normalize_lines
 from checks.invariants import billed_at_most_once, lines_sum_to_totals
 from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, load_config
-from resources.mapping_rules import RateRule, TimeRounding
+from resources.mapping_rules import MoneyRounding, RateRule, Retainer, TaxRounding, TimeRounding
 from tests.factories import directory, raw_frame, time_entry
 from tests.unit.test_drafting import RATES
 
@@ -128,3 +129,105 @@ def test_money_columns_of_drafts_are_decimals() -> None:
     )
     for frame in (drafts.invoices, drafts.lines):
         assert not [n for n, t in frame.schema.items() if t in (pl.Float32, pl.Float64)]
+
+
+# -- money and tax rounding, retainers (docs/decisions/0009) ---------------------------------------
+
+MODES = st.sampled_from(["half_up", "half_even"])
+LEVELS = st.sampled_from(["line", "invoice"])
+AMOUNTS = st.integers(min_value=0, max_value=500_000).map(lambda n: Decimal(n) / 100)  # 0.00 .. 5000.00
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(ENTRIES, MODES, LEVELS, MODES, LEVELS, st.sampled_from(["Exclusive", "Inclusive"]))
+def test_invoice_total_is_the_sum_of_lines_for_every_rounding_mode(
+    rows: list[tuple[Decimal, Decimal, int, int, int]],
+    money_mode: str,
+    money_level: str,
+    tax_mode: str,
+    tax_level: str,
+    line_amount_types: str,
+) -> None:
+    uk = BASE.entity("uk").model_copy(update={"line_amount_types": line_amount_types})
+    config = BASE.model_copy(
+        update={
+            "entities": [uk if e.id == "uk" else e for e in BASE.entities],
+            "mapping": BASE.mapping.model_copy(
+                update={
+                    "money_rounding": [
+                        MoneyRounding(id="M", entity="uk", mode=money_mode, level=money_level)
+                    ],  # type: ignore[arg-type]
+                    "tax_rounding": [TaxRounding(id="T", entity="uk", mode=tax_mode, level=tax_level)],  # type: ignore[arg-type]
+                }
+            ),
+        }
+    )
+    entries = _entries(rows)
+    d = directory({6001: True, 6003: True}, {5001: "USD", 5003: "USD"})
+    result = normalize_lines(raw_frame(entries), raw_frame([]), d, uk, config, RATES, "run")
+    drafts = draft_invoices(
+        billable_for_period(result.lines, uk), uk, config.mapping.field_mapping, RATES,
+        date(2026, 8, 1), date(2026, 8, 31), config.rule_set_version, "run",
+        money_rounding=config.mapping.money_rounding, tax_rounding=config.mapping.tax_rounding,
+    )  # fmt: skip
+    assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
+    cent = Decimal("0.01")
+    rule = ROUND_HALF_EVEN if money_mode == "half_even" else ROUND_HALF_UP
+    for header in drafts.invoices.iter_rows(named=True):
+        mine = drafts.lines.filter(pl.col("invoice_number") == header["invoice_number"])
+        assert header["total"] == (
+            mine["line_amount"].sum() + (0 if line_amount_types == "Inclusive" else mine["tax_amount"].sum())
+        )
+        work = mine.filter(pl.col("source_kind") != "rounding")
+        exact = [q * u for q, u in zip(work["quantity"], work["unit_amount"], strict=True)]
+        # Every line other than the rounding line as the ledger prices it: quantity x price, half-up.
+        assert work["line_amount"].to_list() == [x.quantize(cent, ROUND_HALF_UP) for x in exact]
+        # The lines sum to the configured total: per line by the mode, or the exact sum rounded once.
+        configured = (
+            sum((x.quantize(cent, rule) for x in exact), Decimal(0))
+            if money_level == "line"
+            else sum(exact, Decimal(0)).quantize(cent, rule)
+        )
+        assert mine["line_amount"].sum() == configured
+        # At most one rounding line: the difference, quantity 1, untaxed, on the rounding account.
+        rounding = mine.filter(pl.col("source_kind") == "rounding").to_dicts()
+        assert len(rounding) <= 1
+        for line in rounding:
+            assert line["line_amount"] == line["unit_amount"] != 0 and line["quantity"] == 1
+            assert (line["tax_type"], line["tax_amount"], line["account_code"]) == ("NONE", 0, "860")
+        if money_mode == "half_up" and money_level == "line":
+            assert not rounding  # the defaults never add one
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(ENTRIES, AMOUNTS, AMOUNTS, st.booleans())
+def test_retainer_closing_is_opening_plus_top_up_less_drawn(
+    rows: list[tuple[Decimal, Decimal, int, int, int]],
+    opening: Decimal,
+    top_up: Decimal,
+    per_invoice_tax: bool,
+) -> None:
+    funded = opening + top_up > 0
+    retainer = Retainer(
+        id="R", entity="uk", client=5001, currency="USD", top_up=top_up,
+        opening_balance=opening if funded else Decimal(1),
+    )  # fmt: skip
+    uk = BASE.entity("uk")
+    tax = [TaxRounding(id="T", entity="uk", level="invoice")] if per_invoice_tax else []
+    d = directory({6001: True, 6003: True}, {5001: "USD", 5003: "USD"})
+    result = normalize_lines(raw_frame(_entries(rows)), raw_frame([]), d, uk, BASE, RATES, "run")
+    drafts = draft_invoices(
+        billable_for_period(result.lines, uk), uk, BASE.mapping.field_mapping, RATES,
+        date(2026, 8, 1), date(2026, 8, 31), BASE.rule_set_version, "run",
+        tax_rounding=tax, retainers=[RetainerAccount(retainer, opening, "Acme Corporation")],
+    )  # fmt: skip
+    assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
+    balance = drafts.retainer_balances.row(0, named=True)
+    available = balance["opening"] + balance["top_up"]
+    assert balance["closing"] == available - balance["drawn"]
+    assert 0 <= balance["drawn"] <= available
+    work = result.lines.filter(pl.col("client_id") == 5001)
+    assert balance["drawn"] <= (work["amount_txn"].sum() or 0) + Decimal("0.01") * max(work.height, 1)
+    assert all(total >= 0 for total in drafts.invoices["total"])
+    applied = drafts.lines.filter(pl.col("source_kind") == "retainer_applied")["line_amount"].sum() or 0
+    assert -applied == balance["drawn"]

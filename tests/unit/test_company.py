@@ -67,7 +67,9 @@ def test_fixed_directory_of_the_demo(company: Company) -> None:
     assigned = {(a["user"]["id"], a["project"]["id"]) for a in company.user_assignments}
     for office, projects_here in {"80": (6001, 6002, 6003), "81": (6101, 6102), "82": (6201, 6202)}.items():
         for user in (int(f"{office}0{n}") for n in (1, 2, 3)):
-            assert {p for u, p in assigned if u == user} == {*projects_here, 6301}
+            # Harry Walsh (UK) also helps on the US Website Rebuild: the demo's intercompany work.
+            cross_entity = {6001} if user == 8103 else set()
+            assert {p for u, p in assigned if u == user} == {*projects_here, 6301, *cross_entity}
     training = [a for a in company.task_assignments if a["task"]["id"] == 7005]
     assert training and all(not a["billable"] for a in training)
     assert all(a["billable"] for a in company.task_assignments if a["task"]["id"] != 7005)
@@ -91,6 +93,18 @@ def test_messy_cases_each_exactly_once_in_the_first_month(company: Company) -> N
     assert any(e["client"]["id"] == 5002 for e in company.time_entries)
     # Nothing else is out of range.
     assert sum(1 for e in company.time_entries if not 0 < e["hours"] <= 24) == 2
+
+
+def test_a_uk_person_works_on_a_us_project_some_days(company: Company) -> None:
+    cross = [e for e in company.time_entries if e["user"]["id"] == 8103 and e["project"]["id"] == 6001]
+    assert len(cross) == 12 and sum(Decimal(str(e["hours"])) for e in cross) == Decimal("23.75")
+    assert all(
+        e["client"]["id"] == 5001 and e["billable_rate"] == 160.0 and e["cost_rate"] == 75.0 for e in cross
+    )
+    assert len({e["spent_date"] for e in cross}) == 12  # one entry on each of those days
+    assert not any(
+        e["user"]["id"] // 100 != 81 for e in company.time_entries if e["project"]["id"] in (6101, 6102)
+    )
 
 
 def test_time_entries_follow_the_calendar_and_the_ids_the_date_order(company: Company) -> None:

@@ -6,7 +6,12 @@ from decimal import Decimal as D
 
 import polars as pl
 
-from assets.posting.payloads import batch_key, idempotency_key, invoice_document
+from assets.posting.payloads import (
+    batch_key,
+    idempotency_key,
+    number_from_narration,
+    outbound_document,
+)
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from resources.xero import dumps_exact, loads_exact, quote_where
 
@@ -33,9 +38,11 @@ def test_where_literals_are_escaped() -> None:
 def test_invoice_document_shape() -> None:
     config = load_config(DEFAULT_CONFIG_PATH)
     header = {
-        "invoice_number": "BB-DE-202608-5202-USD",
+        "document_number": "BB-DE-202608-5202-USD",
+        "document_kind": "invoice",
+        "document_type": "ACCREC",
         "reference": "DE-WAY-01",
-        "invoice_date": date(2026, 8, 31),
+        "document_date": date(2026, 8, 31),
         "due_date": date(2026, 9, 14),
         "currency": "USD",
         "base_currency": "EUR",
@@ -55,7 +62,7 @@ def test_invoice_document_shape() -> None:
             }
         ]
     )
-    document = invoice_document(header, lines, config.entity("de"), "contact-1")
+    document = outbound_document(header, lines, config.entity("de"), "contact-1")
     body = json.loads(dumps_exact(document))
     assert body["Type"] == "ACCREC" and body["Contact"] == {"ContactID": "contact-1"}
     assert body["CurrencyCode"] == "USD" and body["CurrencyRate"] == 1.1725
@@ -69,3 +76,48 @@ def test_invoice_document_shape() -> None:
         "TaxAmount": 71.25,
     }
     assert body["Status"] == "DRAFT" and body["Date"] == "2026-08-31"
+
+
+def test_credit_note_and_journal_shapes() -> None:
+    config = load_config(DEFAULT_CONFIG_PATH)
+    line = {
+        "line_no": 1,
+        "description": "Correction",
+        "quantity": D("1.0000"),
+        "unit_amount": D("150.0000"),
+        "line_amount": D("150.0000"),
+        "account_code": "200",
+        "tax_type": "NONE",
+        "tax_amount": D("0.0000"),
+    }
+    credit_header = {
+        "document_number": "BB-US-202608-5001-USD-CN1",
+        "document_kind": "credit_note",
+        "document_type": "ACCRECCREDIT",
+        "reference": "Correction of BB-US-202608-5001-USD",
+        "document_date": date(2026, 9, 30),
+        "due_date": None,
+        "currency": "USD",
+        "base_currency": "USD",
+        "currency_rate": D("1"),
+    }
+    credit = json.loads(
+        dumps_exact(outbound_document(credit_header, pl.DataFrame([line]), config.entity("us"), "c-1"))
+    )
+    assert credit["Type"] == "ACCRECCREDIT" and credit["CreditNoteNumber"] == "BB-US-202608-5001-USD-CN1"
+    assert "InvoiceNumber" not in credit and "DueDate" not in credit and "CurrencyRate" not in credit
+    journal_header = {**credit_header, "document_kind": "manual_journal", "document_type": None,
+                      "document_number": "BB-US-202608-MJ-1", "reference": "Allocation"}  # fmt: skip
+    debit, credit_line = (
+        {**line, "line_amount": D("10.5000")},
+        {**line, "line_no": 2, "line_amount": D("-10.5000")},
+    )
+    journal = json.loads(
+        dumps_exact(
+            outbound_document(journal_header, pl.DataFrame([debit, credit_line]), config.entity("us"), None)
+        )
+    )
+    assert journal["Narration"] == "BB-US-202608-MJ-1: Allocation"
+    assert number_from_narration(journal["Narration"]) == "BB-US-202608-MJ-1"
+    assert [j["LineAmount"] for j in journal["JournalLines"]] == [10.5, -10.5]
+    assert "Contact" not in journal and journal["Status"] == "DRAFT"

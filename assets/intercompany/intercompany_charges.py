@@ -1,0 +1,210 @@
+"""The intercompany asset: each entity-month's sales to and purchases from the other entities.
+
+An entity's run writes only its own file: the sale side from its people's time on other
+entities' projects (raw.intercompany_time_entries, kept by its own extraction), the purchase
+side from its own billable lines logged by other entities' people. Both sides are priced by
+the same function from the same entries, so they agree; consolidation eliminates them.
+"""
+
+from decimal import Decimal
+
+import dagster as dg
+import polars as pl
+
+from assets.intercompany.charges import (
+    CHARGE_SCHEMA,
+    PURCHASE,
+    SALE,
+    SOURCE_SCHEMA,
+    Intercompany,
+    charges_are_consistent,
+    intercompany_side,
+    intercompany_work,
+    seller_work,
+)
+from assets.normalized.billable_lines import FxRerun
+from assets.normalized.fx_conversion import rates_for
+from assets.posting.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
+from assets.reporting import money_totals, preview
+from checks.invariants import lines_sum_to_totals
+from pipelines.partitions import MonthSlice, days_to_month, entity_month_partitions, month_slices
+from resources.configuration import BillbridgeConfig, current_config
+from resources.fx import EcbRates, FxSnapshot
+from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_checks, replace_slice
+
+INTERCOMPANY_CHARGES = dg.AssetKey(["billing", "intercompany_charges"])
+DOCUMENTS_EQUAL_LINES = "intercompany_document_total_equals_sum_of_lines"
+NET_IS_COST_PLUS_MARKUP = "intercompany_net_equals_cost_plus_markup"
+_TABLES = (
+    ("billing.intercompany_charges", CHARGE_SCHEMA, "charges"),
+    ("billing.intercompany_charge_sources", SOURCE_SCHEMA, "sources"),
+    ("billing.intercompany_documents", DOCUMENT_HEADER_SCHEMA, "documents"),
+    ("billing.intercompany_document_lines", DOCUMENT_LINE_SCHEMA, "document_lines"),
+)
+
+
+def _purchase_rates(
+    warehouse: Warehouse,
+    part: MonthSlice,
+    settings: BillbridgeConfig,
+    work: pl.DataFrame,
+    snapshot: FxSnapshot,
+    rerate: bool,
+) -> pl.DataFrame:
+    """Units of each seller's currency per one of this entity's base currency at month end.
+
+    Reuses the rate pinned for the entity and day unless the run re-rates (docs/decisions/0008).
+    """
+    base = settings.entity(part.entity).base_currency
+    currencies = sorted({settings.entity(s).base_currency for s in work["seller_entity"].unique().to_list()})
+    needs = pl.DataFrame(
+        {"day": [part.month_end] * len(currencies), "from_currency": [base] * len(currencies),
+         "to_currency": currencies},
+        schema={"day": pl.Date, "from_currency": pl.String, "to_currency": pl.String},
+    )  # fmt: skip
+    pinned = None if rerate else pinned_rates(warehouse, part.entity, [part.month_end.isoformat()])
+    rates = rates_for(needs, snapshot.rates, snapshot.label, pinned, settings.fx_max_rate_age_days)
+    missing = set(currencies) - set(rates["to_currency"].to_list())
+    if missing:
+        raise dg.Failure(
+            description=f"{part.label()}: no ECB rate {base}->{', '.join(sorted(missing))} within "
+            f"{settings.fx_max_rate_age_days} days of {part.month_end}: intercompany bills not drafted"
+        )
+    return rates
+
+
+def _gate(result: Intercompany) -> None:
+    """The write gate: every frame has exactly its table's columns and types (money Decimal(18,4))."""
+    for table, schema, attribute in _TABLES:
+        frame: pl.DataFrame = getattr(result, attribute)
+        if frame.schema != schema:
+            raise dg.Failure(description=f"{table}: frame schema {frame.schema} is not {schema}")
+
+
+@dg.asset(
+    key=INTERCOMPANY_CHARGES,
+    deps=[
+        dg.AssetDep(["normalized", "billable_lines"], partition_mapping=days_to_month),
+        dg.AssetDep(["raw", "time_entries"], partition_mapping=days_to_month),
+    ],
+    partitions_def=entity_month_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[
+        dg.AssetCheckSpec(
+            DOCUMENTS_EQUAL_LINES,
+            asset=INTERCOMPANY_CHARGES,
+            blocking=True,
+            description="Each intercompany invoice's and bill's subtotal, tax and total equal the sums of its lines.",
+        ),
+        dg.AssetCheckSpec(
+            NET_IS_COST_PLUS_MARKUP,
+            asset=INTERCOMPANY_CHARGES,
+            blocking=True,
+            description="Each charge's net = cost + markup, equals its document's subtotal, and its hours "
+            "are the sum of the time entries it charges.",
+        ),
+    ],
+    description="Intercompany charges at cost plus markup: sales to and purchases from the other entities, "
+    "with their ACCREC invoices and ACCPAY bills, each in its own entity's ledger.",
+    kinds={"polars", "duckdb"},
+    group_name="billing",
+    owners=["team:data"],
+)
+def intercompany_charges(
+    context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates
+):  # type: ignore[no-untyped-def]
+    """Charge other entities for this entity's people's time on their projects, and book their charges."""
+    settings = current_config()
+    snapshot = fx.snapshot()
+    run_id = context.run.run_id
+    results: list[Intercompany] = []
+    check_log: dict[str, list[tuple[bool, str]]] = {DOCUMENTS_EQUAL_LINES: [], NET_IS_COST_PLUS_MARKUP: []}
+    for part in month_slices(context):
+        entity = settings.entity(part.entity)
+        window = [part.entity, part.month, part.month_end]
+        lines = warehouse.query(
+            part.entity,
+            "SELECT * FROM normalized.billable_lines WHERE entity = ? AND day BETWEEN ? AND ? ORDER BY line_id",
+            window,
+        )
+        purchases_work = intercompany_work(lines, settings, buyer=part.entity)
+        elsewhere = warehouse.query(
+            part.entity,
+            "SELECT * FROM raw.intercompany_time_entries WHERE entity = ? AND day BETWEEN ? AND ? "
+            "ORDER BY day, record_id",
+            window,
+        )
+        directory = warehouse.query(
+            part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity]
+        )
+        sales_work = seller_work(elsewhere, directory, part.entity, settings, snapshot, run_id)
+        rates = (
+            _purchase_rates(warehouse, part, settings, purchases_work, snapshot, config.rerate_fx)
+            if purchases_work.height
+            else None
+        )
+        currency_rates: dict[str, Decimal] = {entity.base_currency: Decimal(1)}
+        if rates is not None:
+            currency_rates.update(dict(zip(rates["to_currency"], rates["fx_rate"], strict=True)))
+        common = (settings, part.month, part.month_end, currency_rates, settings.rule_set_version, run_id)
+        result = Intercompany.concat(
+            [
+                intercompany_side(sales_work, SALE, part.entity, *common),
+                intercompany_side(purchases_work, PURCHASE, part.entity, *common),
+            ]
+        )
+        _gate(result)
+        outcomes = {
+            DOCUMENTS_EQUAL_LINES: lines_sum_to_totals(
+                result.documents, result.document_lines, key="document_number"
+            ),
+            NET_IS_COST_PLUS_MARKUP: charges_are_consistent(result),
+        }
+        where, params = "entity = ? AND period = ?", [part.entity, part.period]
+        with warehouse.transaction(part.entity) as con:
+            if all(ok for ok, _ in outcomes.values()):
+                for table, _schema, attribute in _TABLES:
+                    replace_slice(con, table, getattr(result, attribute), where, params)
+                if rates is not None:
+                    pin_rates(con, part.entity, rates, run_id)
+            record_checks(
+                con, entity=part.entity, asset="billing/intercompany_charges", partition=part.label(),
+                outcomes=outcomes, run_id=run_id,
+            )  # fmt: skip
+        if not all(ok for ok, _ in outcomes.values()):
+            raise dg.Failure(
+                description=f"{part.label()}: intercompany charges violate a money invariant; nothing written",
+                metadata={name: detail for name, (_ok, detail) in outcomes.items()},
+            )
+        for name, outcome in outcomes.items():
+            check_log[name].append(outcome)
+        results.append(result)
+    everything = Intercompany.concat(results)
+    for name, logged in check_log.items():
+        yield dg.AssetCheckResult(
+            check_name=name,
+            asset_key=INTERCOMPANY_CHARGES,
+            passed=all(ok for ok, _ in logged),
+            metadata={"detail": "; ".join(detail for _, detail in logged)},
+        )
+    charges = everything.charges
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": charges.height,
+            "sales": int(charges.filter(pl.col("side") == SALE).height),
+            "purchases": int(charges.filter(pl.col("side") == PURCHASE).height),
+            "documents": everything.documents.height,
+            "source_entries": everything.sources.height,
+            "net_sales": money_totals(charges.filter(pl.col("side") == SALE), "currency", "net_amount"),
+            "net_purchases": money_totals(
+                charges.filter(pl.col("side") == PURCHASE), "currency", "net_amount"
+            ),
+            "rule_set_version": settings.rule_set_version,
+            "preview": dg.MetadataValue.md(
+                preview(
+                    charges,
+                    ["reference", "side", "currency", "hours", "cost_amount", "markup_amount", "net_amount"],
+                )
+            ),
+        }
+    )
