@@ -30,7 +30,7 @@ from assets.billing.corrections import (
 )
 from assets.billing.invoice_drafts import INVOICE_DRAFTS
 from assets.billing.lock_dates import binding_lock_date
-from assets.reporting import money_totals, preview
+from assets.reporting import check_results, money_totals, preview
 from checks.invariants import lines_sum_to_totals
 from checks.schemas import (
     CorrectionDocumentLines,
@@ -339,13 +339,7 @@ def correction_drafts(  # type: ignore[no-untyped-def]
         holds_all.append(holds)
     documents = pl.concat(documents_all)
     holds = pl.concat(holds_all)
-    for name, logged in check_log.items():
-        yield dg.AssetCheckResult(
-            check_name=name,
-            asset_key=CORRECTION_DRAFTS,
-            passed=all(ok for ok, _ in logged),
-            metadata={"detail": "; ".join(detail for _, detail in logged)},
-        )
+    yield from check_results(CORRECTION_DRAFTS, check_log)
     by_status: dict[str, Any] = dict(holds.group_by("status").len().sort("status").iter_rows())
     yield dg.MaterializeResult(
         metadata={

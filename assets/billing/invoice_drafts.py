@@ -6,7 +6,7 @@ import polars as pl
 from assets.billing.drafting import billable_for_period, draft_invoices
 from assets.billing.retainers import RetainerPeriodMissing, in_force, opening_balances, previous_period
 from assets.normalized.billable_lines import FxRerun, billable_lines
-from assets.reporting import money_totals, preview
+from assets.reporting import check_results, money_totals, preview
 from checks.invariants import billed_at_most_once, lines_sum_to_totals
 from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, RetainerBalances, validate
 from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
@@ -141,13 +141,7 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
         lines_all.append(draft_lines)
         balances_all.append(balances)
     invoices = pl.concat(invoices_all)
-    for name, logged in check_log.items():
-        yield dg.AssetCheckResult(
-            check_name=name,
-            asset_key=INVOICE_DRAFTS,
-            passed=all(ok for ok, _ in logged),
-            metadata={"detail": "; ".join(detail for _, detail in logged)},
-        )
+    yield from check_results(INVOICE_DRAFTS, check_log)
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": invoices.height,

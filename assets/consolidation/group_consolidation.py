@@ -6,7 +6,6 @@ per month in the group file, versioned: a rerun reuses the latest version unless
 says `rerate_fx: true`, so a past month reproduces to the cent after a new ECB file arrives.
 """
 
-from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
@@ -33,7 +32,7 @@ from assets.consolidation.translation_rates import (
     translation_rates,
 )
 from assets.normalized.billable_lines import FxRerun
-from assets.reporting import preview
+from assets.reporting import check_results, preview
 from checks.schemas import validate
 from pipelines.partitions import MonthSlice, entity_months_to_month, month_partitions
 from resources.configuration import current_config
@@ -75,17 +74,6 @@ def _record(
         con.execute(
             "INSERT INTO consolidation.check_results VALUES (?, ?, ?, ?, ?, now())",
             [period, name, passed, detail, run_id],
-        )
-
-
-def _check_results(logged: dict[str, list[tuple[bool, str]]]) -> Iterator[dg.AssetCheckResult]:
-    """One result per check over the run's months: passed only if it passed for every month."""
-    for name, outcomes in logged.items():
-        yield dg.AssetCheckResult(
-            check_name=name,
-            asset_key=GROUP_CONSOLIDATION,
-            passed=all(ok for ok, _ in outcomes),
-            metadata={"detail": "; ".join(detail for _, detail in outcomes)},
         )
 
 
@@ -164,7 +152,9 @@ def group_consolidation(  # type: ignore[no-untyped-def]
         if not all(ok for ok, _ in outcomes.values()):
             with warehouse.group_transaction() as con:
                 _record(con, period, outcomes, run_id)
-            yield from _check_results(logged)  # the UI shows the failed check and its references
+            yield from check_results(
+                GROUP_CONSOLIDATION, logged
+            )  # the UI shows the failed check and its references
             raise dg.Failure(
                 description=f"{period}: the consolidation fails a blocking check; nothing written",
                 metadata={name: detail for name, (_ok, detail) in outcomes.items()},
@@ -216,5 +206,5 @@ def group_consolidation(  # type: ignore[no-untyped-def]
                 rates, ["currency", "rate_type", "rate", "rate_date_from", "rate_date_to", "note"], rows=50
             )
         )
-    yield from _check_results(logged)
+    yield from check_results(GROUP_CONSOLIDATION, logged)
     yield dg.MaterializeResult(metadata={"reporting_currency": reporting, **metadata})  # type: ignore[dict-item]

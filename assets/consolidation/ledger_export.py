@@ -10,7 +10,7 @@ import polars as pl
 
 from assets.consolidation.ledger import CHARGE_COLUMNS, entity_ledger, ledger_balances
 from assets.consolidation.schemas import LedgerExport
-from assets.reporting import money_totals, preview
+from assets.reporting import check_results, money_totals, preview
 from checks.schemas import validate
 from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
 from resources.configuration import current_config
@@ -89,12 +89,7 @@ def ledger_export(context: dg.AssetExecutionContext, warehouse: Warehouse):  # t
         write_parquet_atomically(ledger, warehouse.export_path(part.entity, part.period))
         exported.append(ledger)
     ledger = pl.concat(exported)
-    yield dg.AssetCheckResult(
-        check_name=LEDGER_BALANCES,
-        asset_key=LEDGER_EXPORT,
-        passed=all(ok for ok, _ in outcomes_all),
-        metadata={"detail": "; ".join(detail for _, detail in outcomes_all)},
-    )
+    yield from check_results(LEDGER_EXPORT, {LEDGER_BALANCES: outcomes_all})
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": ledger.height,

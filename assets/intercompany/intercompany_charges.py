@@ -25,7 +25,7 @@ from assets.intercompany.charges import (
 from assets.normalized.billable_lines import FxRerun
 from assets.normalized.fx_conversion import rates_for
 from assets.posting.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
-from assets.reporting import money_totals, preview
+from assets.reporting import check_results, money_totals, preview
 from checks.invariants import lines_sum_to_totals
 from pipelines.partitions import MonthSlice, days_to_month, entity_month_partitions, month_slices
 from resources.configuration import BillbridgeConfig, current_config
@@ -180,13 +180,7 @@ def intercompany_charges(
             check_log[name].append(outcome)
         results.append(result)
     everything = Intercompany.concat(results)
-    for name, logged in check_log.items():
-        yield dg.AssetCheckResult(
-            check_name=name,
-            asset_key=INTERCOMPANY_CHARGES,
-            passed=all(ok for ok, _ in logged),
-            metadata={"detail": "; ".join(detail for _, detail in logged)},
-        )
+    yield from check_results(INTERCOMPANY_CHARGES, check_log)
     charges = everything.charges
     yield dg.MaterializeResult(
         metadata={
