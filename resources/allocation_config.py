@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from resources.configuration import REPO_ROOT, ConfigurationError, _format_errors, _read_yaml
+from resources.mapping_rules import DatedRule
 
 DEFAULT_RULES_PATH = REPO_ROOT / "config" / "allocation_rules.yaml"
 
@@ -77,7 +78,7 @@ class Pool(_Strict):
         return self
 
 
-class AllocationRule(_Strict):
+class AllocationRule(DatedRule):
     """Spread one pool over a target set by a driver, in force between two dates (inclusive)."""
 
     id: Identifier
@@ -85,9 +86,10 @@ class AllocationRule(_Strict):
     driver: Literal["hours", "headcount", "usage"]
     usage_metric: str | None = None
     targets: Literal["projects", "clients", "cost_centres"]
-    target_ids: list[str] = []  # restrict (and always include) these targets; empty: every active one
-    effective_from: date
-    effective_to: date | None = None
+    target_ids: list[str] = Field(
+        default_factory=list
+    )  # restrict (and always include) these targets; empty: every active one
+    effective_from: date  # required here: a methodology states when it starts
     allow_negative: bool = False
 
     @model_validator(mode="after")
@@ -96,13 +98,7 @@ class AllocationRule(_Strict):
             raise ValueError(f"rule {self.id!r}: a usage driver needs usage_metric")
         if self.driver != "usage" and self.usage_metric:
             raise ValueError(f"rule {self.id!r}: usage_metric applies only to the usage driver")
-        if self.effective_to is not None and self.effective_to < self.effective_from:
-            raise ValueError(f"rule {self.id!r}: effective_to is before effective_from")
         return self
-
-    def in_force(self, day: date) -> bool:
-        """Whether the rule applies to a cost dated `day`."""
-        return self.effective_from <= day <= (self.effective_to or date.max)
 
     def content_hash(self) -> str:
         """A hash of the rule's content: the diff tells a rule change from a driver change by it."""
@@ -139,8 +135,7 @@ class RuleSetDocument(_Strict):
                 problems.append(f"rule {rule.id!r} allocates capex pool {rule.pool!r} (capex is capitalized)")
         for i, a in enumerate(self.rules):
             for b in self.rules[i + 1 :]:
-                end_a, end_b = a.effective_to or date.max, b.effective_to or date.max
-                if a.pool == b.pool and a.effective_from <= end_b and b.effective_from <= end_a:
+                if a.pool == b.pool and a.overlaps(b):
                     problems.append(
                         f"rules {a.id!r} and {b.id!r} both allocate pool {a.pool!r} on common days"
                     )

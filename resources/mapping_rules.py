@@ -33,26 +33,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Dated(_Strict):
+class DatedRule(_Strict):
+    """A rule in force from `effective_from` to `effective_to` (inclusive; open-ended when absent)."""
+
     effective_from: date = date(1900, 1, 1)
     effective_to: date | None = None  # inclusive; open-ended when absent
 
     @model_validator(mode="after")
-    def _ordered(self) -> _Dated:
+    def _ordered(self) -> DatedRule:
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise ValueError(
                 f"effective_to {self.effective_to} is before effective_from {self.effective_from}"
             )
         return self
 
-    def overlaps(self, other: _Dated) -> bool:
+    def in_force_between(self, start: date, end: date) -> bool:
+        """Whether the rule is in force on at least one day from `start` to `end` (inclusive)."""
+        return self.effective_from <= end and start <= (self.effective_to or date.max)
+
+    def in_force(self, day: date) -> bool:
+        """Whether the rule is in force on `day`."""
+        return self.in_force_between(day, day)
+
+    def overlaps(self, other: DatedRule) -> bool:
         """Whether the two rules are in force on at least one common day."""
-        end_a = self.effective_to or date.max
-        end_b = other.effective_to or date.max
-        return self.effective_from <= end_b and other.effective_from <= end_a
+        return other.in_force_between(self.effective_from, self.effective_to or date.max)
 
 
-class RateRule(_Dated):
+class RateRule(DatedRule):
     """A billable rate for a scope; `share_percent` bills only part of the hours (e.g. 50% of travel)."""
 
     id: str = Field(min_length=1, max_length=64)
@@ -224,7 +232,7 @@ ISO_4217 = frozenset(
 )
 
 
-class ContractRate(_Dated):
+class ContractRate(DatedRule):
     """A fixed conversion rate agreed with a client (or for one project), overriding the ECB rate.
 
     `rate` is units of `to_currency` per one `from_currency`, in force from `effective_from`
@@ -286,7 +294,7 @@ def contract_rate_conflicts(rules: list[ContractRate]) -> list[str]:
     return problems
 
 
-class IntercompanyMarkup(_Dated):
+class IntercompanyMarkup(DatedRule):
     """The markup entity `seller` adds to the cost of its people's time on `buyer`'s projects."""
 
     id: str = Field(min_length=1, max_length=64)
@@ -358,7 +366,7 @@ RoundingMode = Literal["half_up", "half_even"]
 RoundingLevel = Literal["line", "invoice"]
 
 
-class MoneyRounding(_Dated):
+class MoneyRounding(DatedRule):
     """How line amounts are rounded: an entity's default, or one client's override.
 
     `mode`: half_up (ties away from zero, what the accounting system does) or half_even
@@ -380,7 +388,7 @@ class MoneyRounding(_Dated):
         return self
 
 
-class TaxRounding(_Dated):
+class TaxRounding(DatedRule):
     """How an entity's tax is rounded, as its jurisdiction requires: per line, or once per invoice."""
 
     id: str = Field(min_length=1, max_length=64)
@@ -389,7 +397,7 @@ class TaxRounding(_Dated):
     level: RoundingLevel = "line"
 
 
-class Retainer(_Dated):
+class Retainer(DatedRule):
     """A client's retainer with one entity, in one currency: a top-up each period and/or an opening balance.
 
     The top-up is invoiced on the period's invoice as its own line on `account_code` (deferred

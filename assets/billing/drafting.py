@@ -170,15 +170,11 @@ def line_tax(
     )
 
 
-def _in_force(rule: MoneyRounding | TaxRounding, day: date) -> bool:
-    return rule.effective_from <= day and (rule.effective_to is None or day <= rule.effective_to)
-
-
 def money_rounding_for(
     entity_id: str, rules: Sequence[MoneyRounding], day: date
 ) -> tuple[str, str, pl.DataFrame]:
     """The entity's default money rounding (mode, level) in force on `day`, and each overriding client's."""
-    live = [r for r in rules if _in_force(r, day)]
+    live = [r for r in rules if r.in_force(day)]
     mode, level = next(
         ((r.mode, r.level) for r in live if r.entity == entity_id), (DEFAULT_MODE, DEFAULT_LEVEL)
     )
@@ -192,7 +188,7 @@ def money_rounding_for(
 def tax_rounding_for(entity_id: str, rules: Sequence[TaxRounding], day: date) -> tuple[str, str]:
     """The entity's tax rounding (mode, level) in force on `day`; per line, half-up when none is set."""
     return next(
-        ((r.mode, r.level) for r in rules if r.entity == entity_id and _in_force(r, day)),
+        ((r.mode, r.level) for r in rules if r.entity == entity_id and r.in_force(day)),
         (DEFAULT_MODE, DEFAULT_LEVEL),
     )
 

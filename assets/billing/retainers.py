@@ -73,13 +73,7 @@ def in_force(
     retainers: Sequence[Retainer], entity: str, period_start: date, period_end: date
 ) -> list[Retainer]:
     """The entity's retainers in force on at least one day of the period."""
-    return [
-        r
-        for r in retainers
-        if r.entity == entity
-        and r.effective_from <= period_end
-        and (r.effective_to is None or r.effective_to >= period_start)
-    ]
+    return [r for r in retainers if r.entity == entity and r.in_force_between(period_start, period_end)]
 
 
 def first_period(retainer: Retainer, billing_start: date) -> str:
