@@ -247,23 +247,22 @@ def _snapshot(
         if n in lines_by_number
     ]
 
-    def write(con: Any) -> None:
-        if not numbers:
-            return
-        con.execute(
-            "DELETE FROM posting.posted_lines WHERE document_number IN (SELECT unnest(?::VARCHAR[]))",
-            [numbers],
-        )
-        if frames:
-            append(
-                con,
-                "posting.posted_lines",
-                pl.concat(frames, how="diagonal")
-                .select(POSTED_LINES_SCHEMA.names())
-                .cast(POSTED_LINES_SCHEMA),
-            )
+    booked = (
+        pl.concat(frames, how="diagonal").select(POSTED_LINES_SCHEMA.names()).cast(POSTED_LINES_SCHEMA)
+        if frames
+        else pl.DataFrame(schema=POSTED_LINES_SCHEMA)
+    )
+    return lambda con: _keep_booked_lines(con, numbers, booked)
 
-    return write
+
+def _keep_booked_lines(con: Any, numbers: list[str], booked: pl.DataFrame) -> None:
+    """Replace the booked lines of these documents (inside the confirming transaction)."""
+    if not numbers:
+        return
+    con.execute(
+        "DELETE FROM posting.posted_lines WHERE document_number IN (SELECT unnest(?::VARCHAR[]))", [numbers]
+    )
+    append(con, "posting.posted_lines", booked)
 
 
 def _errors(element: dict[str, Any]) -> list[str]:
@@ -447,15 +446,8 @@ def _settle_journals_in_doubt(
                  "posted_at": now, "run_id": run_id}
             )  # fmt: skip
 
-    def write(con: Any) -> None:
-        con.execute(
-            "DELETE FROM posting.posted_lines WHERE document_number IN (SELECT unnest(?::VARCHAR[]))",
-            [list(found)],
-        )
-        if booked_lines:
-            append(con, "posting.posted_lines", pl.DataFrame(booked_lines, schema=POSTED_LINES_SCHEMA))
-
-    outbox.save(settled, then=write)
+    lines = pl.DataFrame(booked_lines, schema=POSTED_LINES_SCHEMA)
+    outbox.save(settled, then=lambda con: _keep_booked_lines(con, list(found), lines))
 
 
 def _allocate_credit_notes(
