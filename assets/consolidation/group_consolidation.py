@@ -25,7 +25,6 @@ from assets.consolidation.consolidate import (
 )
 from assets.consolidation.ledger import LEDGER_SCHEMA
 from assets.consolidation.ledger_export import LEDGER_EXPORT
-from assets.consolidation.schemas import GroupTotals, TranslationRates
 from assets.consolidation.translation_rates import (
     TRANSLATION_RATE_SCHEMA,
     MissingTranslationRate,
@@ -33,6 +32,7 @@ from assets.consolidation.translation_rates import (
 )
 from assets.normalized.billable_lines import FxRerun
 from assets.reporting import check_results, preview
+from checks.consolidation_schemas import GroupTotals, TranslationRates
 from checks.schemas import validate
 from pipelines.partitions import MonthSlice, entity_months_to_month, month_partitions
 from resources.configuration import current_config

@@ -9,8 +9,8 @@ import dagster as dg
 import polars as pl
 
 from assets.consolidation.ledger import CHARGE_COLUMNS, entity_ledger, ledger_balances
-from assets.consolidation.schemas import LedgerExport
 from assets.reporting import check_results, money_totals, preview
+from checks.consolidation_schemas import LedgerExport
 from checks.schemas import validate
 from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
 from resources.configuration import current_config
