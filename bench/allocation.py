@@ -16,11 +16,11 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
-from assets.allocation.engine import compute_allocation
 from assets.allocation.runs import reallocate_month
-from assets.money import MONEY, QUANTITY
-from resources.allocation_config import AllocationInputs, OverheadRow, RuleSetDocument, UsageRow
 from resources.warehouse import Warehouse, append
+from rules.allocation.engine import compute_allocation
+from rules.allocation.rule_set import AllocationInputs, OverheadRow, RuleSetDocument, UsageRow
+from rules.money import MONEY, QUANTITY
 
 MONTH = date(2026, 9, 1)
 INTERNAL = 60000  # project 0 of the generated ones is the internal project

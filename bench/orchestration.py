@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from pipelines.partitions import day_key
+from assets.partitions import day_key
 from pipelines.runner import QUIET, RANGE_END, RANGE_START
 
 ENTITY = "uk"

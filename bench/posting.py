@@ -20,8 +20,9 @@ from decimal import Decimal
 
 import polars as pl
 
-from resources.configuration import EntityConfig, load_config
+from resources.configuration import load_config
 from resources.warehouse import Warehouse, replace_slice
+from rules.settings import EntityConfig
 
 BENCH_TENANT = "bench-tenant-posting"
 CALLS_PER_MINUTE = 600

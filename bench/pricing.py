@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import polars as pl
 
-from assets.billing.drafting import billable_for_period, draft_invoices
-from assets.normalized.billable_lines_transform import normalize_lines
 from bench import synthetic
-from resources.configuration import BillbridgeConfig, load_config
+from resources.configuration import load_config
 from resources.fx import EcbRates
-from resources.mapping_rules import RateRule, TimeRounding
+from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.normalizing import normalize_lines
+from rules.rule_sets import RateRule, TimeRounding
+from rules.settings import BillbridgeConfig
 
 MONTHS = [
     (date(2026, 8, 1), date(2026, 8, 31)),

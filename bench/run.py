@@ -13,13 +13,13 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from assets.billing.drafting import billable_for_period, draft_invoices
-from assets.normalized.billable_lines_transform import normalize_lines
 from bench import synthetic
 from bench.allocation import bench_allocation
 from bench.pricing import bench_pricing
 from resources.configuration import load_config
 from resources.fx import EcbRates
+from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.normalizing import normalize_lines
 
 HARVEST_CEILING_ROWS_S = 100 * 2000 / 15  # 100 requests per 15 s, 2,000 rows a page
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from assets.raw.payloads import RAW_COLUMNS
+from rules.pm_payloads import RAW_COLUMNS
 
 BENCH_START = date(2026, 8, 1)
 BENCH_DAYS = 92

@@ -6,8 +6,8 @@ from datetime import date
 
 import pandera.polars as pa
 
-from assets.consolidation.ledger import BALANCES, EQUITY, PROFIT_AND_LOSS
 from checks.schemas import Money, Rate, StrictModel
+from rules.consolidation.ledger import BALANCES, EQUITY, PROFIT_AND_LOSS
 
 STATEMENTS = [*PROFIT_AND_LOSS, *BALANCES]
 

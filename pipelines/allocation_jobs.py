@@ -24,10 +24,11 @@ from assets.allocation.allocation_assets import (
     stop_if_broken,
 )
 from assets.allocation.runs import plan_month, write_run
-from pipelines.partitions import month_key
+from assets.partitions import month_key
 from resources.allocation_config import load_allocation_inputs
-from resources.configuration import ConfigurationError, current_config
+from resources.configuration import current_config
 from resources.warehouse import Warehouse
+from rules.settings import ConfigurationError
 
 
 class ReallocateConfig(dg.Config):

@@ -13,8 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from resources.configuration import ConfigurationError, current_config
+from resources.configuration import current_config
 from resources.warehouse import Warehouse, default_home
+from rules.settings import ConfigurationError
 
 DEMO_SEED = 7
 DEMO_START = date(2026, 8, 1)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from assets.raw.routing import EntityRoutes
-from pipelines.pm_events import SIGNATURE_HEADER, judge, signature_valid
 from resources.configuration import current_config
 from resources.event_inbox import EventInbox
 from resources.http_server import JsonHTTPServer, Request, Response
+from rules.pm_events import SIGNATURE_HEADER, judge, signature_valid
+from rules.routing import EntityRoutes
 
 WEBHOOK_PATH = "/webhooks/pm"
 SECRET_ENV = "BILLBRIDGE_WEBHOOK_SECRET"

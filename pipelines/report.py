@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from resources.configuration import BillbridgeConfig
 from resources.warehouse import Warehouse
+from rules.settings import BillbridgeConfig
 
 
 def _totals(rows: list[tuple[Any, ...]]) -> dict[str, str]:

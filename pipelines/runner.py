@@ -13,12 +13,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.entity_calendar import previous_local_day
+from assets.partitions import DaySlice, MonthSlice, day_key, month_key
 from pipelines.concurrency import entity_tags
 from pipelines.jobs import GROUP_TAGS
-from pipelines.partitions import DaySlice, MonthSlice, day_key, month_key
 from resources.configuration import current_config
 from resources.warehouse import default_home
+from rules.calendar import previous_local_day
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"

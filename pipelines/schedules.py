@@ -16,13 +16,14 @@ from datetime import date, timedelta
 import dagster as dg
 import duckdb
 
-from assets.entity_calendar import local_day, previous_local_day
+from assets.partitions import day_key, month_key
 from pipelines.concurrency import entity_tags
 from pipelines.jobs import bill_and_post, extract_and_normalize
-from pipelines.partitions import day_key, month_key
 from pipelines.review import weekly_review
-from resources.configuration import BillbridgeConfig, EntityConfig, current_config
+from resources.configuration import current_config
 from resources.warehouse import Warehouse
+from rules.calendar import local_day, previous_local_day
+from rules.settings import BillbridgeConfig, EntityConfig
 
 
 def working_day_index(day: date) -> int:

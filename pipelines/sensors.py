@@ -30,15 +30,16 @@ import dagster as dg
 import httpx
 
 from assets.consolidation.group_consolidation import GROUP_CONSOLIDATION
-from assets.raw.payloads import canonical_payload
-from assets.raw.routing import EntityRoutes, route_record
+from assets.partitions import day_key, entity_day_partitions, month_key
 from pipelines.concurrency import CORRECTION_TAG, ENTITY_TAG, entity_tags
 from pipelines.jobs import GROUP_TAGS, extract_and_normalize
-from pipelines.partitions import day_key, entity_day_partitions, month_key
 from resources.configuration import current_config
-from resources.event_inbox import ACCEPTED, CORRECTION, Change, EventInbox
+from resources.event_inbox import Change, EventInbox
 from resources.harvest import HarvestClient
 from resources.http_retry import ServiceUnreachableError
+from rules.pm_events import ACCEPTED, CORRECTION
+from rules.pm_payloads import canonical_payload
+from rules.routing import EntityRoutes, route_record
 
 POSTED_ASSET = dg.AssetKey(["posting", "posted_invoices"])
 POLLED_KINDS = ("time_entries", "expenses")

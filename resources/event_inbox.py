@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from resources.warehouse import default_home
+from rules.pm_events import REJECTED
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -55,10 +56,6 @@ CREATE TABLE IF NOT EXISTS requested (
     PRIMARY KEY (record_kind, record_id, updated_at, content_hash, day)
 );
 """
-
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-CORRECTION = "correction"  # accepted, but the day lies in an invoiced month
 
 
 @dataclass(frozen=True)

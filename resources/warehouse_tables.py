@@ -16,7 +16,7 @@ RENAMED_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 
 def document_tables(table: str) -> str:
     """DDL of a producer's outbound documents, `<table>_documents` and `<table>_document_lines`, in the
-    shape of assets/posting/documents.py (what the outbox reads through assets/posting/document_sources.py)."""
+    shape of rules/documents.py (what the outbox reads through assets/posting/document_sources.py)."""
     return f"""
 CREATE TABLE IF NOT EXISTS {table}_documents (
     document_number VARCHAR NOT NULL, document_kind VARCHAR NOT NULL, document_type VARCHAR,
@@ -274,11 +274,11 @@ CREATE TABLE IF NOT EXISTS billing.intercompany_charge_sources (
     line_id VARCHAR NOT NULL, source_id BIGINT NOT NULL, hours DECIMAL(18,4) NOT NULL,
     cost_rate DECIMAL(18,4) NOT NULL
 );
--- The outbound documents (assets/posting/documents.py shape): the seller's ACCREC invoice and the
+-- The outbound documents (rules/documents.py shape): the seller's ACCREC invoice and the
 -- buyer's ACCPAY bill, both numbered BB-<SELLER>-<YYYYMM>-IC-<BUYER>.
 {intercompany_documents}
 -- Corrections after invoicing (docs/decisions/0012): credit notes and supplementary invoices for
--- posted invoices whose drafts changed, in the outbound shape (assets/posting/documents.py).
+-- posted invoices whose drafts changed, in the outbound shape (rules/documents.py).
 {correction_documents}
 -- Each correction line's line key, the billed-so-far, current and difference behind it (signed:
 -- supplementary +, credit -) and the normalized lines now billed under the key. Rows of posted

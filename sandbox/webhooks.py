@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from pipelines.pm_events import SIGNATURE_HEADER, sign
+from rules.pm_events import SIGNATURE_HEADER, sign
 
 # Resource kind (the API's list name) -> the singular used in event names.
 EVENT_SUBJECTS = {

@@ -9,9 +9,9 @@ from typing import Any
 
 import polars as pl
 
-from assets.raw.payloads import RAW_COLUMNS, canonical_payload
-from assets.raw.routing import CLAIMED
-from resources.fx import FxSnapshot
+from rules.fx_rates import FxSnapshot
+from rules.pm_payloads import RAW_COLUMNS, canonical_payload
+from rules.routing import CLAIMED
 
 
 def time_entry(

@@ -16,8 +16,8 @@ import dagster as dg
 import polars as pl
 
 from assets.allocation.runs import AllocationRun, plan_month, record_outcomes, write_run
+from assets.partitions import days_to_month, entity_month_partitions, month_slices
 from assets.reporting import money_totals, preview
-from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
 from resources.allocation_config import load_allocation_inputs
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
@@ -211,7 +211,7 @@ def cost_allocations(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
             "dagster/row_count": sum(r.outcome.journals.height for r in runs),
             "manual_journals": sum(r.outcome.journals["journal_ref"].n_unique() for r in runs),
             "posting": "the current run's journals post as manual_journal documents "
-            "(assets/allocation/journal_outbound.py), superseded posted ones reversed",
+            "(rules/allocation/journals.py), superseded posted ones reversed",
             "preview": dg.MetadataValue.md(
                 preview(last.outcome.journals, ["journal_ref", "journal_date", "account_code", "line_amount"])
             ),

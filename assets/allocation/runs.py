@@ -14,12 +14,12 @@ from datetime import date
 
 import polars as pl
 
-from assets.allocation.diff import allocation_diff, diff_markdown
-from assets.allocation.engine import INPUT_COLUMNS, AllocationOutcome, compute_allocation
-from assets.allocation.invariants import reproducible
 from checks.allocation_schemas import AllocationSlices, JournalDrafts, PoolLines, Profitability
-from resources.allocation_config import AllocationInputs
 from resources.warehouse import Warehouse, append, record_checks
+from rules.allocation.diff import allocation_diff, diff_markdown
+from rules.allocation.engine import INPUT_COLUMNS, AllocationOutcome, compute_allocation
+from rules.allocation.invariants import reproducible
+from rules.allocation.rule_set import AllocationInputs
 
 ASSET_NAME = "allocation/cost_allocations"
 # Only the columns allocation reads: a million-line month in a fraction of the memory of SELECT *.

@@ -2,7 +2,7 @@
 
 Per entity-month, after the invoice drafts are rebuilt: what the ledger booked for each drafted
 invoice (posting.posted_lines: the original, and corrections already issued) is compared with the
-current draft, per line key (assets/billing/corrections.py). The differences are drafted into
+current draft, per line key (rules/billing/corrections.py). The differences are drafted into
 billing.correction_documents / _document_lines in the outbound shape, which the outbox posts in
 the same month's posting pass; the reasons anything was moved, held or blocked go to
 billing.correction_holds (`billbridge report` lists them). Nothing is ever posted from here.
@@ -17,7 +17,23 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.billing.corrections import (
+from assets.billing.invoice_drafts import INVOICE_DRAFTS
+from assets.partitions import MonthSlice, entity_month_partitions, month_slices
+from assets.reporting import check_results, money_totals, preview
+from checks.schemas import (
+    CorrectionDocumentLines,
+    CorrectionDocuments,
+    CorrectionHolds,
+    CorrectionSources,
+    validate,
+)
+from resources.circuit_breaker import CircuitOpenError
+from resources.configuration import current_config
+from resources.http_retry import TRANSPORT_ERRORS, PermanentHTTPError, TransientHTTPError
+from resources.rate_limit import DailyLimitReached
+from resources.warehouse import Warehouse, append, record_checks, replace_slice
+from resources.xero import XeroClient
+from rules.billing.corrections import (
     BLOCKED,
     KEY_MAP_SCHEMA,
     ORIGINAL_SCHEMA,
@@ -28,24 +44,9 @@ from assets.billing.corrections import (
     drafted_invoice_numbers,
     reconciles,
 )
-from assets.billing.invoice_drafts import INVOICE_DRAFTS
-from assets.billing.lock_dates import binding_lock_date
-from assets.reporting import check_results, money_totals, preview
-from checks.invariants import lines_sum_to_totals
-from checks.schemas import (
-    CorrectionDocumentLines,
-    CorrectionDocuments,
-    CorrectionHolds,
-    CorrectionSources,
-    validate,
-)
-from pipelines.partitions import MonthSlice, entity_month_partitions, month_slices
-from resources.circuit_breaker import CircuitOpenError
-from resources.configuration import BillbridgeConfig, EntityConfig, current_config
-from resources.http_retry import TRANSPORT_ERRORS, PermanentHTTPError, TransientHTTPError
-from resources.rate_limit import DailyLimitReached
-from resources.warehouse import Warehouse, append, record_checks, replace_slice
-from resources.xero import XeroClient
+from rules.billing.lock_dates import binding_lock_date
+from rules.invariants import lines_sum_to_totals
+from rules.settings import BillbridgeConfig, EntityConfig
 
 CORRECTION_DRAFTS = dg.AssetKey(["billing", "correction_drafts"])
 TOTALS_CHECK = "correction_total_equals_sum_of_lines"

@@ -3,16 +3,16 @@
 import dagster as dg
 import polars as pl
 
-from assets.billing.drafting import billable_for_period, draft_invoices
-from assets.billing.retainers import RetainerPeriodMissing, in_force, opening_balances, previous_period
 from assets.normalized.billable_lines import FxRerun, billable_lines
+from assets.partitions import days_to_month, entity_month_partitions, month_slices
 from assets.reporting import check_results, money_totals, preview
-from checks.invariants import billed_at_most_once, lines_sum_to_totals
 from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, RetainerBalances, validate
-from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
 from resources.configuration import current_config
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_checks, replace_slice
+from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.retainers import RetainerPeriodMissing, in_force, opening_balances, previous_period
+from rules.invariants import billed_at_most_once, lines_sum_to_totals
 
 INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
 LINES_SUM_TO_TOTALS = "invoice_total_equals_sum_of_lines"

@@ -12,7 +12,16 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from assets.consolidation.consolidate import (
+from assets.consolidation.ledger_export import LEDGER_EXPORT
+from assets.normalized.billable_lines import FxRerun
+from assets.partitions import MonthSlice, entity_months_to_month, month_partitions
+from assets.reporting import check_results, preview
+from checks.consolidation_schemas import GroupTotals, TranslationRates
+from checks.schemas import validate
+from resources.configuration import current_config
+from resources.fx import EcbRates
+from resources.warehouse import Warehouse, read_parquet, replace_slice
+from rules.consolidation.consolidate import (
     TRANSLATION_DIFFERENCE,
     elimination_balance,
     eliminations,
@@ -23,21 +32,12 @@ from assets.consolidation.consolidate import (
     translate,
     translation_differences,
 )
-from assets.consolidation.ledger import LEDGER_SCHEMA
-from assets.consolidation.ledger_export import LEDGER_EXPORT
-from assets.consolidation.translation_rates import (
+from rules.consolidation.ledger import LEDGER_SCHEMA
+from rules.consolidation.translation_rates import (
     TRANSLATION_RATE_SCHEMA,
     MissingTranslationRate,
     translation_rates,
 )
-from assets.normalized.billable_lines import FxRerun
-from assets.reporting import check_results, preview
-from checks.consolidation_schemas import GroupTotals, TranslationRates
-from checks.schemas import validate
-from pipelines.partitions import MonthSlice, entity_months_to_month, month_partitions
-from resources.configuration import current_config
-from resources.fx import EcbRates
-from resources.warehouse import Warehouse, read_parquet, replace_slice
 
 GROUP_CONSOLIDATION = dg.AssetKey(["consolidation", "group_consolidation"])
 ELIMINATIONS_NET_TO_ZERO = "eliminations_net_to_zero"

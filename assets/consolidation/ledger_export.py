@@ -8,13 +8,13 @@ DuckDB file, so neither ever waits for the other's lock (docs/decisions/0011).
 import dagster as dg
 import polars as pl
 
-from assets.consolidation.ledger import CHARGE_COLUMNS, entity_ledger, ledger_balances
+from assets.partitions import days_to_month, entity_month_partitions, month_slices
 from assets.reporting import check_results, money_totals, preview
 from checks.consolidation_schemas import LedgerExport
 from checks.schemas import validate
-from pipelines.partitions import days_to_month, entity_month_partitions, month_slices
 from resources.configuration import current_config
 from resources.warehouse import Warehouse, record_checks, write_parquet_atomically
+from rules.consolidation.ledger import CHARGE_COLUMNS, entity_ledger, ledger_balances
 
 LEDGER_EXPORT = dg.AssetKey(["reporting", "ledger_export"])
 LEDGER_BALANCES = "ledger_result_equals_net_assets"

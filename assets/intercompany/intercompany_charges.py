@@ -11,7 +11,16 @@ from decimal import Decimal
 import dagster as dg
 import polars as pl
 
-from assets.intercompany.charges import (
+from assets.normalized.billable_lines import FxRerun
+from assets.partitions import MonthSlice, days_to_month, entity_month_partitions, month_slices
+from assets.reporting import check_results, money_totals, preview
+from resources.configuration import current_config
+from resources.fx import EcbRates
+from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_checks, replace_slice
+from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
+from rules.fx_conversion import rates_for
+from rules.fx_rates import FxSnapshot
+from rules.intercompany import (
     CHARGE_SCHEMA,
     PURCHASE,
     SALE,
@@ -22,15 +31,8 @@ from assets.intercompany.charges import (
     intercompany_work,
     seller_work,
 )
-from assets.normalized.billable_lines import FxRerun
-from assets.normalized.fx_conversion import rates_for
-from assets.posting.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
-from assets.reporting import check_results, money_totals, preview
-from checks.invariants import lines_sum_to_totals
-from pipelines.partitions import MonthSlice, days_to_month, entity_month_partitions, month_slices
-from resources.configuration import BillbridgeConfig, current_config
-from resources.fx import EcbRates, FxSnapshot
-from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_checks, replace_slice
+from rules.invariants import lines_sum_to_totals
+from rules.settings import BillbridgeConfig
 
 INTERCOMPANY_CHARGES = dg.AssetKey(["billing", "intercompany_charges"])
 DOCUMENTS_EQUAL_LINES = "intercompany_document_total_equals_sum_of_lines"

@@ -3,14 +3,14 @@
 import dagster as dg
 import polars as pl
 
-from assets.normalized.billable_lines_transform import normalize_lines
+from assets.partitions import day_slices, entity_day_partitions
 from assets.raw.pm_extracts import pm_extracts
 from assets.reporting import money_totals, preview
 from checks.schemas import BillableLines, Quarantine, validate
-from pipelines.partitions import day_slices, entity_day_partitions
 from resources.configuration import current_config
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
+from rules.normalizing import normalize_lines
 
 _DAYS_WHERE = "entity = ? AND day IN (SELECT unnest(?::DATE[]))"
 

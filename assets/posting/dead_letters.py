@@ -9,9 +9,9 @@ from typing import Any
 import polars as pl
 
 from assets.posting.outbox import PostingOutcome, post_period
-from resources.configuration import EntityConfig
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
+from rules.settings import EntityConfig
 
 
 class DeadLetterError(ValueError):

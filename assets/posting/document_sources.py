@@ -2,7 +2,7 @@
 
 Each producer drafts into its own tables (so no two assets write one table's slice), except the
 allocation journals, which are computed here from the current allocation run and what the ledger
-already holds; the outbox reads them all through this module, in the shape of assets/posting/documents.py, and posts them
+already holds; the outbox reads them all through this module, in the shape of rules/documents.py, and posts them
 in KIND_ORDER: invoices first, so a credit note can be allocated to the invoice it corrects.
 """
 
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from assets.allocation.journal_outbound import journal_documents_for_posting
 from assets.allocation.runs import current_run_id
-from assets.posting.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
 from resources.warehouse import Warehouse
+from rules.allocation.journals import journal_documents_for_posting
+from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
 
 KIND_ORDER = ("invoice", "credit_note", "manual_journal")
 # Line columns kept for the posted snapshot (posting.posted_lines) where the producer has them.

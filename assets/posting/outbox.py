@@ -45,13 +45,8 @@ import polars as pl
 
 from assets.posting.claims import claim, holder_id, release
 from assets.posting.document_sources import KIND_ORDER, outbound_documents
-from assets.posting.documents import KINDS, number_prefix_of
-from assets.posting.kill_switch import posting_disabled_reason
-from assets.posting.payloads import batch_key, idempotency_key, number_from_narration, outbound_document
 from assets.posting.request_log import log_answer, log_request
-from checks.invariants import journals_balance, lines_sum_to_totals
 from resources.circuit_breaker import CircuitOpenError
-from resources.configuration import EntityConfig
 from resources.http_retry import (
     TRANSPORT_ERRORS,
     PermanentHTTPError,
@@ -61,6 +56,11 @@ from resources.http_retry import (
 from resources.rate_limit import DailyLimitReached
 from resources.warehouse import Warehouse, append
 from resources.xero import MAX_INVOICES_PER_CALL, XeroClient, dumps_exact, loads_exact, parse_ms_date
+from rules.documents import KINDS, number_prefix_of
+from rules.invariants import journals_balance, lines_sum_to_totals
+from rules.kill_switch import posting_disabled_reason
+from rules.outbound_payloads import batch_key, idempotency_key, number_from_narration, outbound_document
+from rules.settings import EntityConfig
 
 CRASH_ENV = "BILLBRIDGE_CRASH_AT"
 # outbox_written: rows durable, nothing sent; request_sent: an answer arrived but is not

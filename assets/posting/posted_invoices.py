@@ -11,13 +11,13 @@ from assets.allocation.allocation_assets import JOURNAL_DRAFTS
 from assets.billing.correction_drafts import CORRECTION_DRAFTS
 from assets.billing.invoice_drafts import INVOICE_DRAFTS
 from assets.intercompany.intercompany_charges import INTERCOMPANY_CHARGES
+from assets.partitions import entity_month_partitions, month_slices
 from assets.posting.outbox import post_period
 from assets.reporting import money_totals, preview
-from checks.invariants import posted_have_external_ids
-from pipelines.partitions import entity_month_partitions, month_slices
 from resources.configuration import current_config
 from resources.warehouse import Warehouse, record_check
 from resources.xero import XeroClient
+from rules.invariants import posted_have_external_ids
 
 POSTED_INVOICES = dg.AssetKey(["posting", "posted_invoices"])
 POSTED_CHECK = "posted_invoices_have_external_id_and_draft_total"

@@ -6,13 +6,13 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.raw.payloads import RAW_COLUMNS, canonical_payload
-from assets.raw.routing import CLAIMED, EntityRoutes, home_entity_of, route_record
+from assets.partitions import DaySlice, day_slices, entity_day_partitions
 from checks.schemas import RawRecords, validate
-from pipelines.partitions import DaySlice, day_slices, entity_day_partitions
 from resources.configuration import current_config
 from resources.harvest import HARVEST_CONTRACT, HarvestClient, Page
 from resources.warehouse import Warehouse, append, replace_slice
+from rules.pm_payloads import RAW_COLUMNS, canonical_payload
+from rules.routing import CLAIMED, EntityRoutes, home_entity_of, route_record
 
 DIRECTORY_KINDS = ("clients", "projects", "tasks", "users", "user_assignments", "task_assignments")
 # Time the entity's own people logged on projects another entity bills: the seller's side of an

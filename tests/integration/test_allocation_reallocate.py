@@ -13,9 +13,9 @@ import pytest
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from assets.allocation.allocation_assets import CHECKS, COST_ALLOCATIONS, cost_allocations
+from assets.partitions import month_key
 from pipelines.cli import main
 from pipelines.definitions import defs
-from pipelines.partitions import month_key
 from pipelines.runner import QUIET, sync_month
 from resources.allocation_config import DEFAULT_RULES_PATH
 from resources.configuration import current_config

@@ -17,13 +17,13 @@ import duckdb
 import polars as pl
 import pytest
 
-from assets.consolidation.ledger import LEDGER_SCHEMA
+from assets.partitions import month_key
 from pipelines.definitions import defs
-from pipelines.partitions import month_key
 from pipelines.runner import QUIET, sync_month
 from resources.configuration import current_config
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, write_parquet_atomically
+from rules.consolidation.ledger import LEDGER_SCHEMA
 from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration

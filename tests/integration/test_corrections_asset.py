@@ -20,13 +20,13 @@ import pytest
 
 from assets.billing.correction_drafts import RECONCILES_CHECK, TOTALS_CHECK, correction_drafts
 from assets.billing.invoice_drafts import invoice_drafts
-from assets.normalized.billable_lines_transform import normalize_lines
-from pipelines.partitions import month_key
+from assets.partitions import month_key
 from pipelines.report import entity_summary, format_table
 from resources.configuration import DEFAULT_CONFIG_PATH, current_config
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, append
 from resources.xero import XeroClient
+from rules.normalizing import normalize_lines
 from sandbox.xero_server import XeroSandbox
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 

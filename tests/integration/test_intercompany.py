@@ -9,10 +9,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import dagster as dg
 import pytest
 
-from assets.intercompany.charges import sides_agree
 from pipelines.definitions import defs
 from pipelines.runner import sync_month
 from resources.warehouse import Warehouse
+from rules.intercompany import sides_agree
 from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration

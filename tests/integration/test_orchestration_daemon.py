@@ -29,8 +29,8 @@ import pytest
 from dagster._core.scheduler.instigation import InstigatorType, ScheduleInstigatorData
 from dagster._grpc.client import DagsterGrpcClient
 
+from assets.partitions import DAY, ENTITY
 from pipelines.events_server import EventsServer
-from pipelines.partitions import DAY, ENTITY
 from resources.event_inbox import EventInbox
 from sandbox.webhooks import WebhookSender
 from tests.conftest import Sandboxes

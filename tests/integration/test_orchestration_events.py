@@ -14,16 +14,16 @@ import dagster as dg
 import httpx
 import pytest
 
+from assets.partitions import DAY, ENTITY, MONTH
 from pipelines.cli import main
 from pipelines.definitions import defs
 from pipelines.events_server import MAX_BODY_BYTES, EventsServer
-from pipelines.partitions import DAY, ENTITY, MONTH
-from pipelines.pm_events import SIGNATURE_HEADER, sign
 from pipelines.sensors import POSTED_ASSET, alert_on_run_failure, pm_updated_since_poll, pm_webhook_inbox
 from resources.configuration import current_config
 from resources.event_inbox import EventInbox
 from resources.harvest import HarvestClient
 from resources.http_server import JsonHTTPServer, Request, Response
+from rules.pm_events import SIGNATURE_HEADER, sign
 from sandbox.webhooks import WebhookSender
 from tests.conftest import Sandboxes
 

@@ -18,11 +18,12 @@ import polars as pl
 import pytest
 
 from assets.posting.document_sources import outbound_documents
-from assets.posting.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
 from assets.posting.outbox import post_period
-from resources.configuration import EntityConfig, current_config
+from resources.configuration import current_config
 from resources.warehouse import Warehouse, append
 from resources.xero import XeroClient
+from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
+from rules.settings import EntityConfig
 from sandbox.xero_server import Fault, XeroSandbox
 
 pytestmark = pytest.mark.integration

@@ -10,10 +10,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.partitions import month_key
 from assets.posting.posted_invoices import POSTED_INVOICES, posted_invoices
 from bench.posting import write_synthetic_drafts
 from pipelines.cli import main
-from pipelines.partitions import month_key
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient

@@ -9,9 +9,10 @@ import pytest
 
 from assets.posting.outbox import post_period
 from bench.posting import write_synthetic_drafts
-from resources.configuration import EntityConfig, current_config
+from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
+from rules.settings import EntityConfig
 from sandbox.xero_server import Fault, XeroSandbox
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from assets.posting.payloads import outbound_document
-from resources.configuration import BillbridgeConfig
-from resources.mapping_rules import MoneyRounding, TaxRounding
+from rules.outbound_payloads import outbound_document
+from rules.rule_sets import MoneyRounding, TaxRounding
+from rules.settings import BillbridgeConfig
 from sandbox.xero_server import XeroSandbox, dumps_exact, loads_exact
 from tests.unit.test_money_rounding import _config, _drafts, _three_ties, _uk_ties
 

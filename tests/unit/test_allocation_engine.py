@@ -8,10 +8,10 @@ from typing import Any
 
 import polars as pl
 
-from assets.allocation.diff import allocation_diff, diff_markdown
-from assets.allocation.engine import compute_allocation
-from assets.allocation.journal_outbound import journal_documents_for_posting
-from resources.allocation_config import AllocationInputs, OverheadRow, RuleSetDocument, UsageRow
+from rules.allocation.diff import allocation_diff, diff_markdown
+from rules.allocation.engine import compute_allocation
+from rules.allocation.journals import journal_documents_for_posting
+from rules.allocation.rule_set import AllocationInputs, OverheadRow, RuleSetDocument, UsageRow
 
 D = Decimal
 AUG = date(2026, 8, 1)

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from assets.allocation.journal_outbound import JournalPostingError, journal_documents_for_posting
-from assets.posting.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
+from rules.allocation.journals import JournalPostingError, journal_documents_for_posting
+from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
 
 CAPEX = "CAPEX-us-hardware-2026-09"
 DEPR = "DEPR-us-hardware-2026-09-001"

@@ -8,8 +8,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.allocation.engine import compute_allocation
-from resources.allocation_config import OverheadRow, UsageRow
+from rules.allocation.engine import compute_allocation
+from rules.allocation.rule_set import OverheadRow, UsageRow
 from tests.unit.test_allocation_engine import AUG, INTERNAL, NO_INVOICES, frame, inputs, line, overhead, rule
 
 line_specs = st.lists(

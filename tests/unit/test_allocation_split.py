@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.allocation.largest_remainder import split
+from rules.allocation.largest_remainder import split
 
 D = Decimal
 

@@ -7,9 +7,10 @@ import polars as pl
 import pytest
 from pandera.errors import SchemaErrors
 
-from assets.normalized.billable_lines_transform import normalize_lines
 from checks.schemas import BillableLines, Quarantine, RawRecords, validate
-from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, load_config
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.normalizing import normalize_lines
+from rules.settings import BillbridgeConfig
 from tests.factories import directory, expense, fx_snapshot, raw_frame, time_entry
 
 # A tiny hand-made rate table: 1 EUR = 1.2500 USD = 0.8000 GBP on 2026-07-31 (a Friday).

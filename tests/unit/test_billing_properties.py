@@ -9,12 +9,13 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.billing.drafting import billable_for_period, draft_invoices
-from assets.billing.retainers import RetainerAccount
-from assets.normalized.billable_lines_transform import normalize_lines
-from checks.invariants import billed_at_most_once, lines_sum_to_totals
-from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, load_config
-from resources.mapping_rules import MoneyRounding, RateRule, Retainer, TaxRounding, TimeRounding
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.retainers import RetainerAccount
+from rules.invariants import billed_at_most_once, lines_sum_to_totals
+from rules.normalizing import normalize_lines
+from rules.rule_sets import MoneyRounding, RateRule, Retainer, TaxRounding, TimeRounding
+from rules.settings import BillbridgeConfig
 from tests.factories import directory, raw_frame, time_entry
 from tests.unit.test_drafting import RATES
 

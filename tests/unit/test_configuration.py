@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from resources.configuration import DEFAULT_CONFIG_PATH, ConfigurationError, load_config
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.settings import ConfigurationError
 
 
 def _write(tmp_path: Path, config: str, mapping: str | None = None) -> Path:

@@ -11,7 +11,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.consolidation.consolidate import (
+from assets.partitions import entity_month_partitions, month_partitions
+from pipelines.definitions import defs
+from rules.consolidation.consolidate import (
     elimination_balance,
     eliminations,
     eliminations_net_to_zero,
@@ -21,11 +23,9 @@ from assets.consolidation.consolidate import (
     translate,
     translation_differences,
 )
-from assets.consolidation.ledger import LEDGER_SCHEMA, entity_ledger, ledger_balances
-from assets.consolidation.translation_rates import TRANSLATION_RATE_SCHEMA, MissingTranslationRate
-from assets.money import MONEY
-from pipelines.definitions import defs
-from pipelines.partitions import entity_month_partitions, month_partitions
+from rules.consolidation.ledger import LEDGER_SCHEMA, entity_ledger, ledger_balances
+from rules.consolidation.translation_rates import TRANSLATION_RATE_SCHEMA, MissingTranslationRate
+from rules.money import MONEY
 
 PERIOD = "2026-10"
 REF = "IC-UK-US-2026-10"

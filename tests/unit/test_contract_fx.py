@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from assets.normalized.billable_lines_transform import NormalizedResult, normalize_lines
 from checks.schemas import BillableLines, validate
-from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, ConfigurationError, load_config
-from resources.mapping_rules import ContractRate
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.normalizing import NormalizedResult, normalize_lines
+from rules.rule_sets import ContractRate
+from rules.settings import BillbridgeConfig, ConfigurationError
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 
 BASE = load_config(DEFAULT_CONFIG_PATH)

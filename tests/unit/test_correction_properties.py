@@ -19,8 +19,8 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.billing.corrections import LINE_KEY, Corrections
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.billing.corrections import LINE_KEY, Corrections
 from tests.unit.test_corrections import UK, correct, line, originals, post, posted_invoice
 
 CONFIG = load_config(DEFAULT_CONFIG_PATH)

@@ -14,7 +14,15 @@ from typing import Any
 import polars as pl
 import pytest
 
-from assets.billing.corrections import (
+from checks.schemas import (
+    CorrectionDocumentLines,
+    CorrectionDocuments,
+    CorrectionHolds,
+    CorrectionSources,
+    validate,
+)
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.billing.corrections import (
     BLOCKED,
     KEY_MAP_SCHEMA,
     ORIGINAL_SCHEMA,
@@ -23,22 +31,9 @@ from assets.billing.corrections import (
     next_number,
     reconciles,
 )
-from assets.billing.lock_dates import HELD, MOVED, binding_lock_date, date_outside_lock
-from checks.invariants import lines_sum_to_totals
-from checks.schemas import (
-    CorrectionDocumentLines,
-    CorrectionDocuments,
-    CorrectionHolds,
-    CorrectionSources,
-    validate,
-)
-from resources.configuration import (
-    DEFAULT_CONFIG_PATH,
-    BillbridgeConfig,
-    ConfigurationError,
-    EntityConfig,
-    load_config,
-)
+from rules.billing.lock_dates import HELD, MOVED, binding_lock_date, date_outside_lock
+from rules.invariants import lines_sum_to_totals
+from rules.settings import BillbridgeConfig, ConfigurationError, EntityConfig
 
 PERIOD = "2026-08"
 INVOICE_DATE = date(2026, 8, 31)

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from assets.partitions import DAY, ENTITY, MONTH, entity_day_partitions, entity_month_partitions
 from pipelines.definitions import defs
-from pipelines.partitions import DAY, ENTITY, MONTH, entity_day_partitions, entity_month_partitions
 
 
 def test_definitions_load_and_jobs_resolve() -> None:

@@ -6,11 +6,12 @@ from decimal import Decimal as D
 import polars as pl
 import pytest
 
-from assets.billing.drafting import billable_for_period, draft_invoices
-from assets.normalized.billable_lines_transform import normalize_lines
-from checks.invariants import billed_at_most_once, lines_sum_to_totals
 from checks.schemas import InvoiceDraftLines, InvoiceDrafts, validate
-from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, load_config
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.invariants import billed_at_most_once, lines_sum_to_totals
+from rules.normalizing import normalize_lines
+from rules.settings import BillbridgeConfig
 from tests.factories import directory, expense, fx_snapshot, raw_frame, time_entry
 
 # 1 EUR = 1.25 USD = 0.80 GBP, published on the last day of July and of August 2026.

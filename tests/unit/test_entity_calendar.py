@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from assets.entity_calendar import billing_period, local_day, period_bounds_utc, previous_local_day
+from rules.calendar import billing_period, local_day, period_bounds_utc, previous_local_day
 
 NY, LONDON, BERLIN = "America/New_York", "Europe/London", "Europe/Berlin"
 

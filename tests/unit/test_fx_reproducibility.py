@@ -7,10 +7,10 @@ from decimal import Decimal as D
 
 import polars as pl
 
-from assets.normalized.billable_lines_transform import normalize_lines
-from assets.normalized.fx_conversion import rates_for
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
-from resources.fx import FxSnapshot
+from rules.fx_conversion import rates_for
+from rules.fx_rates import FxSnapshot
+from rules.normalizing import normalize_lines
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 
 CONFIG = load_config(DEFAULT_CONFIG_PATH)

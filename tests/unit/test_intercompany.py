@@ -14,7 +14,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from assets.intercompany.charges import (
+from assets.partitions import MonthSlice
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
+from rules.intercompany import (
     PURCHASE,
     SALE,
     charge_document_number,
@@ -26,12 +29,10 @@ from assets.intercompany.charges import (
     seller_work,
     sides_agree,
 )
-from assets.normalized.billable_lines_transform import normalize_lines
-from assets.posting.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
-from checks.invariants import lines_sum_to_totals
-from pipelines.partitions import MonthSlice
-from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, ConfigurationError, load_config
-from resources.mapping_rules import IntercompanyAccounts, IntercompanyMarkup, IntercompanyPolicy
+from rules.invariants import lines_sum_to_totals
+from rules.normalizing import normalize_lines
+from rules.rule_sets import IntercompanyAccounts, IntercompanyMarkup, IntercompanyPolicy
+from rules.settings import BillbridgeConfig, ConfigurationError
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 
 BASE = load_config(DEFAULT_CONFIG_PATH)

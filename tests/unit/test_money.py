@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import polars as pl
 import pytest
 
-from assets.money import MONEY, RoundingRule, exact_product, minor_units, round_decimal, round_to_minor_units
+from rules.money import MONEY, RoundingRule, exact_product, minor_units, round_decimal, round_to_minor_units
 
 
 def _round(values: list[str], currencies: list[str], rule: RoundingRule) -> list[D]:

@@ -13,14 +13,15 @@ from typing import Any
 import polars as pl
 import pytest
 
-from assets.billing.drafting import billable_for_period, draft_invoices
-from assets.billing.retainers import RetainerAccount
-from assets.money import allocate_largest_remainder, round_total_and_allocate
-from assets.normalized.billable_lines_transform import normalize_lines
-from checks.invariants import lines_sum_to_totals
 from checks.schemas import InvoiceDraftLines, InvoiceDrafts, validate
-from resources.configuration import DEFAULT_CONFIG_PATH, BillbridgeConfig, ConfigurationError, load_config
-from resources.mapping_rules import Discount, MoneyRounding, Retainer, TaxRounding
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.retainers import RetainerAccount
+from rules.invariants import lines_sum_to_totals
+from rules.money import allocate_largest_remainder, round_total_and_allocate
+from rules.normalizing import normalize_lines
+from rules.rule_sets import Discount, MoneyRounding, Retainer, TaxRounding
+from rules.settings import BillbridgeConfig, ConfigurationError
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 
 BASE = load_config(DEFAULT_CONFIG_PATH)
@@ -34,7 +35,7 @@ RATES = fx_snapshot(
 
 
 # --------------------------------------------------------------------------------------------------
-# The named allocation rule on its own (assets/money.py)
+# The named allocation rule on its own (rules/money.py)
 # --------------------------------------------------------------------------------------------------
 
 ALLOCATIONS = [

@@ -6,14 +6,14 @@ from decimal import Decimal as D
 
 import polars as pl
 
-from assets.posting.payloads import (
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from resources.xero import dumps_exact, loads_exact, quote_where
+from rules.outbound_payloads import (
     batch_key,
     idempotency_key,
     number_from_narration,
     outbound_document,
 )
-from resources.configuration import DEFAULT_CONFIG_PATH, load_config
-from resources.xero import dumps_exact, loads_exact, quote_where
 
 
 def test_decimals_are_written_as_exact_json_numbers() -> None:

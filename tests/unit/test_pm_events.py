@@ -5,10 +5,10 @@ import hmac
 import json
 from datetime import UTC, datetime
 
-from assets.raw.routing import EntityRoutes
-from pipelines.pm_events import judge, signature_valid
 from pipelines.sensors import latest_versions, poll_window
 from resources.configuration import current_config
+from rules.pm_events import judge, signature_valid
+from rules.routing import EntityRoutes
 
 ROUTES = EntityRoutes.from_config(current_config())
 

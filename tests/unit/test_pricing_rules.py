@@ -15,18 +15,13 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from assets.billing.drafting import billable_for_period, draft_invoices
-from assets.normalized.billable_lines_transform import normalize_lines
-from checks.invariants import lines_sum_to_totals
 from checks.schemas import BillableLines, InvoiceDraftLines, validate
-from resources.configuration import (
-    DEFAULT_CONFIG_PATH,
-    BillbridgeConfig,
-    ConfigurationError,
-    MappingDocument,
-    load_config,
-)
-from resources.mapping_rules import Discount, ExpenseMarkup, RateRule, TaxOverride, TimeRounding
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.invariants import lines_sum_to_totals
+from rules.normalizing import normalize_lines
+from rules.rule_sets import Discount, ExpenseMarkup, RateRule, TaxOverride, TimeRounding
+from rules.settings import BillbridgeConfig, ConfigurationError, MappingDocument
 from tests.factories import directory, expense, raw_frame, time_entry
 from tests.unit.test_drafting import RATES
 

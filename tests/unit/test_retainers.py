@@ -14,13 +14,14 @@ import polars as pl
 import pytest
 import yaml
 
-from assets.billing.drafting import billable_for_period, draft_invoices
-from assets.billing.retainers import RetainerAccount, RetainerPeriodMissing, opening_balances
-from assets.normalized.billable_lines_transform import normalize_lines
-from checks.invariants import lines_sum_to_totals
 from checks.schemas import InvoiceDraftLines, InvoiceDrafts, RetainerBalances, validate
-from resources.configuration import ConfigurationError, load_config
-from resources.mapping_rules import Retainer
+from resources.configuration import load_config
+from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.retainers import RetainerAccount, RetainerPeriodMissing, opening_balances
+from rules.invariants import lines_sum_to_totals
+from rules.normalizing import normalize_lines
+from rules.rule_sets import Retainer
+from rules.settings import ConfigurationError
 from tests.factories import directory, raw_frame, time_entry
 from tests.unit.test_money_rounding import BASE, RATES
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assets.raw.routing import EntityRoutes, route_record
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.routing import EntityRoutes, route_record
 from tests.factories import time_entry
 
 ROUTES = EntityRoutes.from_config(load_config(DEFAULT_CONFIG_PATH))

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from assets.partitions import DAY, ENTITY, MONTH
 from pipelines.definitions import defs
-from pipelines.partitions import DAY, ENTITY, MONTH
 from pipelines.schedules import close_decision, previous_month, working_day_index
 
 

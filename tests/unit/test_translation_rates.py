@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from assets.consolidation.translation_rates import (
+from rules.consolidation.translation_rates import (
     AVERAGE,
     CLOSING,
     MissingTranslationRate,

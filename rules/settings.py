@@ -1,0 +1,425 @@
+"""The shape of the entity configuration and the mapping document, as validated models.
+
+Bad configuration must stop at load with the file, the key and what was expected,
+so the models forbid unknown keys and every error is re-raised as a
+`ConfigurationError` that names all of them at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rules.rule_sets import (
+    ContractRate,
+    CorrectionPolicy,
+    Discount,
+    ExpenseMarkup,
+    IntercompanyPolicy,
+    MoneyRounding,
+    RateRule,
+    Retainer,
+    TaxOverride,
+    TaxRounding,
+    TimeRounding,
+    contract_rate_conflicts,
+    discount_conflicts,
+    rate_conflicts,
+    retainer_conflicts,
+    rounding_conflicts,
+    scoped_conflicts,
+    tax_override_conflicts,
+)
+
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
+EntityId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$", description="lower-case entity id")]
+
+
+class ConfigurationError(Exception):
+    """Raised when a configuration file is missing, unreadable or invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PostingSettings(_Strict):
+    """How an entity's documents are posted to its accounting tenant."""
+
+    enabled: bool = Field(
+        default=True, description="the kill switch: false stops posting, drafts keep building"
+    )
+    max_attempts: int = Field(
+        default=5, ge=1, le=50, description="sends of one document before it goes to the dead letters"
+    )
+
+
+class EntityConfig(_Strict):
+    """One legal entity: its own ledger (DuckDB file) and accounting tenant."""
+
+    id: EntityId
+    name: str
+    base_currency: CurrencyCode
+    timezone: str
+    accounting_tenant_id: str = Field(min_length=1)
+    require_approval: bool = True
+    revenue_account_code: str = Field(min_length=1)
+    tax_type: str = Field(min_length=1)
+    tax_rate_percent: Decimal = Field(ge=0, le=100)
+    # Further tax codes of this entity's tenant (code -> rate percent), for client overrides.
+    tax_codes: dict[str, Annotated[Decimal, Field(ge=0, le=100)]] = {}
+    # Whether line amounts exclude tax (tax added on top) or include it (the accounting API's LineAmountTypes).
+    line_amount_types: Literal["Exclusive", "Inclusive"] = "Exclusive"
+    payment_terms_days: int = Field(ge=0, le=365)
+    invoice_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "DRAFT"
+    posting: PostingSettings = PostingSettings()
+    # The explicit rounding line (docs/decisions/0009): its account (Xero's default Rounding account
+    # is 860) and a 0% tax code of this entity, so the line moves money but never tax.
+    rounding_account_code: str = Field(default="860", min_length=1, max_length=10)
+    rounding_tax_type: str | None = Field(default=None, min_length=1)  # None: see rounding_tax_code()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"an IANA time zone such as Europe/London, got {value!r}") from exc
+        return value
+
+    def tax_rates(self) -> dict[str, Decimal]:
+        """Every tax code of this entity with its rate percent (the default one included)."""
+        return {**self.tax_codes, self.tax_type: self.tax_rate_percent}
+
+    def rounding_tax_code(self) -> str:
+        """The tax code of the rounding line: as configured, else the entity's own code when it is 0%,
+        else `NONE` (no tax, outside the tax return; checked at load to exist at 0%)."""
+        if self.rounding_tax_type is not None:
+            return self.rounding_tax_type
+        return self.tax_type if self.tax_rate_percent == 0 else "NONE"
+
+
+class ClientMapping(_Strict):
+    """A PM client, the entity that bills it and the accounting contact it is billed to."""
+
+    pm_client_id: int
+    entity: EntityId
+    contact_name: str = Field(min_length=1, max_length=255)
+    # The firm itself: work for it is a cost of each person's home entity, never billed.
+    internal: bool = False
+
+
+class ProjectCodePrefix(_Strict):
+    """Projects whose code starts with `prefix` belong to `entity`."""
+
+    prefix: str = Field(min_length=1)
+    entity: EntityId
+
+
+class PersonMapping(_Strict):
+    """A person's home entity: their internal (non-client) time is that entity's cost."""
+
+    pm_user_id: int
+    home_entity: EntityId
+
+
+class ProjectMapping(_Strict):
+    """A project whose entity differs from its client's."""
+
+    pm_project_id: int
+    entity: EntityId
+
+
+class FieldMapping(_Strict):
+    """How PM fields become invoice fields."""
+
+    time_line_description: str = "{project_name}: {task_name}"
+    expense_line_description: str = "{project_name}: expense {category_name}"
+    reference_when_no_code: str = "NO-CODE"
+
+    @field_validator("time_line_description", "expense_line_description")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        allowed = {
+            "project_name": "p",
+            "project_code": "c",
+            "task_name": "t",
+            "client_name": "n",
+            "unit_price": "u",
+            "category_name": "k",
+        }
+        try:
+            value.format(**allowed)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"placeholders limited to {{{'}, {'.join(sorted(allowed))}}}; got {value!r}"
+            ) from exc
+        return value
+
+
+class MappingDocument(_Strict):
+    """The versioned mapping document (config/mapping.yaml)."""
+
+    version: str = Field(min_length=1)
+    clients: list[ClientMapping]
+    projects: list[ProjectMapping] = []
+    project_code_prefixes: list[ProjectCodePrefix] = []
+    people: list[PersonMapping] = []
+    field_mapping: FieldMapping = FieldMapping()
+    rates: list[RateRule] = []
+    time_rounding: list[TimeRounding] = []
+    expense_markups: list[ExpenseMarkup] = []
+    tax_overrides: list[TaxOverride] = []
+    discounts: list[Discount] = []
+    # Fixed conversion rates per client or project, overriding the ECB rate (docs/decisions/0010).
+    fx_contract_rates: list[ContractRate] = []
+    # Charges between entities for people working on another entity's projects (docs/decisions/0010).
+    intercompany: IntercompanyPolicy = IntercompanyPolicy()
+    # Credit notes and supplementary invoices after invoicing: lock-date policy (docs/decisions/0012).
+    corrections: CorrectionPolicy = CorrectionPolicy()
+    # Money and tax rounding, retainers (docs/decisions/0009).
+    money_rounding: list[MoneyRounding] = []
+    tax_rounding: list[TaxRounding] = []
+    retainers: list[Retainer] = []
+
+    @model_validator(mode="after")
+    def _rounding_and_retainers_consistent(self) -> MappingDocument:
+        problems = rounding_conflicts(self.money_rounding, self.tax_rounding)
+        problems += retainer_conflicts(self.retainers)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _contract_rates_consistent(self) -> MappingDocument:
+        problems = contract_rate_conflicts(self.fx_contract_rates)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _no_duplicates(self) -> MappingDocument:
+        problems = rate_conflicts(self.rates)
+        problems += scoped_conflicts(self.time_rounding, "time rounding")
+        problems += scoped_conflicts(self.expense_markups, "expense markup")
+        problems += tax_override_conflicts(self.tax_overrides)
+        problems += discount_conflicts(self.discounts)
+        seen: set[int] = set()
+        for client in self.clients:
+            if client.pm_client_id in seen:
+                problems.append(f"client {client.pm_client_id} is mapped twice")
+            seen.add(client.pm_client_id)
+        seen = set()
+        for project in self.projects:
+            if project.pm_project_id in seen:
+                problems.append(f"project {project.pm_project_id} is mapped twice")
+            seen.add(project.pm_project_id)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class OrchestrationConfig(_Strict):
+    """When the schedules fire and how the sensors poll (all optional; defaults suit the demo)."""
+
+    daily_sync_time: str = Field(
+        default="02:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, entity-local"
+    )
+    close_working_day: int = Field(default=3, ge=1, le=20, description="first working day the close may run")
+    close_deadline_working_day: int = Field(
+        default=5, ge=1, le=23, description="working day the close runs even with approvals missing"
+    )
+    review_cron: str = Field(default="0 7 * * 1", min_length=9, description="weekly review, UTC cron")
+    poll_interval_seconds: int = Field(default=300, ge=30, le=86400)
+    poll_overlap_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
+    alert_webhook_url: str = Field(default="", description="run-failure alerts are POSTed here when set")
+
+    @model_validator(mode="after")
+    def _deadline_after_close(self) -> OrchestrationConfig:
+        if self.close_deadline_working_day < self.close_working_day:
+            raise ValueError("close_deadline_working_day must not be before close_working_day")
+        return self
+
+
+class BillbridgeConfig(_Strict):
+    """The whole configuration: entities plus the mapping document they bill by."""
+
+    version: Literal[1]
+    reporting_currency: CurrencyCode
+    billing_start: date
+    # A day without a published ECB rate uses the latest one before it, at most this many days old.
+    fx_max_rate_age_days: int = Field(default=7, ge=0, le=31)
+    mapping: MappingDocument
+    unclaimed_records_entity: EntityId
+    entities: list[EntityConfig] = Field(min_length=1)
+    orchestration: OrchestrationConfig = OrchestrationConfig()
+    source_path: str = ""
+    content_hash: str = ""
+
+    @model_validator(mode="after")
+    def _entities_consistent(self) -> BillbridgeConfig:
+        ids = [e.id for e in self.entities]
+        problems = [f"entity id {i!r} appears twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+        known = set(ids)
+        if self.unclaimed_records_entity not in known:
+            problems.append(f"unclaimed_records_entity {self.unclaimed_records_entity!r} is not an entity id")
+        for client in self.mapping.clients:
+            if client.entity not in known:
+                problems.append(
+                    f"mapping client {client.pm_client_id} names unknown entity {client.entity!r}"
+                )
+        entity_of = {c.pm_client_id: c.entity for c in self.mapping.clients}
+        codes = {e.id: e.tax_rates() for e in self.entities}
+        for override in self.mapping.tax_overrides:
+            entity = entity_of.get(override.client)
+            if entity is None:
+                problems.append(
+                    f"tax override {override.id!r}: client {override.client} is not in the mapping"
+                )
+            elif override.tax_type not in codes.get(entity, {}):
+                problems.append(
+                    f"tax override {override.id!r}: tax code {override.tax_type!r} does not exist for entity "
+                    f"{entity!r} (known: {', '.join(sorted(codes.get(entity, {})))})"
+                )
+            elif override.treatment != "standard" and codes[entity][override.tax_type] != 0:
+                problems.append(
+                    f"tax override {override.id!r}: {override.treatment} must use a 0% tax code, "
+                    f"{override.tax_type!r} is {codes[entity][override.tax_type]}%"
+                )
+        for prefix in self.mapping.project_code_prefixes:
+            if prefix.entity not in known:
+                problems.append(
+                    f"mapping project code prefix {prefix.prefix!r} names unknown entity {prefix.entity!r}"
+                )
+        for person in self.mapping.people:
+            if person.home_entity not in known:
+                problems.append(
+                    f"mapping person {person.pm_user_id} names unknown entity {person.home_entity!r}"
+                )
+        for rule in self.mapping.rates:
+            if rule.entity is not None and rule.entity not in known:
+                problems.append(f"mapping rate rule {rule.id!r} names unknown entity {rule.entity!r}")
+        for project in self.mapping.projects:
+            if project.entity not in known:
+                problems.append(
+                    f"mapping project {project.pm_project_id} names unknown entity {project.entity!r}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _contract_rates_and_intercompany_known(self) -> BillbridgeConfig:
+        known = {e.id: e for e in self.entities}
+        problems = [
+            f"mapping contract rate {r.id!r} names unknown entity {r.entity!r}"
+            for r in self.mapping.fx_contract_rates
+            if r.entity is not None and r.entity not in known
+        ]
+        policy = self.mapping.intercompany
+        for markup in policy.markups:
+            problems += [
+                f"mapping intercompany markup {markup.id!r} names unknown {role} {name!r}"
+                for role, name in (("seller", markup.seller), ("buyer", markup.buyer))
+                if name not in known
+            ]
+        for accounts in policy.entities:
+            entity = known.get(accounts.entity)
+            if entity is None:
+                problems.append(f"mapping intercompany accounts name unknown entity {accounts.entity!r}")
+                continue
+            for key in ("sale_tax_type", "purchase_tax_type"):
+                code = getattr(accounts, key)
+                if code is not None and code not in entity.tax_rates():
+                    problems.append(
+                        f"mapping intercompany.entities {accounts.entity}.{key}: tax code {code!r} does not exist "
+                        f"for entity {accounts.entity!r} (known: {', '.join(sorted(entity.tax_rates()))})"
+                    )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _rounding_and_retainers_known(self) -> BillbridgeConfig:
+        known = set(self.entity_ids)
+        entity_of = {c.pm_client_id: c.entity for c in self.mapping.clients}
+        problems = [
+            f"mapping {kind} {rule.id!r} names unknown entity {rule.entity!r}"
+            for kind, rules in (
+                ("money rounding", self.mapping.money_rounding),
+                ("tax rounding", self.mapping.tax_rounding),
+                ("retainer", self.mapping.retainers),
+            )
+            for rule in rules
+            if rule.entity is not None and rule.entity not in known
+        ]
+        problems += [
+            f"mapping money rounding {rule.id!r}: client {rule.client} is not in the mapping"
+            for rule in self.mapping.money_rounding
+            if rule.client is not None and rule.client not in entity_of
+        ]
+        for retainer in self.mapping.retainers:
+            if retainer.client not in entity_of:
+                problems.append(
+                    f"mapping retainer {retainer.id!r}: client {retainer.client} is not in the mapping"
+                )
+            elif entity_of[retainer.client] != retainer.entity:
+                problems.append(
+                    f"mapping retainer {retainer.id!r}: client {retainer.client} is billed by entity "
+                    f"{entity_of[retainer.client]!r}, not {retainer.entity!r}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _rounding_lines_untaxed(self) -> BillbridgeConfig:
+        problems = []
+        for entity in self.entities:
+            rates = entity.tax_rates()
+            code = entity.rounding_tax_code()
+            if code not in rates:
+                problems.append(
+                    f"entity {entity.id!r} rounding_tax_type: tax code {code!r} does not exist for the entity "
+                    f"(expected a 0% code; known: {', '.join(sorted(rates))})"
+                )
+            elif rates[code] != 0:
+                problems.append(
+                    f"entity {entity.id!r} rounding_tax_type: expected a 0% tax code, {code!r} is {rates[code]}%"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _corrections_name_known_entities(self) -> BillbridgeConfig:
+        known = {e.id for e in self.entities}
+        problems = [
+            f"mapping corrections.entities names unknown entity {c.entity!r}"
+            for c in self.mapping.corrections.entities
+            if c.entity not in known
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def entity_ids(self) -> list[str]:
+        """Entity ids in configuration order."""
+        return [e.id for e in self.entities]
+
+    def entity(self, entity_id: str) -> EntityConfig:
+        """The entity with this id; KeyError naming the known ids otherwise."""
+        for entity in self.entities:
+            if entity.id == entity_id:
+                return entity
+        raise KeyError(f"unknown entity {entity_id!r}; configured: {', '.join(self.entity_ids)}")
+
+    @property
+    def rule_set_version(self) -> str:
+        """Mapping version plus the first 12 hex digits of the configuration's content hash."""
+        return f"{self.mapping.version}+{self.content_hash[:12]}"
