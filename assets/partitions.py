@@ -7,11 +7,12 @@ Entities come from configuration. A day partition is the entity's local calendar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
 from resources.configuration import current_config
+from rules.calendar import month_end
 
 ENTITY = "entity"
 DAY = "day"
@@ -73,8 +74,7 @@ class MonthSlice:
 
     @property
     def month_end(self) -> date:
-        following = (self.month.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return following - timedelta(days=1)
+        return month_end(self.month)
 
     def label(self) -> str:
         return f"{self.entity}|{self.period}"

@@ -12,9 +12,14 @@ from typing import Annotated
 import pandera.polars as pa
 import polars as pl
 
-Money = Annotated[pl.Decimal, 18, 4]
-Rate = Annotated[pl.Decimal, 18, 8]
-Wide = Annotated[pl.Decimal, 38, 8]  # exact intermediate values (shares, unrounded amounts)
+from rules.money import FX_RATE, MONEY, WIDE
+
+# The money dtypes of rules/money.py, as pandera annotations: a float or rescaled column is refused.
+Money = Annotated[pl.Decimal, MONEY.precision, MONEY.scale]
+Rate = Annotated[pl.Decimal, FX_RATE.precision, FX_RATE.scale]
+Wide = Annotated[
+    pl.Decimal, WIDE.precision, WIDE.scale
+]  # exact intermediate values (shares, unrounded amounts)
 
 
 class StrictModel(pa.DataFrameModel):

@@ -28,6 +28,7 @@ from assets.partitions import month_key
 from resources.allocation_config import load_allocation_inputs
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
+from rules.calendar import add_months
 from rules.settings import ConfigurationError
 
 
@@ -62,11 +63,7 @@ def resolve_scope(config: ReallocateConfig) -> tuple[list[str], list[date], list
         effective = date.fromisoformat(config.effective_date) if config.effective_date else months[0]
     except ValueError as exc:
         raise ValueError(f"months are YYYY-MM and effective_date YYYY-MM-DD: {exc}") from None
-    keep = [
-        m
-        for m in months
-        if (m.replace(day=28) + (date(2000, 1, 5) - date(2000, 1, 1))).replace(day=1) <= effective
-    ]
+    keep = [m for m in months if add_months(m, 1) <= effective]
     return entities, [m for m in months if m not in keep], keep
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from resources.configuration import current_config
 from resources.warehouse import Warehouse, default_home
+from rules.calendar import months_from
 from rules.settings import ConfigurationError
 
 DEMO_SEED = 7
@@ -35,14 +36,6 @@ REQUIRED_ENV = (
 
 if TYPE_CHECKING:
     from pipelines.runner import RunOutcome
-
-
-def _months(start: date, count: int) -> list[date]:
-    months, current = [], start.replace(day=1)
-    for _ in range(count):
-        months.append(current)
-        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
-    return months
 
 
 @contextmanager
@@ -134,7 +127,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with running_sandboxes(seed=args.seed, scale=args.scale) as env:
         os.environ.update(env)
         print(f"sandboxes: PM {env['HARVEST_BASE_URL']}  accounting {env['XERO_BASE_URL']}")
-        months = _months(DEMO_START, DEMO_MONTHS)
+        months = months_from(DEMO_START, DEMO_MONTHS)
         ok = _sync(config.entity_ids, months, close_group=True)
     after = _posted_count(warehouse, config.entity_ids)
     print()

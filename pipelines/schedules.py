@@ -11,7 +11,7 @@ embedded demo must not start syncing on its own); turn one on with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import duckdb
@@ -22,7 +22,7 @@ from pipelines.jobs import bill_and_post, extract_and_normalize
 from pipelines.review import weekly_review
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
-from rules.calendar import local_day, previous_local_day
+from rules.calendar import add_months, local_day, previous_local_day, previous_month
 from rules.settings import BillbridgeConfig, EntityConfig
 
 
@@ -34,11 +34,6 @@ def working_day_index(day: date) -> int:
     if day.weekday() >= 5:
         return 0
     return sum(1 for d in range(1, day.day + 1) if day.replace(day=d).weekday() < 5)
-
-
-def previous_month(day: date) -> date:
-    """The first day of the month before `day`'s."""
-    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ def unapproved_lines(warehouse: Warehouse, entity: EntityConfig, month: date) ->
         return 0
     if not warehouse.exists(entity.id):
         return 0
-    end = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    end = add_months(month, 1)
     try:
         frame = warehouse.query(
             entity.id,

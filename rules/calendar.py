@@ -33,9 +33,53 @@ def billing_period(instant: datetime, timezone: str) -> str:
 
 def period_bounds_utc(period: str, timezone: str) -> tuple[datetime, datetime]:
     """[start, end) of an entity-local month as UTC instants (DST changes inside the month included)."""
-    first = date.fromisoformat(f"{period}-01")
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    first = period_start(period)
+    following = add_months(first, 1)
     zone = ZoneInfo(timezone)
     start = datetime(first.year, first.month, 1, tzinfo=zone)
     end = datetime(following.year, following.month, 1, tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+# Month arithmetic: the one place it is written. A "month" is its first day; a "period" its YYYY-MM label.
+
+
+def first_of_month(day: date) -> date:
+    """The first day of `day`'s month."""
+    return day.replace(day=1)
+
+
+def add_months(month: date, n: int) -> date:
+    """The first day of the month `n` months after `month`'s (n may be negative)."""
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(month: date) -> date:
+    """The last day of `month`'s month."""
+    return add_months(month, 1) - timedelta(days=1)
+
+
+def previous_month(day: date) -> date:
+    """The first day of the month before `day`'s."""
+    return add_months(day, -1)
+
+
+def period_of(day: date) -> str:
+    """The period label (YYYY-MM) of a day."""
+    return day.strftime("%Y-%m")
+
+
+def period_start(period: str) -> date:
+    """The first day of a period label (YYYY-MM)."""
+    return date.fromisoformat(f"{period}-01")
+
+
+def previous_period(period: str) -> str:
+    """The period before `period` (YYYY-MM)."""
+    return period_of(add_months(period_start(period), -1))
+
+
+def months_from(start: date, count: int) -> list[date]:
+    """`count` consecutive months (first days) from `start`'s month."""
+    return [add_months(start, i) for i in range(count)]

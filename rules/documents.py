@@ -12,7 +12,12 @@ manual journal has no number field in the accounting API, so its number leads it
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import polars as pl
+
+from rules.money import FX_RATE, MONEY
 
 # document_kind -> the accounting API's collection, number field and id field.
 KINDS: dict[str, tuple[str, str, str]] = {
@@ -28,8 +33,7 @@ DOCUMENT_TYPES: dict[str, tuple[str, ...]] = {
     "manual_journal": (),
 }
 
-MONEY = pl.Decimal(18, 4)
-RATE = pl.Decimal(18, 8)
+RATE = FX_RATE
 
 DOCUMENT_HEADER_SCHEMA = pl.Schema(
     {
@@ -84,3 +88,9 @@ def number_prefix_of(document_number: str) -> str:
     if len(parts) < 4 or parts[0] != "BB":
         raise ValueError(f"document number {document_number!r} does not start with BB-<ENTITY>-<YYYYMM>-")
     return "-".join(parts[:3]) + "-"
+
+
+def content_hash(header: dict[str, object], lines: list[dict[str, object]]) -> str:
+    """SHA-256 of the document as it would be sent: the same content always hashes the same."""
+    text = json.dumps({"header": header, "lines": lines}, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

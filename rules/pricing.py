@@ -152,7 +152,7 @@ def time_rounding_columns() -> dict[str, pl.DataType]:
 
 def markup_columns() -> dict[str, pl.DataType]:
     """The columns an ExpenseMarkup rule contributes."""
-    return {"markup_percent": pl.Decimal(18, 4)}
+    return {"markup_percent": QUANTITY}
 
 
 def marked_up(amount: pl.Expr, markup_percent: pl.Expr, currency: pl.Expr) -> pl.Expr:

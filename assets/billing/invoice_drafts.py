@@ -11,7 +11,8 @@ from resources.configuration import current_config
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_checks, replace_slice
 from rules.billing.drafting import billable_for_period, draft_invoices
-from rules.billing.retainers import RetainerPeriodMissing, in_force, opening_balances, previous_period
+from rules.billing.retainers import RetainerPeriodMissing, in_force, opening_balances
+from rules.calendar import previous_period
 from rules.invariants import billed_at_most_once, lines_sum_to_totals
 
 INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])

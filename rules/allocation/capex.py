@@ -9,7 +9,7 @@ the odd cents), so the schedule sums to the cost exactly.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import polars as pl
@@ -18,6 +18,7 @@ from polars._typing import PolarsDataType
 from rules.allocation.largest_remainder import split
 from rules.allocation.pools import PoolLine
 from rules.allocation.rule_set import RuleSetDocument
+from rules.calendar import add_months, month_end
 from rules.money import MONEY
 
 SCHEDULE_SCHEMA: dict[str, PolarsDataType] = {
@@ -39,17 +40,6 @@ JOURNAL_SCHEMA: dict[str, PolarsDataType] = {
     "line_amount": MONEY,  # signed: debit positive, credit negative (the ManualJournal convention)
     "currency": pl.String,
 }
-
-
-def add_months(month: date, n: int) -> date:
-    """The first day of the month `n` months after `month`."""
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month: date) -> date:
-    """The last day of `month`."""
-    return add_months(month, 1) - timedelta(days=1)
 
 
 def depreciation_schedule(

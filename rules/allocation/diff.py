@@ -13,7 +13,7 @@ from decimal import Decimal
 import polars as pl
 from polars._typing import PolarsDataType
 
-from rules.money import RoundingRule, round_decimal
+from rules.money import MONEY, RoundingRule, round_decimal
 
 KEY = ["target_kind", "target_id", "pool_id"]
 
@@ -70,9 +70,9 @@ def allocation_diff(previous: pl.DataFrame, current: pl.DataFrame) -> pl.DataFra
     schema: dict[str, PolarsDataType] = {
         "target_kind": pl.String,
         "target_id": pl.String,
-        "old_amount": pl.Decimal(18, 4),
-        "new_amount": pl.Decimal(18, 4),
-        "change": pl.Decimal(18, 4),
+        "old_amount": MONEY,
+        "new_amount": MONEY,
+        "change": MONEY,
         "reason": pl.String,
     }
     return pl.DataFrame(rows, schema=schema, strict=False)

@@ -13,6 +13,7 @@ from decimal import Decimal
 import polars as pl
 
 from rules.allocation.rule_set import AllocationRule, RuleSetDocument, UsageRow
+from rules.money import QUANTITY
 
 
 def _target_column(targets: str, rules: RuleSetDocument) -> pl.Expr:
@@ -54,7 +55,7 @@ def driver_values(
         measure = (
             pl.col("quantity").sum()
             if rule.driver == "hours"
-            else pl.col("person_id").drop_nulls().n_unique().cast(pl.Decimal(18, 4))
+            else pl.col("person_id").drop_nulls().n_unique().cast(QUANTITY)
         )
         grouped = window.group_by("target_id").agg(measure.alias("value"))
         values = {t: Decimal(v) for t, v in grouped.iter_rows()}

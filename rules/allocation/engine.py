@@ -13,13 +13,14 @@ from datetime import date
 import polars as pl
 from polars._typing import PolarsDataType
 
-from rules.allocation.capex import depreciation_schedule, journal_drafts, month_end
+from rules.allocation.capex import depreciation_schedule, journal_drafts
 from rules.allocation.drivers import project_activity
 from rules.allocation.invariants import capex_balances, no_forbidden_negative, sums_to_pool, traceable
 from rules.allocation.pools import PoolLine, assign_pool_lines, overhead_sources, shared_line_sources
 from rules.allocation.profitability import profitability
 from rules.allocation.rule_set import AllocationInputs
 from rules.allocation.slices import UNALLOCATED_SCHEMA, allocate
+from rules.calendar import month_end
 from rules.money import MONEY
 
 POOL_LINE_SCHEMA: dict[str, PolarsDataType] = {

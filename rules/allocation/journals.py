@@ -24,8 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from rules.billing.drafting import content_hash
-from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA, document_number_prefix
+from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA, content_hash, document_number_prefix
 from rules.invariants import journals_balance
 
 KIND = "manual_journal"

@@ -16,7 +16,7 @@ from rules.allocation.drivers import driver_values
 from rules.allocation.largest_remainder import split
 from rules.allocation.pools import CAPEX, NO_RULE, PoolLine
 from rules.allocation.rule_set import RuleSetDocument, UsageRow
-from rules.money import MONEY, WIDE
+from rules.money import MONEY, QUANTITY, WIDE
 
 SLICE_SCHEMA: dict[str, PolarsDataType] = {
     "pool_line_id": pl.String,
@@ -28,8 +28,8 @@ SLICE_SCHEMA: dict[str, PolarsDataType] = {
     "target_kind": pl.String,
     "target_id": pl.String,
     "driver": pl.String,
-    "driver_value": pl.Decimal(18, 4),
-    "driver_total": pl.Decimal(18, 4),
+    "driver_value": QUANTITY,
+    "driver_total": QUANTITY,
     "share": WIDE,
     "exact_amount": WIDE,
     "amount": MONEY,

@@ -34,9 +34,15 @@ from decimal import Decimal
 
 import polars as pl
 
-from rules.billing.drafting import content_hash, invoice_number_prefix, line_tax
+from rules.billing.drafting import line_tax
 from rules.billing.lock_dates import HELD, MOVED, date_outside_lock
-from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA, RATE
+from rules.documents import (
+    DOCUMENT_HEADER_SCHEMA,
+    DOCUMENT_LINE_SCHEMA,
+    RATE,
+    content_hash,
+    document_number_prefix,
+)
 from rules.money import LINE_AMOUNT_RULE, MONEY, WIDE, exact_product, round_to_minor_units
 from rules.rule_sets import LockedPeriodPolicy
 from rules.settings import EntityConfig
@@ -164,7 +170,7 @@ def drafted_invoice_numbers(entity: str, period: str) -> str:
     Only these are corrected here: intercompany invoices, journals and the corrections themselves
     have numbers of their own and producers of their own.
     """
-    return "^" + re.escape(invoice_number_prefix(entity, period)) + r"\d+-[A-Z]{3}$"
+    return "^" + re.escape(document_number_prefix(entity, period)) + r"\d+-[A-Z]{3}$"
 
 
 def client_of(original_number: str) -> int:

@@ -21,8 +21,6 @@ Rules, each named:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -41,6 +39,7 @@ from rules.billing.retainers import (
     reduce_draw,
     retainer_lines,
 )
+from rules.documents import content_hash, document_number_prefix
 from rules.fx_conversion import rates_for
 from rules.fx_rates import FxSnapshot
 from rules.money import (
@@ -93,11 +92,6 @@ class Drafts:
     rates_used: pl.DataFrame  # the period-end rates applied: pin them so reruns reproduce
     # Each retainer's opening, top-up, draw and closing for the period (retainers.BALANCE_SCHEMA).
     retainer_balances: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=BALANCE_SCHEMA))
-
-
-def invoice_number_prefix(entity: str, period: str) -> str:
-    """Deterministic invoice numbers are this prefix, then client id and currency (BB-US-202608-5001-USD)."""
-    return f"BB-{entity.upper()}-{period.replace('-', '')}-"
 
 
 def billable_for_period(lines: pl.DataFrame, entity: EntityConfig) -> pl.DataFrame:
@@ -357,12 +351,6 @@ def _keep_totals_non_negative(
     return _with_tax(priced, line_amount_types, mode, level), balances
 
 
-def content_hash(header: dict[str, object], lines: list[dict[str, object]]) -> str:
-    """SHA-256 of the document as it would be sent: the same content always hashes the same."""
-    text = json.dumps({"header": header, "lines": lines}, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def draft_invoices(
     lines: pl.DataFrame,
     entity: EntityConfig,
@@ -494,7 +482,7 @@ def draft_invoices(
             .otherwise(pl.col("tax_fraction").fill_null(pl.lit(entity.tax_rate_percent / 100, WIDE)))
             .alias("tax_fraction"),
             pl.lit(rounding_label(tax_level, tax_mode)).alias("tax_rounding_rule"),
-            pl.format(invoice_number_prefix(entity.id, period) + "{}-{}", "client_id", "txn_currency").alias(
+            pl.format(document_number_prefix(entity.id, period) + "{}-{}", "client_id", "txn_currency").alias(
                 "invoice_number"
             ),
         )

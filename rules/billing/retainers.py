@@ -28,6 +28,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from rules.calendar import period_of, previous_period
 from rules.money import MONEY, QUANTITY, minor_units
 from rules.rule_sets import Retainer
 
@@ -56,17 +57,6 @@ class RetainerAccount:
     retainer: Retainer
     opening: Decimal
     contact_name: str
-
-
-def period_of(day: date) -> str:
-    """The period label (YYYY-MM) of a day."""
-    return day.strftime("%Y-%m")
-
-
-def previous_period(period: str) -> str:
-    """The period before `period` (YYYY-MM)."""
-    year, month = (int(part) for part in period.split("-"))
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
 def in_force(

@@ -7,7 +7,8 @@ import dagster as dg
 
 from assets.partitions import DAY, ENTITY, MONTH
 from pipelines.definitions import defs
-from pipelines.schedules import close_decision, previous_month, working_day_index
+from pipelines.schedules import close_decision, working_day_index
+from rules.calendar import previous_month
 
 
 def _schedule(name: str) -> dg.ScheduleDefinition:
