@@ -55,7 +55,7 @@ def running_sandboxes(
     """
     from sandbox.company import generate_company
     from sandbox.harvest_server import HarvestSandbox
-    from sandbox.xero_server import XeroSandbox
+    from sandbox.xero import XeroSandbox
 
     config = current_config()
     ledger = Path(default_home()) / "sandbox" / "xero.sqlite"

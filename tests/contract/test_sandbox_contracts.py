@@ -21,7 +21,7 @@ import pytest
 
 from resources.http_server import Exchange
 from sandbox.openapi_contract import Contract, load_contract, validate_exchange
-from sandbox.xero_server import Fault, XeroSandbox, dumps_exact
+from sandbox.xero import Fault, XeroSandbox, dumps_exact
 
 T1 = "3f0c7a52-5e7a-4a8e-9d0e-000000000001"
 XERO_TOKEN = "demo-xero-token"
