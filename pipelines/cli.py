@@ -54,7 +54,7 @@ def running_sandboxes(
     Yields the environment variables that point the connectors at them.
     """
     from sandbox.company import generate_company
-    from sandbox.harvest_server import HarvestSandbox
+    from sandbox.harvest import HarvestSandbox
     from sandbox.xero import XeroSandbox
 
     config = current_config()

@@ -11,7 +11,7 @@ import pytest
 
 from resources.configuration import current_config
 from sandbox.company import Company, generate_company
-from sandbox.harvest_server import HarvestSandbox
+from sandbox.harvest import HarvestSandbox
 from sandbox.xero import XeroSandbox
 
 DEMO_SEED = 7

@@ -202,9 +202,9 @@ def test_xero_sandbox_answers_match_the_contract(
 
 
 def test_harvest_sandbox_answers_match_the_contract(harvest_contract: Contract) -> None:
-    # Written concurrently with this file: the half runs once sandbox/harvest_server.py and
+    # Written concurrently with this file: the half runs once sandbox/harvest/ and
     # sandbox/company.py exist.
-    harvest_server = pytest.importorskip("sandbox.harvest_server")
+    harvest_server = pytest.importorskip("sandbox.harvest")
     company_module = pytest.importorskip("sandbox.company")
     company = company_module.generate_company(seed=7)
     headers = {
