@@ -12,21 +12,8 @@ from sandbox.xero.answers import ok, problem, validation_exception, validation_m
 from sandbox.xero.books import Books, Write
 from sandbox.xero.exact import ms_date
 from sandbox.xero.kinds import CREDIT_NOTES, INVOICES
+from sandbox.xero.settlement import invoice_ref, reduce_amount_due, reduce_remaining_credit
 from sandbox.xero.validation import number, parse_date, request_elements
-
-
-def reduce_amount_due(invoice: dict[str, Any], amount: Decimal, settled_by: str) -> None:
-    """Book `amount` against an invoice: `settled_by` (AmountPaid or AmountCredited) grows, AmountDue
-    shrinks, and the invoice is PAID once nothing is due, as Xero moves it."""
-    invoice[settled_by] = Decimal(invoice[settled_by]) + amount
-    invoice["AmountDue"] = Decimal(invoice["AmountDue"]) - amount
-    if invoice["AmountDue"] == 0:
-        invoice["Status"] = "PAID"
-
-
-def invoice_ref(invoice: dict[str, Any]) -> dict[str, Any]:
-    """The short reference to an invoice that allocations and payments carry."""
-    return {"InvoiceID": invoice["InvoiceID"], "InvoiceNumber": invoice.get("InvoiceNumber", "")}
 
 
 def allocate_credit_note(credit_note_id: str, books: Books, write: Write) -> Response:
@@ -79,7 +66,7 @@ def _allocate_one(
     allocation_id = str(uuid.uuid4())
     issued = parse_date(element.get("Date"), "Date", errors) if element.get("Date") else None
     allocated_on = ms_date(issued) if issued is not None else ms_date(write.now)
-    credit["RemainingCredit"] = Decimal(credit["RemainingCredit"]) - amount
+    reduce_remaining_credit(credit, amount)
     credit.setdefault("Allocations", []).append(
         {
             "AllocationID": allocation_id,
@@ -88,9 +75,7 @@ def _allocate_one(
             "Invoice": invoice_ref(invoice),
         }
     )
-    if credit["RemainingCredit"] == 0:
-        credit["Status"] = "PAID"
-    reduce_amount_due(invoice, amount, "AmountCredited")
+    reduce_amount_due(invoice, amount, "AmountCredited", allocated_on)
     updates[str(invoice["InvoiceID"]).lower()] = invoice
     return {
         "AllocationID": allocation_id,

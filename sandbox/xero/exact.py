@@ -58,6 +58,12 @@ def ms_date(moment: float | date, *, offset: bool = True) -> str:
     return f"/Date({millis}+0000)/" if offset else f"/Date({millis})/"
 
 
+def ms_day(text: str) -> date:
+    """The UTC calendar day of an MS JSON date (`/Date(1754006400000+0000)/`)."""
+    millis = int(text.removeprefix("/Date(").split(")")[0].split("+")[0])
+    return datetime.fromtimestamp(millis / 1000, UTC).date()
+
+
 def iso_utc(moment: float) -> str:
     """A stored timestamp: ISO 8601 in UTC to the millisecond."""
     return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")

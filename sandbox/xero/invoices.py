@@ -25,13 +25,16 @@ from sandbox.xero.exact import ms_date
 from sandbox.xero.journals import check_journal
 from sandbox.xero.kinds import CREDIT_NOTES, INVOICES, MANUAL_JOURNALS, DocumentKind
 from sandbox.xero.ledger import NewDocument
-from sandbox.xero.pricing import LINE_AMOUNT_TYPES, check_lines, price_lines
+from sandbox.xero.pricing import check_lines, price_lines
 from sandbox.xero.reads import renderer
 from sandbox.xero.validation import (
     Checked,
     PlannedContact,
     currency,
     document_date,
+    line_amount_types,
+    new_status,
+    no_update,
     optional_string,
     parse_date,
     request_elements,
@@ -154,23 +157,15 @@ def _check_header(
 ) -> _Header:
     """Every field but the lines, checked in Xero's order; sets the checked element's contact."""
     element, errors, noun = checked.element, checked.errors, kind.noun
-    if element.get(kind.id_field):
-        errors.append(f"The sandbox does not update {noun}s: send new {noun}s without {kind.id_field}.")
+    no_update(element, kind.id_field, noun, errors)
     doc_type = element.get("Type")
     if doc_type is None:
         errors.append(f"{noun.capitalize()} Type must be specified.")
     elif doc_type not in kind.types:
         errors.append(f"{noun.capitalize()} Type {doc_type!r} is not valid; use {' or '.join(kind.types)}.")
     checked.contact = resolve_contact(books.ledger, tenant, element.get("Contact"), errors, planned)
-    status = element.get("Status", "DRAFT")
-    if status not in NEW_INVOICE_STATUSES:
-        errors.append(f"Status {status!r} is not valid for a new {noun}; use DRAFT, SUBMITTED or AUTHORISED.")
-    line_amount_types = element.get("LineAmountTypes", "Exclusive")
-    if line_amount_types not in LINE_AMOUNT_TYPES:
-        errors.append(
-            f"LineAmountTypes {line_amount_types!r} is not valid; use Exclusive, Inclusive or NoTax."
-        )
-        line_amount_types = "Exclusive"
+    status = new_status(element, noun, NEW_INVOICE_STATUSES, errors)
+    amount_types = line_amount_types(element, "Exclusive", errors)
     issued = document_date(books, element, errors)
     due = parse_date(element["DueDate"], "DueDate", errors) if "DueDate" in element else None
     if "DueDate" not in element and status != "DRAFT" and kind is INVOICES:
@@ -180,7 +175,7 @@ def _check_header(
     number = optional_string(element, kind.number_field, errors, 255)
     reference = optional_string(element, "Reference", errors, 255)
     code, rate = currency(books, tenant, element, errors)
-    return _Header(doc_type, status, line_amount_types, issued, due, number, reference, code, rate)
+    return _Header(doc_type, status, amount_types, issued, due, number, reference, code, rate)
 
 
 def _document(

@@ -8,8 +8,8 @@ from typing import Any
 
 from sandbox.xero.books import Books
 from sandbox.xero.exact import ms_date, round_half_up
-from sandbox.xero.pricing import LINE_AMOUNT_TYPES, TAX_RATES
-from sandbox.xero.validation import Checked, document_date, number
+from sandbox.xero.pricing import TAX_RATES
+from sandbox.xero.validation import Checked, document_date, line_amount_types, new_status, number
 
 NEW_JOURNAL_STATUSES = ("DRAFT", "POSTED")
 MAX_ACCOUNT_CODE_LENGTH = 10
@@ -29,14 +29,8 @@ def check_journal(books: Books, tenant: str, element: Any) -> Checked:
     narration = element.get("Narration")
     if not isinstance(narration, str) or not narration.strip():
         errors.append("Narration must be specified.")
-    status = element.get("Status", "DRAFT")
-    if status not in NEW_JOURNAL_STATUSES:
-        errors.append(f"Status {status!r} is not valid for a new manual journal; use DRAFT or POSTED.")
-    line_amount_types = element.get("LineAmountTypes", "NoTax")
-    if line_amount_types not in LINE_AMOUNT_TYPES:
-        errors.append(
-            f"LineAmountTypes {line_amount_types!r} is not valid; use Exclusive, Inclusive or NoTax."
-        )
+    status = new_status(element, "manual journal", NEW_JOURNAL_STATUSES, errors)
+    amount_types = line_amount_types(element, "NoTax", errors)
     issued = document_date(books, element, errors)
     if issued is not None and status != "DRAFT":
         books.check_lock_date(tenant, issued, errors)
@@ -48,7 +42,7 @@ def check_journal(books: Books, tenant: str, element: Any) -> Checked:
         "Narration": narration,
         "Date": ms_date(issued),
         "Status": status,
-        "LineAmountTypes": line_amount_types,
+        "LineAmountTypes": amount_types,
         "JournalLines": lines,
         "ShowOnCashBasisReports": bool(element.get("ShowOnCashBasisReports", True)),
         "HasAttachments": False,

@@ -52,6 +52,11 @@ class DocumentKind:
     fields: Mapping[str, tuple[str, str]]
     noun: str
 
+    @property
+    def element(self) -> str:
+        """The name of one element of the collection (`Invoice`), as a payment names its document."""
+        return self.id_field.removesuffix("ID")
+
 
 INVOICES = DocumentKind("Invoices", INVOICE_TYPES, "InvoiceNumber", "InvoiceID", INVOICE_FIELDS, "invoice")
 CREDIT_NOTES = DocumentKind(
@@ -64,4 +69,64 @@ KINDS: dict[str, DocumentKind] = {
     "invoices": INVOICES,
     "creditnotes": CREDIT_NOTES,
     "manualjournals": MANUAL_JOURNALS,
+}
+
+# -- money movements (stored in the `transactions` table) --------------------------------------------
+
+PAYMENT_FIELDS: Fields = {
+    "PaymentID": ("doc_id", "guid"),
+    "PaymentType": ("doc_type", "string"),
+    "Status": ("status", "string"),
+    "Reference": ("reference", "string"),
+    "Invoice.InvoiceID": ("parent_id", "guid"),
+    "Invoice.InvoiceNumber": ("number", "string"),
+    "CreditNote.CreditNoteID": ("parent_id", "guid"),
+    "CreditNote.CreditNoteNumber": ("number", "string"),
+    "Invoice.Contact.ContactID": ("contact_id", "guid"),
+}
+BANK_TRANSACTION_FIELDS: Fields = {
+    "BankTransactionID": ("doc_id", "guid"),
+    "Type": ("doc_type", "string"),
+    "Status": ("status", "string"),
+    "Reference": ("reference", "string"),
+    "BankAccount.Code": ("number", "string"),
+    "Contact.ContactID": ("contact_id", "guid"),
+    "Contact.Name": ("contact_name", "string"),
+}
+
+
+def _credit_fields(id_field: str) -> Fields:
+    return {
+        id_field: ("doc_id", "guid"),
+        "Type": ("doc_type", "string"),
+        "Status": ("status", "string"),
+        "Reference": ("reference", "string"),
+        "Contact.ContactID": ("contact_id", "guid"),
+        "Contact.Name": ("contact_name", "string"),
+    }
+
+
+@dataclass(frozen=True)
+class TransactionKind:
+    """One collection of the `transactions` table: its name, id field, filters and whether it has lines."""
+
+    collection: str
+    id_field: str
+    fields: Mapping[str, tuple[str, str]]
+    noun: str
+    has_lines: bool
+
+
+PAYMENTS = TransactionKind("Payments", "PaymentID", PAYMENT_FIELDS, "payment", has_lines=False)
+BANK_TRANSACTIONS = TransactionKind(
+    "BankTransactions", "BankTransactionID", BANK_TRANSACTION_FIELDS, "bank transaction", has_lines=True
+)
+OVERPAYMENTS = TransactionKind(
+    "Overpayments", "OverpaymentID", _credit_fields("OverpaymentID"), "overpayment", has_lines=True
+)
+PREPAYMENTS = TransactionKind(
+    "Prepayments", "PrepaymentID", _credit_fields("PrepaymentID"), "prepayment", has_lines=True
+)
+TRANSACTION_KINDS: dict[str, TransactionKind] = {
+    kind.collection.lower(): kind for kind in (PAYMENTS, BANK_TRANSACTIONS, OVERPAYMENTS, PREPAYMENTS)
 }

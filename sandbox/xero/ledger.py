@@ -46,6 +46,29 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_by_number ON documents (tenant, number COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS documents_by_contact ON documents (tenant, contact_id);
 CREATE INDEX IF NOT EXISTS documents_by_key ON documents (tenant, idempotency_key);
+-- Money movements and the credits they leave (Payments, BankTransactions, Overpayments, Prepayments),
+-- kept apart from documents so that a ledger file written before they existed opens unchanged.
+CREATE TABLE IF NOT EXISTS transactions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    number TEXT,
+    reference TEXT,
+    status TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    contact_name TEXT NOT NULL,
+    parent_id TEXT NOT NULL,
+    created_utc TEXT NOT NULL,
+    updated_utc TEXT NOT NULL,
+    idempotency_key TEXT,
+    request_json TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (tenant, doc_id)
+);
+CREATE INDEX IF NOT EXISTS transactions_by_collection ON transactions (tenant, collection);
+CREATE INDEX IF NOT EXISTS transactions_by_parent ON transactions (tenant, parent_id);
 CREATE TABLE IF NOT EXISTS idempotency (
     tenant TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -81,6 +104,14 @@ class NewDocument:
     contact_name: str
     request_element: Any  # the element as the client sent it
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewTransaction(NewDocument):
+    """A payment, bank transaction or credit to store: also its collection and the document it settles."""
+
+    collection: str
+    parent_id: str  # the invoice or credit note a payment settles; "" when none
 
 
 @dataclass(frozen=True)
@@ -192,6 +223,65 @@ class Ledger:
             sql += " AND doc_type = ?"
             params.append(doc_type)
         return self.bodies(sql + " ORDER BY seq", params)
+
+    # -- transactions ----------------------------------------------------------------------------
+
+    def insert_transaction(self, row: NewTransaction, key: str | None, now: float) -> None:
+        """Store a new payment, bank transaction or credit (the caller holds a transaction)."""
+        self.con.execute(
+            "INSERT INTO transactions (tenant, collection, doc_id, doc_type, number, reference, status, "
+            "contact_id, contact_name, parent_id, created_utc, updated_utc, idempotency_key, request_json, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.tenant,
+                row.collection,
+                row.doc_id,
+                row.doc_type,
+                row.number,
+                row.reference,
+                row.status,
+                row.contact_id,
+                row.contact_name,
+                row.parent_id,
+                iso_utc(now),
+                iso_utc(now),
+                key,
+                dumps_exact(row.request_element),
+                dumps_exact(row.body),
+            ),
+        )
+
+    def update_transaction(self, tenant: str, doc_id: str, body: dict[str, Any], now: float) -> None:
+        """Replace a stored transaction's body and status (the caller holds a transaction)."""
+        self.con.execute(
+            "UPDATE transactions SET body = ?, status = ?, updated_utc = ? WHERE tenant = ? AND doc_id = ?",
+            (dumps_exact(body), body["Status"], iso_utc(now), tenant, doc_id),
+        )
+
+    def find_transaction(self, tenant: str, collection: str, doc_id: str) -> dict[str, Any] | None:
+        """A stored transaction of a collection by id (any letter case), or None."""
+        row = self.con.execute(
+            "SELECT body FROM transactions WHERE tenant = ? AND collection = ? AND doc_id = ? COLLATE NOCASE",
+            (tenant, collection, doc_id.lower()),
+        ).fetchone()
+        return None if row is None else loads_exact(row["body"])
+
+    def transactions(self, tenant: str, collection: str) -> list[dict[str, Any]]:
+        """A tenant's stored transactions of one collection in creation order."""
+        return self.bodies(
+            "SELECT body FROM transactions WHERE tenant = ? AND collection = ? ORDER BY seq",
+            [tenant, collection],
+        )
+
+    def documents_numbered(self, tenant: str, number: str, types: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Every stored document of `types` with this number (ignoring case), oldest first."""
+        placeholders = ",".join("?" * len(types))
+        rows = self.con.execute(
+            f"SELECT body FROM documents WHERE tenant = ? AND number = ? COLLATE NOCASE "
+            f"AND doc_type IN ({placeholders}) ORDER BY seq",
+            (tenant, number, *types),
+        ).fetchall()
+        return [loads_exact(row["body"]) for row in rows]
 
     # -- contacts --------------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ TAX_RATES: dict[str, Decimal] = {
     "OUTPUT2": Decimal(20),
     "OUTPUT3": Decimal(19),
 }
-LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
 UNIT_STEP_4DP = Decimal("0.0001")
 
 
@@ -47,10 +46,12 @@ def price_lines(lines: list[dict[str, Any]], line_amount_types: str) -> tuple[De
     return sub_total, total_tax, sub_total + total_tax
 
 
-def check_lines(items: Any, unitdp4: bool, line_amount_types: str, errors: list[str]) -> list[dict[str, Any]]:
+def check_lines(
+    items: Any, unitdp4: bool, line_amount_types: str, errors: list[str], collection: str = "Invoices"
+) -> list[dict[str, Any]]:
     """Validate and price each line: LineAmount = round_half_up(Quantity x UnitAmount, 2), tax per line."""
     if not isinstance(items, list) or not items:
-        errors.append("Invoices must have at least one line item.")
+        errors.append(f"{collection} must have at least one line item.")
         return []
     unit_step = UNIT_STEP_4DP if unitdp4 else CENT
     priced: list[dict[str, Any]] = []

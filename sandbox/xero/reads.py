@@ -12,7 +12,7 @@ from resources.http_server import Request, Response
 from sandbox.xero.answers import ERR_QUERY_PARSE, api_error, ok, problem
 from sandbox.xero.books import Books
 from sandbox.xero.exact import round_half_up
-from sandbox.xero.kinds import INVOICES, MANUAL_JOURNALS, DocumentKind
+from sandbox.xero.kinds import INVOICES, MANUAL_JOURNALS, DocumentKind, TransactionKind
 from sandbox.xero.where import GUID_RE, Fields, WhereError, parse_where, where_sql
 
 PAGE_SIZE = 100  # Xero pages Invoices and Contacts by 100 unless pageSize says otherwise
@@ -157,3 +157,25 @@ def positive_int(raw: str | None) -> int | None:
     if raw is None or not raw.strip().isdigit() or int(raw) < 1:
         return None
     return int(raw)
+
+
+def list_transactions(books: Books, request: Request, tenant: str, kind: TransactionKind) -> Response:
+    """GET a collection of payments, bank transactions or credits: `where` and paging."""
+    render = render_invoice if kind.has_lines else None
+    listing = Listing("transactions", kind.collection, kind.fields, render=render)
+    listing.conditions += ["tenant = ?", "collection = ?"]
+    listing.params += [tenant, kind.collection]
+    return list_collection(books, request, listing)
+
+
+def get_transaction(
+    books: Books, request: Request, tenant: str, ident: str, kind: TransactionKind
+) -> Response:
+    """GET one payment, bank transaction or credit by its id."""
+    now = books.clock()
+    found = books.ledger.find_transaction(tenant, kind.collection, ident) if GUID_RE.match(ident) else None
+    if found is None:
+        return problem(404, "NotFound", f"No {kind.collection} element {ident} in this organisation")
+    if kind.has_lines:
+        found = render_invoice(found, request.param("unitdp") == "4", True)
+    return ok({kind.collection: [found]}, now)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from resources.http_server import Request, Response
 from sandbox.xero.allocations import allocate_credit_note
 from sandbox.xero.answers import method_not_allowed, problem
+from sandbox.xero.bank_transactions import create_bank_transactions
 from sandbox.xero.books import Books, WriteHandler
 from sandbox.xero.contacts import create_contacts, get_contact, list_contacts
 from sandbox.xero.invoices import create_documents
-from sandbox.xero.kinds import KINDS
-from sandbox.xero.reads import get_document, list_documents
+from sandbox.xero.kinds import KINDS, TRANSACTION_KINDS
+from sandbox.xero.payment_reversal import delete_payment
+from sandbox.xero.payments import create_payments
+from sandbox.xero.reads import get_document, get_transaction, list_documents, list_transactions
 
 # Runs a write handler inside the idempotency protocol: (request, tenant, handler) -> answer.
 RunWrite = Callable[[Request, str, WriteHandler], Response]
@@ -28,6 +31,7 @@ class Collection:
     list: ListHandler
     get: GetHandler
     create: WriteHandler | None = None
+    update: Callable[[str], WriteHandler] | None = None  # POST /{id}: the handler for that element
 
 
 def _collections() -> dict[str, Collection]:
@@ -44,6 +48,17 @@ def _collections() -> dict[str, Collection]:
             functools.partial(get_document, kind=kind),
             functools.partial(create_documents, kind),
         )
+    for name, tx_kind in TRANSACTION_KINDS.items():
+        table[name] = Collection(
+            functools.partial(list_transactions, kind=tx_kind),
+            functools.partial(get_transaction, kind=tx_kind),
+        )
+    table["payments"] = replace(
+        table["payments"],
+        create=create_payments,
+        update=lambda ident: functools.partial(delete_payment, ident),
+    )
+    table["banktransactions"] = replace(table["banktransactions"], create=create_bank_transactions)
     return table
 
 
@@ -73,6 +88,8 @@ def dispatch(books: Books, request: Request, resource: str, tenant: str, run_wri
     if collection is None or len(parts) > 2:
         return problem(404, "NotFound", f"The sandbox does not serve {resource}")
     if len(parts) == 2:
+        if method == "POST" and collection.update is not None:
+            return run_write(request, tenant, collection.update(parts[1]))
         if method != "GET":
             return method_not_allowed("The sandbox does not update documents")
         return collection.get(books, request, tenant, parts[1])

@@ -143,6 +143,13 @@ class XeroSandbox:
         """
         return self._books.ledger.documents(tenant, type)
 
+    def transactions(self, tenant: str, collection: str) -> list[dict[str, Any]]:
+        """Stored payments, bank transactions, overpayments or prepayments of a tenant in creation order.
+
+        `collection` as the API names it: Payments, BankTransactions, Overpayments, Prepayments.
+        """
+        return self._books.ledger.transactions(tenant, collection)
+
     def contacts(self, tenant: str) -> list[dict[str, Any]]:
         """Stored contacts of a tenant in creation order."""
         return self._books.ledger.contacts(tenant)

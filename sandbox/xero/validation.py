@@ -7,6 +7,7 @@ reports every problem of every element at once, as Xero's ValidationErrors do.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,10 +18,13 @@ from resources.http_server import Request, Response
 from sandbox.xero.answers import ERR_NO_DATA, ERR_POST_DATA, api_error
 from sandbox.xero.books import DEFAULT_CURRENCY, Books
 from sandbox.xero.exact import RATE_STEP, loads_exact, round_half_up
+from sandbox.xero.where import GUID_RE
 
 DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(T00:00:00)?$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 UNIT_RATE = Decimal("1.000000")
+LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
+MAX_ACCOUNT_CODE = 10
 
 
 @dataclass
@@ -127,3 +131,66 @@ def currency_rate(
     if base is not None and code == base and rate != 1:
         errors.append(f"CurrencyRate must be 1 for the organisation's base currency {base}.")
     return round_half_up(rate, RATE_STEP)
+
+
+def spoken_list(choices: tuple[str, ...]) -> str:
+    """`A, B or C`, as the messages name the allowed values."""
+    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
+def new_status(element: Mapping[str, Any], noun: str, allowed: tuple[str, ...], errors: list[str]) -> Any:
+    """The Status of a new element (the first allowed one by default); another value is an error."""
+    status = element.get("Status", allowed[0])
+    if status not in allowed:
+        errors.append(f"Status {status!r} is not valid for a new {noun}; use {spoken_list(allowed)}.")
+    return status
+
+
+def line_amount_types(element: Mapping[str, Any], default: str, errors: list[str]) -> str:
+    """The element's LineAmountTypes; an unknown value is an error and the default is used instead."""
+    value = element.get("LineAmountTypes", default)
+    if value not in LINE_AMOUNT_TYPES:
+        errors.append(f"LineAmountTypes {value!r} is not valid; use Exclusive, Inclusive or NoTax.")
+        return default
+    return str(value)
+
+
+def no_update(element: Mapping[str, Any], id_field: str, noun: str, errors: list[str]) -> None:
+    """The sandbox creates only: an element carrying its id (an update in Xero) is refused."""
+    if element.get(id_field):
+        errors.append(f"The sandbox does not update {noun}s: send new {noun}s without {id_field}.")
+
+
+def account(tenant: str, value: Any, name: str, errors: list[str]) -> dict[str, str] | None:
+    """The account a payment or bank transaction uses, named by AccountID or Code.
+
+    The sandbox has no chart of accounts: a Code is taken as given and gets a stable AccountID of
+    its own (the same code, the same id, per tenant).
+    """
+    if not isinstance(value, dict) or not (value.get("AccountID") or value.get("Code")):
+        errors.append(f"{name} must be specified by AccountID or Code.")
+        return None
+    code, account_id = value.get("Code"), value.get("AccountID")
+    if code is not None and (not isinstance(code, str) or not code.strip() or len(code) > MAX_ACCOUNT_CODE):
+        errors.append(f"{name}.Code must be a string of 1 to {MAX_ACCOUNT_CODE} characters.")
+        return None
+    if account_id and (not isinstance(account_id, str) or not GUID_RE.match(account_id)):
+        errors.append(f"{name}.AccountID {account_id!r} is not a valid GUID.")
+        return None
+    named: dict[str, str] = {
+        "AccountID": str(account_id).lower()
+        if account_id
+        else str(uuid.uuid5(uuid.NAMESPACE_URL, f"billbridge-sandbox:{tenant}:account:{code}"))
+    }
+    if code:
+        named["Code"] = code
+    return named
+
+
+def flag(element: Mapping[str, Any], name: str, errors: list[str]) -> bool:
+    """An optional true/false field (false when absent)."""
+    value = element.get(name, False)
+    if not isinstance(value, bool):
+        errors.append(f"{name} must be true or false.")
+        return False
+    return value
