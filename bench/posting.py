@@ -97,7 +97,7 @@ def bench_posting(invoices: int) -> None:
     """Post `invoices` drafts at 600 calls/min and print the rate as a share of the ceiling."""
     from assets.posting.outbox import post_period
     from resources.xero import XeroClient
-    from sandbox.xero_server import XeroSandbox
+    from sandbox.xero import XeroSandbox
 
     entity = load_config().entity("us").model_copy(update={"accounting_tenant_id": BENCH_TENANT})
     with tempfile.TemporaryDirectory() as home:

@@ -89,7 +89,7 @@ def bench_extraction(rows: int) -> None:
     """Extract `rows` time entries from the PM sandbox with the provider's real limit switched on."""
     from resources.harvest import HarvestClient
     from sandbox.company import generate_company
-    from sandbox.harvest_server import HarvestSandbox
+    from sandbox.harvest import HarvestSandbox
 
     scale = max(1.0, rows / 1_700)
     t0 = time.perf_counter()

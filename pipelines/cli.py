@@ -47,8 +47,8 @@ def running_sandboxes(
     Yields the environment variables that point the connectors at them.
     """
     from sandbox.company import generate_company
-    from sandbox.harvest_server import HarvestSandbox
-    from sandbox.xero_server import XeroSandbox
+    from sandbox.harvest import HarvestSandbox
+    from sandbox.xero import XeroSandbox
 
     config = current_config()
     ledger = Path(default_home()) / "sandbox" / "xero.sqlite"

@@ -11,8 +11,8 @@ import pytest
 
 from resources.configuration import current_config
 from sandbox.company import Company, generate_company
-from sandbox.harvest_server import HarvestSandbox
-from sandbox.xero_server import XeroSandbox
+from sandbox.harvest import HarvestSandbox
+from sandbox.xero import XeroSandbox
 
 DEMO_SEED = 7
 

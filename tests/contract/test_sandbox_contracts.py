@@ -21,7 +21,7 @@ import pytest
 
 from resources.http_server import Exchange
 from sandbox.openapi_contract import Contract, load_contract, validate_exchange
-from sandbox.xero_server import Fault, XeroSandbox, dumps_exact
+from sandbox.xero import Fault, XeroSandbox, dumps_exact
 
 T1 = "3f0c7a52-5e7a-4a8e-9d0e-000000000001"
 XERO_TOKEN = "demo-xero-token"
@@ -202,9 +202,9 @@ def test_xero_sandbox_answers_match_the_contract(
 
 
 def test_harvest_sandbox_answers_match_the_contract(harvest_contract: Contract) -> None:
-    # Written concurrently with this file: the half runs once sandbox/harvest_server.py and
+    # Written concurrently with this file: the half runs once sandbox/harvest/ and
     # sandbox/company.py exist.
-    harvest_server = pytest.importorskip("sandbox.harvest_server")
+    harvest_server = pytest.importorskip("sandbox.harvest")
     company_module = pytest.importorskip("sandbox.company")
     company = company_module.generate_company(seed=7)
     headers = {

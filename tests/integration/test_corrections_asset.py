@@ -27,7 +27,7 @@ from resources.fx import EcbRates
 from resources.warehouse import Warehouse, append
 from resources.xero import XeroClient
 from rules.normalizing import normalize_lines
-from sandbox.xero_server import XeroSandbox
+from sandbox.xero import XeroSandbox
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 
 pytestmark = pytest.mark.integration

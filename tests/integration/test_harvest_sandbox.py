@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from sandbox.company import Company, generate_company
-from sandbox.harvest_server import HarvestSandbox
+from sandbox.harvest import HarvestSandbox
 
 pytestmark = pytest.mark.integration
 TOKEN, ACCOUNT = "demo-harvest-token", "100001"

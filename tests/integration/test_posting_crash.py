@@ -23,7 +23,7 @@ from bench.posting import write_synthetic_drafts
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
-from sandbox.xero_server import XeroSandbox
+from sandbox.xero import XeroSandbox
 
 pytestmark = pytest.mark.integration
 

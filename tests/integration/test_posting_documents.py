@@ -24,7 +24,7 @@ from resources.warehouse import Warehouse, append
 from resources.xero import XeroClient
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
 from rules.settings import EntityConfig
-from sandbox.xero_server import Fault, XeroSandbox
+from sandbox.xero import Fault, XeroSandbox
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from pipelines.cli import main
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
-from sandbox.xero_server import XeroSandbox
+from sandbox.xero import XeroSandbox
 
 pytestmark = pytest.mark.integration
 

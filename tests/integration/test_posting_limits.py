@@ -13,7 +13,7 @@ from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
 from rules.settings import EntityConfig
-from sandbox.xero_server import Fault, XeroSandbox
+from sandbox.xero import Fault, XeroSandbox
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ import pytest
 from rules.outbound_payloads import outbound_document
 from rules.rule_sets import MoneyRounding, TaxRounding
 from rules.settings import BillbridgeConfig
-from sandbox.xero_server import XeroSandbox, dumps_exact, loads_exact
+from sandbox.xero import XeroSandbox, dumps_exact, loads_exact
 from tests.unit.test_money_rounding import _config, _drafts, _three_ties, _uk_ties
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.xero_server import ZERO_GUID, Fault, XeroSandbox, dumps_exact, loads_exact
+from sandbox.xero import ZERO_GUID, Fault, XeroSandbox, dumps_exact, loads_exact
 
 pytestmark = pytest.mark.integration
 

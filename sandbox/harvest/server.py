@@ -1,4 +1,4 @@
-"""A local Harvest API v2 stand-in serving a `Company` over real HTTP, read-only.
+"""`HarvestSandbox`: a local Harvest API v2 stand-in serving a `Company` over real HTTP, read-only.
 
 What it honours from the vendored contract (`contracts/harvest-openapi.yaml`) and Harvest's docs:
 
@@ -7,17 +7,11 @@ What it honours from the vendored contract (`contracts/harvest-openapi.yaml`) an
 * The list envelope (`{<resource>: [...], per_page, total_pages, total_entries, next_page,
   previous_page, page, links}`) with absolute `links` that carry every other query parameter, so
   a client can follow `links.next` alone. `per_page` is 1..2000, default 2000.
-* The list filters of each resource (`from`/`to` on spent_date, `updated_since`, `client_id`,
-  `project_id`, `user_id`, `task_id`, `is_active`, `is_billed`, `is_running`). Unknown
-  parameters are ignored, as Harvest does; malformed values answer 422.
-* Harvest's order: time entries and expenses newest spent_date first (then id, descending, so
-  pages are stable); every other list most recently created first.
+* The list filters of each resource (`query.py`) and Harvest's order: time entries and expenses
+  newest spent_date first (then id, descending, so pages are stable); every other list most
+  recently created first (`index.py`).
 * The provider's rate limit: at most `rate_limit` requests per sliding `rate_window_s` per token,
   429 with `Retry-After` beyond it.
-
-Lists are sorted once per change and dated lists are indexed by spent_date, so a page of a
-date-filtered list costs O(page) even over a million entries. Any other filter is evaluated once
-and the matching list cached until the data changes, so walking its pages is O(page) too.
 """
 
 from __future__ import annotations
@@ -26,202 +20,22 @@ import json
 import math
 import threading
 import time
-from bisect import bisect_left, bisect_right
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from resources.http_server import Exchange, JsonHTTPServer, Request, Response
 from sandbox.company import Company, Record
+from sandbox.harvest.index import RecordIndex
+from sandbox.harvest.query import DATED_KINDS, FILTERS, InvalidParameter, ListQuery, parse_timestamp, stamp
 from sandbox.webhooks import WebhookSender
 
-MAX_PER_PAGE = 2000
-DATED_KINDS = frozenset({"time_entries", "expenses"})
-# The list filters each resource accepts (the contract's query parameters, less paging).
-FILTERS: dict[str, frozenset[str]] = {
-    "clients": frozenset({"is_active", "updated_since"}),
-    "projects": frozenset({"is_active", "client_id", "updated_since"}),
-    "tasks": frozenset({"is_active", "updated_since"}),
-    "users": frozenset({"is_active", "updated_since"}),
-    "user_assignments": frozenset({"user_id", "is_active", "updated_since"}),
-    "task_assignments": frozenset({"is_active", "updated_since"}),
-    "time_entries": frozenset(
-        {
-            "user_id",
-            "client_id",
-            "project_id",
-            "task_id",
-            "is_billed",
-            "is_running",
-            "updated_since",
-            "from",
-            "to",
-        }
-    ),
-    "expenses": frozenset({"user_id", "client_id", "project_id", "is_billed", "updated_since", "from", "to"}),
-}
-# Filters on a nested object's id: parameter -> the record's field holding {"id": ...}.
-NESTED_ID_FILTERS = {"client_id": "client", "project_id": "project", "user_id": "user", "task_id": "task"}
-BOOLEAN_FILTERS = ("is_active", "is_billed", "is_running")
 INVALID_TOKEN: dict[str, str] = {
     "error": "invalid_token",
     "error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons.",
 }
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-FILTER_CACHE_SIZE = 8
-
-
-class InvalidParameter(ValueError):
-    """A query parameter Harvest would answer 422 for."""
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
-
-
-def parse_timestamp(text: str) -> datetime:
-    """An ISO 8601 date or date-time as an aware UTC datetime (naive values are taken as UTC)."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise InvalidParameter(f"not an ISO 8601 date and time: {text!r}") from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _parse_date(name: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise InvalidParameter(
-            f"{name} must be a date in ISO 8601 format (YYYY-MM-DD), got {text!r}"
-        ) from exc
-
-
-def _parse_int(name: str, text: str, low: int | None = None, high: int | None = None) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError as exc:
-        raise InvalidParameter(f"{name} must be an integer, got {text!r}") from exc
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise InvalidParameter(f"{name} must be {bounds}, got {value}")
-    return value
-
-
-def _parse_bool(name: str, text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered not in ("true", "false"):
-        raise InvalidParameter(f"{name} must be true or false, got {text!r}")
-    return lowered == "true"
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """A list request's paging and filters, validated."""
-
-    page: int = 1
-    per_page: int = MAX_PER_PAGE
-    first_day: date | None = None  # `from`, inclusive
-    last_day: date | None = None  # `to`, inclusive
-    updated_since: str | None = None  # canonical UTC timestamp, compared with >=
-    equals: tuple[tuple[str, Any], ...] = ()  # (parameter, value) for the id and boolean filters
-
-    @classmethod
-    def parse(cls, kind: str, request: Request) -> ListQuery:
-        """Validate the query string of a list request for `kind`; raise InvalidParameter on bad input."""
-        allowed = FILTERS[kind]
-        page_text, per_page_text = request.param("page"), request.param("per_page")
-        page = _parse_int("page", page_text, low=1) if page_text else 1
-        per_page = _parse_int("per_page", per_page_text, 1, MAX_PER_PAGE) if per_page_text else MAX_PER_PAGE
-        first_day = last_day = None
-        if "from" in allowed and (text := request.param("from")):
-            first_day = _parse_date("from", text)
-        if "to" in allowed and (text := request.param("to")):
-            last_day = _parse_date("to", text)
-        since = None
-        if "updated_since" in allowed and (text := request.param("updated_since")):
-            moment = parse_timestamp(text)
-            # Stored timestamps have whole seconds, so `updated_at >= since` is the same test as
-            # `updated_at >= since rounded up to the second`, which compares as plain text.
-            if moment.microsecond:
-                moment = moment.replace(microsecond=0) + timedelta(seconds=1)
-            since = _stamp(moment)
-        equals: list[tuple[str, Any]] = []
-        for name in sorted(allowed & (set(NESTED_ID_FILTERS) | set(BOOLEAN_FILTERS))):
-            text = request.param(name)
-            if text is None or text == "":
-                continue
-            value: Any = _parse_bool(name, text) if name in BOOLEAN_FILTERS else _parse_int(name, text)
-            equals.append((name, value))
-        return cls(page, per_page, first_day, last_day, since, tuple(equals))
-
-    def predicate(self) -> Callable[[Record], bool] | None:
-        """The test for the filters other than the date range, or None when there are none."""
-        tests: list[Callable[[Record], bool]] = []
-        since = self.updated_since
-        if since is not None:
-            tests.append(lambda r: str(r.get("updated_at") or "") >= since)
-        for name, value in self.equals:
-            tests.append(
-                _nested_id_is(NESTED_ID_FILTERS[name], value)
-                if name in NESTED_ID_FILTERS
-                else _flag_is(name, value)
-            )
-        if not tests:
-            return None
-        if len(tests) == 1:
-            return tests[0]
-        return lambda r: all(test(r) for test in tests)
-
-
-def _nested_id_is(field_name: str, value: int) -> Callable[[Record], bool]:
-    def test(record: Record) -> bool:
-        nested = record.get(field_name)
-        return isinstance(nested, dict) and nested.get("id") == value
-
-    return test
-
-
-def _flag_is(field_name: str, value: bool) -> Callable[[Record], bool]:
-    def test(record: Record) -> bool:
-        return record.get(field_name) is value
-
-    return test
-
-
-@dataclass
-class _Snapshot:
-    """One resource's records in served order, with a day index for the dated ones."""
-
-    version: int
-    records: list[Record]
-    # For dated kinds: minus the spent_date's ordinal, ascending (records are newest first).
-    neg_days: list[int] | None = None
-    _by_id: dict[int, Record] | None = field(default=None, repr=False)
-
-    def by_id(self) -> dict[int, Record]:
-        if self._by_id is None:
-            self._by_id = {record["id"]: record for record in self.records}
-        return self._by_id
-
-    def window(self, first_day: date | None, last_day: date | None) -> tuple[int, int]:
-        """The slice of `records` whose spent_date lies in [first_day, last_day]."""
-        if self.neg_days is None:
-            return 0, len(self.records)
-        lo = bisect_left(self.neg_days, -last_day.toordinal()) if last_day else 0
-        hi = bisect_right(self.neg_days, -first_day.toordinal()) if first_day else len(self.records)
-        return lo, max(lo, hi)
-
-
-def _day_ordinal(record: Record, cache: dict[str, int]) -> int:
-    text = record["spent_date"]
-    ordinal = cache.get(text)
-    if ordinal is None:
-        ordinal = cache[text] = date.fromisoformat(text).toordinal()
-    return ordinal
 
 
 class HarvestSandbox:
@@ -251,10 +65,8 @@ class HarvestSandbox:
         self.rate_window_s = rate_window_s
         self.rate_limited_count = 0
         self._server = JsonHTTPServer(self._route, port=port, record=record)
-        self._lock = threading.Lock()
-        self._versions: dict[str, int] = dict.fromkeys(Company.KINDS, 0)
-        self._snapshots: dict[str, _Snapshot] = {}
-        self._filtered: OrderedDict[tuple[Any, ...], list[Record]] = OrderedDict()
+        self._index = RecordIndex(company)
+        self._limit_lock = threading.Lock()
         self._hits: dict[str, deque[float]] = {}
         self._clock: datetime | None = None
         # Change notifications on every mutation below (None: no webhooks, as Harvest itself).
@@ -299,9 +111,7 @@ class HarvestSandbox:
         self.stop()
 
     def _warm(self) -> None:
-        # Sort before the first request so its latency is not a million-row sort.
-        for kind in Company.KINDS:
-            self._snapshot(kind)
+        self._index.warm()
 
     # -- mutation hooks (Python only; the sandbox's HTTP API is read-only) -------------------------
 
@@ -312,8 +122,8 @@ class HarvestSandbox:
 
         Returns the record. Raises KeyError when there is no such record.
         """
-        with self._lock:
-            record = self._snapshot_locked(kind).by_id().get(record_id)
+        with self._index.lock:
+            record = self._index.snapshot_locked(kind).by_id().get(record_id)
             if record is None:
                 raise KeyError(f"no {kind} record {record_id}")
             if "spent_date" in fields:
@@ -321,35 +131,35 @@ class HarvestSandbox:
             previous = {key: record.get(key) for key in fields}
             record.update(fields)
             record["updated_at"] = self._advance_clock(updated_at)
-            self._versions[kind] += 1
+            self._index.changed(kind)
         self._notify(kind, "updated", record, previous)
         return record
 
     def add_record(self, kind: str, record: Record) -> Record:
         """Append a record (its `id` must be new); `updated_at`/`created_at` default to the next second."""
-        with self._lock:
-            snapshot = self._snapshot_locked(kind)
+        with self._index.lock:
+            snapshot = self._index.snapshot_locked(kind)
             if "id" not in record or record["id"] in snapshot.by_id():
                 raise ValueError(f"{kind} record needs a new id, got {record.get('id')!r}")
             if kind in DATED_KINDS:
                 date.fromisoformat(record["spent_date"])
-            stamp = self._advance_clock(record.get("updated_at"))
-            record["updated_at"] = stamp
-            record.setdefault("created_at", stamp)
+            updated_at = self._advance_clock(record.get("updated_at"))
+            record["updated_at"] = updated_at
+            record.setdefault("created_at", updated_at)
             self.company.records(kind).append(record)
-            self._versions[kind] += 1
+            self._index.changed(kind)
         self._notify(kind, "created", record, {})
         return record
 
     def delete_record(self, kind: str, record_id: int) -> Record:
         """Remove a record from the company (as a hard delete in Harvest: it simply stops being listed)."""
-        with self._lock:
-            record = self._snapshot_locked(kind).by_id().get(record_id)
+        with self._index.lock:
+            record = self._index.snapshot_locked(kind).by_id().get(record_id)
             if record is None:
                 raise KeyError(f"no {kind} record {record_id}")
             records = self.company.records(kind)
             records[:] = [r for r in records if r is not record]
-            self._versions[kind] += 1
+            self._index.changed(kind)
         self._notify(kind, "deleted", record, {})
         return record
 
@@ -385,52 +195,9 @@ class HarvestSandbox:
         if explicit is not None:
             moment = parse_timestamp(explicit)
             self._clock = max(self._clock, moment)
-            return _stamp(moment)
+            return stamp(moment)
         self._clock += timedelta(seconds=1)
-        return _stamp(self._clock)
-
-    # -- indexes -----------------------------------------------------------------------------------
-
-    def _snapshot(self, kind: str) -> _Snapshot:
-        with self._lock:
-            return self._snapshot_locked(kind)
-
-    def _snapshot_locked(self, kind: str) -> _Snapshot:
-        version = self._versions[kind]
-        snapshot = self._snapshots.get(kind)
-        if snapshot is not None and snapshot.version == version:
-            return snapshot
-        records = list(self.company.records(kind))
-        if kind in DATED_KINDS:
-            cache: dict[str, int] = {}
-            records.sort(key=lambda r: (_day_ordinal(r, cache), r["id"]), reverse=True)
-            snapshot = _Snapshot(version, records, [-cache[r["spent_date"]] for r in records])
-        else:
-            records.sort(key=lambda r: (str(r.get("created_at") or ""), r["id"]), reverse=True)
-            snapshot = _Snapshot(version, records)
-        self._snapshots[kind] = snapshot
-        return snapshot
-
-    def _matching(self, kind: str, query: ListQuery) -> tuple[list[Record], int, int]:
-        """(list, lo, hi): the records answering `query` are list[lo:hi], in served order."""
-        snapshot = self._snapshot(kind)
-        lo, hi = snapshot.window(query.first_day, query.last_day)
-        predicate = query.predicate()
-        if predicate is None:
-            return snapshot.records, lo, hi
-        key = (kind, snapshot.version, lo, hi, query.updated_since, query.equals)
-        with self._lock:
-            cached = self._filtered.get(key)
-            if cached is not None:
-                self._filtered.move_to_end(key)
-                return cached, 0, len(cached)
-        # Evaluated outside the lock: a concurrent duplicate evaluation is harmless.
-        matched = [r for r in snapshot.records[lo:hi] if predicate(r)]
-        with self._lock:
-            self._filtered[key] = matched
-            while len(self._filtered) > FILTER_CACHE_SIZE:
-                self._filtered.popitem(last=False)
-        return matched, 0, len(matched)
+        return stamp(self._clock)
 
     # -- HTTP --------------------------------------------------------------------------------------
 
@@ -439,7 +206,7 @@ class HarvestSandbox:
         if self.rate_limit is None:
             return None
         now = time.monotonic()
-        with self._lock:
+        with self._limit_lock:
             hits = self._hits.setdefault(token, deque())
             while hits and hits[0] <= now - self.rate_window_s:
                 hits.popleft()
@@ -494,7 +261,7 @@ class HarvestSandbox:
             record_id = int(text)
         except ValueError:
             return _not_found()
-        record = self._snapshot(kind).by_id().get(record_id)
+        record = self._index.snapshot(kind).by_id().get(record_id)
         return _json(200, record) if record is not None else _not_found()
 
     def _list(self, kind: str, request: Request) -> Response:
@@ -502,7 +269,7 @@ class HarvestSandbox:
             query = ListQuery.parse(kind, request)
         except InvalidParameter as exc:
             return _json(422, {"message": str(exc)})
-        records, lo, hi = self._matching(kind, query)
+        records, lo, hi = self._index.matching(kind, query)
         total = hi - lo
         total_pages = math.ceil(total / query.per_page)
         start = lo + (query.page - 1) * query.per_page
