@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -22,118 +21,42 @@ import pytest
 from resources.http_server import Exchange
 from sandbox.openapi_contract import Contract, load_contract, validate_exchange
 from sandbox.xero import Fault, XeroSandbox, dumps_exact
+from tests.contract.exchanges import T1, assert_all_valid, invoice, write, xero_client
 
-T1 = "3f0c7a52-5e7a-4a8e-9d0e-000000000001"
-XERO_TOKEN = "demo-xero-token"
 HARVEST_TOKEN = "demo-harvest-token"
 HARVEST_ACCOUNT = "100001"
 
 
-@pytest.fixture(scope="module")
-def xero_contract() -> Contract:
-    return load_contract("xero")
-
-
-@pytest.fixture(scope="module")
-def harvest_contract() -> Contract:
-    return load_contract("harvest")
-
-
-def assert_all_valid(contract: Contract, exchanges: list[Exchange]) -> float:
-    """Validate every exchange; fail with all the violations at once. Returns the seconds spent."""
-    started = time.perf_counter()
-    failures = []
-    for exchange in exchanges:
-        try:
-            validate_exchange(contract, exchange)
-        except AssertionError as exc:
-            failures.append(str(exc))
-    elapsed = time.perf_counter() - started
-    assert not failures, "\n".join(failures)
-    return elapsed
-
-
 # -- the Xero sandbox against the Xero contract ---------------------------------------------------
-
-
-def _xero_client(sandbox: XeroSandbox, tenant: str = T1, token: str = XERO_TOKEN) -> httpx.Client:
-    # The headers our connector (resources/xero.py) sends.
-    return httpx.Client(
-        base_url=sandbox.url + "/",
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Xero-tenant-id": tenant,
-            "Accept": "application/json",
-            "User-Agent": "billbridge",
-        },
-        timeout=5,
-    )
-
-
-def _write(
-    http: httpx.Client, method: str, path: str, payload: Any, key: str | None = None, **params: str
-) -> httpx.Response:
-    headers = {"Content-Type": "application/json"}
-    if key:
-        headers["Idempotency-Key"] = key
-    return http.request(method, path, content=dumps_exact(payload), params=params, headers=headers)
-
-
-def _invoice(contact_id: str, number: str, **overrides: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "Type": "ACCREC",
-        "Contact": {"ContactID": contact_id},
-        "InvoiceNumber": number,
-        "Reference": "billbridge uk 2026-08",
-        "Date": "2026-08-31",
-        "DueDate": "2026-09-30",
-        "CurrencyCode": "EUR",
-        "CurrencyRate": Decimal("1.1685"),
-        "Status": "DRAFT",
-        "LineAmountTypes": "Exclusive",
-        "LineItems": [
-            {
-                "Description": "Website redesign / Design",
-                "Quantity": Decimal("12.5"),
-                "UnitAmount": Decimal("137.5"),
-                "LineAmount": Decimal("1718.75"),
-                "AccountCode": "200",
-                "TaxType": "OUTPUT2",
-                "TaxAmount": Decimal("343.75"),
-            }
-        ],
-    }
-    document.update(overrides)
-    return document
 
 
 @pytest.fixture
 def xero_exchanges() -> Iterator[list[Exchange]]:
     """A representative session against the Xero sandbox: every endpoint, success and error answers."""
     with XeroSandbox([T1], record=True, minute_limit=None, day_limit=None, concurrent_limit=None) as xero:
-        http = _xero_client(xero)
+        http = xero_client(xero)
         assert http.get("Contacts", params={"where": 'Name=="Acme Ltd"'}).json()["Contacts"] == []
-        created = _write(http, "PUT", "Contacts", {"Contacts": [{"Name": "Acme Ltd"}]}, key="contact-acme")
+        created = write(http, "PUT", "Contacts", {"Contacts": [{"Name": "Acme Ltd"}]}, key="contact-acme")
         contact_id = created.json()["Contacts"][0]["ContactID"]
-        _write(http, "PUT", "Contacts", {"Contacts": [{"Name": "Acme Ltd"}]})  # 400 duplicate name
+        write(http, "PUT", "Contacts", {"Contacts": [{"Name": "Acme Ltd"}]})  # 400 duplicate name
         mixed = {"Contacts": [{"Name": "Globex", "EmailAddress": "ap@globex.test"}, {"Name": "acme ltd"}]}
-        assert _write(http, "POST", "Contacts", mixed, summarizeErrors="false").status_code == 200
+        assert write(http, "POST", "Contacts", mixed, summarizeErrors="false").status_code == 200
         http.get(f"Contacts/{contact_id}")
         http.get("Contacts", params={"IDs": contact_id, "page": "1"})
 
-        batch = {"Invoices": [_invoice(contact_id, f"BB-UK-202608-{n}") for n in (1, 2)]}
-        assert _write(
+        batch = {"Invoices": [invoice(contact_id, f"BB-UK-202608-{n}") for n in (1, 2)]}
+        assert write(
             http, "PUT", "Invoices", batch, key="batch-1", summarizeErrors="false", unitdp="4"
         ).is_success
-        _write(http, "PUT", "Invoices", batch, key="batch-1", summarizeErrors="false", unitdp="4")  # replay
-        _write(http, "PUT", "Invoices", batch, key="batch-1")  # same key, other request: 400
+        write(http, "PUT", "Invoices", batch, key="batch-1", summarizeErrors="false", unitdp="4")  # replay
+        write(http, "PUT", "Invoices", batch, key="batch-1")  # same key, other request: 400
         with_bad = {
-            "Invoices": [_invoice(contact_id, "BB-UK-202608-3"), _invoice(contact_id, "X", LineItems=[])]
+            "Invoices": [invoice(contact_id, "BB-UK-202608-3"), invoice(contact_id, "X", LineItems=[])]
         }
-        assert _write(http, "PUT", "Invoices", with_bad).status_code == 400
-        assert _write(http, "PUT", "Invoices", with_bad, summarizeErrors="false").status_code == 200
-        by_name = {"Invoices": [_invoice(contact_id, "BB-UK-202608-4", Contact={"Name": "Initech"})]}
-        assert _write(http, "POST", "Invoices", by_name).status_code == 200
+        assert write(http, "PUT", "Invoices", with_bad).status_code == 400
+        assert write(http, "PUT", "Invoices", with_bad, summarizeErrors="false").status_code == 200
+        by_name = {"Invoices": [invoice(contact_id, "BB-UK-202608-4", Contact={"Name": "Initech"})]}
+        assert write(http, "POST", "Invoices", by_name).status_code == 200
 
         listed = http.get("Invoices", params={"InvoiceNumbers": "BB-UK-202608-1,BB-UK-202608-2", "page": "1"})
         invoice_id = listed.json()["Invoices"][0]["InvoiceID"]
@@ -143,22 +66,22 @@ def xero_exchanges() -> Iterator[list[Exchange]]:
         http.get(f"Invoices/{invoice_id}", params={"unitdp": "4"})
         http.get("Invoices/00000000-0000-4000-8000-000000000000")  # 404
         http.get("Invoices", params={"where": 'Total>"1"'})  # 400 QueryParseException
-        _xero_client(xero, token="expired").get("Invoices")  # 401
-        _xero_client(xero, tenant="00000000-0000-0000-0000-00000000dead").get("Invoices")  # 403
+        xero_client(xero, token="expired").get("Invoices")  # 401
+        xero_client(xero, tenant="00000000-0000-0000-0000-00000000dead").get("Invoices")  # 403
         # Corrections and journals: an approved invoice, its credit note allocated to it, a journal.
-        approved = {"Invoices": [_invoice(contact_id, "BB-UK-202608-5", Status="AUTHORISED")]}
-        booked = _write(http, "PUT", "Invoices", approved, summarizeErrors="false", unitdp="4").json()
-        credit = _invoice(contact_id, "", Status="AUTHORISED", Type="ACCRECCREDIT")
+        approved = {"Invoices": [invoice(contact_id, "BB-UK-202608-5", Status="AUTHORISED")]}
+        booked = write(http, "PUT", "Invoices", approved, summarizeErrors="false", unitdp="4").json()
+        credit = invoice(contact_id, "", Status="AUTHORISED", Type="ACCRECCREDIT")
         del credit["InvoiceNumber"], credit["DueDate"]
         credit["CreditNoteNumber"] = "BB-UK-202608-5-CN1"
-        credited = _write(http, "PUT", "CreditNotes", {"CreditNotes": [credit]}, summarizeErrors="false")
+        credited = write(http, "PUT", "CreditNotes", {"CreditNotes": [credit]}, summarizeErrors="false")
         credit_id = credited.json()["CreditNotes"][0]["CreditNoteID"]
         allocation = {
             "Invoice": {"InvoiceID": booked["Invoices"][0]["InvoiceID"]},
             "Amount": Decimal("100.00"),
             "Date": "2026-09-01",
         }
-        assert _write(
+        assert write(
             http, "PUT", f"CreditNotes/{credit_id}/Allocations", {"Allocations": [allocation]}
         ).is_success
         http.get("CreditNotes", params={"where": 'CreditNoteNumber.StartsWith("BB-UK-202608-")', "page": "1"})
@@ -171,7 +94,7 @@ def xero_exchanges() -> Iterator[list[Exchange]]:
                 {"LineAmount": Decimal("-250.00"), "AccountCode": "800", "Description": "Rent pool"},
             ],
         }
-        assert _write(
+        assert write(
             http, "PUT", "ManualJournals", {"ManualJournals": [journal]}, summarizeErrors="false"
         ).is_success
         http.get("ManualJournals", params={"where": 'Narration.StartsWith("BB-UK-202608-")', "page": "1"})
@@ -181,7 +104,7 @@ def xero_exchanges() -> Iterator[list[Exchange]]:
         http.get("Invoices")
         exchanges = list(xero.exchanges)
     with XeroSandbox([T1], record=True, minute_limit=1) as limited:
-        http = _xero_client(limited)
+        http = xero_client(limited)
         http.get("Contacts")
         assert http.get("Contacts").status_code == 429
         exchanges.extend(limited.exchanges)
@@ -257,7 +180,7 @@ def _exchange(
 ) -> Exchange:
     contact = "5b9f3a52-5e7a-4a8e-9d0e-00000000abcd"
     if request_body is None and method in ("PUT", "POST"):
-        request_body = {"Invoices": [_invoice(contact, "N-1")]}
+        request_body = {"Invoices": [invoice(contact, "N-1")]}
     if response_body is None:
         response_body = {"Id": "x", "Status": "OK", "Invoices": [{"InvoiceID": contact, "Total": 10.5}]}
     headers = {
