@@ -1,5 +1,6 @@
 """The accounting sandbox: a loopback server honouring the Xero Accounting API contract for Contacts,
-Invoices, CreditNotes (with Allocations), ManualJournals and the Organisation's lock dates.
+Invoices, CreditNotes (with Allocations), ManualJournals, Payments, BankTransactions, the Overpayments
+and Prepayments they leave, and the Organisation's lock dates.
 
 What it implements, and how closely (the contract is `contracts/xero_accounting.yaml`, base path
 `/api.xro/2.0`; provider facts the file does not carry are in `contracts/README.md`):
@@ -18,6 +19,17 @@ What it implements, and how closely (the contract is `contracts/xero_accounting.
   DueDate), list (`where` on CreditNoteNumber, Reference, Type, Status...), `/CreditNotes/{id}`, and
   `PUT /CreditNotes/{id}/Allocations`: an authorised credit note allocated to an authorised invoice of
   the same contact and currency, never more than the remaining credit or the amount due.
+- `/Payments`: create (PUT `{"Payments": [...]}`, or POST one Payment) naming one Invoice or
+  CreditNote (by id or number), an Account (AccountID or Code), a Date and an Amount in cents; the
+  document must be AUTHORISED and the amount at most what is outstanding (payments in one request
+  count together). An invoice's AmountPaid/AmountDue move and it is PAID, with FullyPaidOnDate, once
+  nothing is due (credit allocations move AmountCredited the same way); a credit note's refund lowers
+  its RemainingCredit. List (`where` on PaymentID, PaymentType, Status, Reference, Invoice.InvoiceID,
+  Invoice.InvoiceNumber...), `/Payments/{id}`, and `POST /Payments/{id}` with `{"Status": "DELETED"}`,
+  which reverses a payment (not a reconciled one) and reopens its document.
+- `/BankTransactions`: create (RECEIVE, SPEND and the -OVERPAYMENT/-PREPAYMENT types, priced like
+  invoices, with a BankAccount), list, `/BankTransactions/{id}`. An overpayment or prepayment bank
+  transaction leaves its credit, read from `/Overpayments` and `/Prepayments` (list and by id).
 - `/ManualJournals`: create (Narration required, two or more lines with AccountCode, balancing to
   zero), list (`where` on Narration, including `Narration.StartsWith`), `/ManualJournals/{id}`.
 - `/Organisation`: the tenant's PeriodLockDate and EndOfYearLockDate (set with `set_lock_dates`); a
@@ -44,13 +56,19 @@ Deliberate differences from the real service (so nobody mistakes the sandbox for
   client's tax rule disagrees with the ledger's, which we want to see loudly (a ValidationError), not booked.
 - String comparisons in `where` are case-insensitive (as Xero's are in practice); `order`,
   `If-Modified-Since`, `includeArchived`, `createdByMyApp`, `summaryOnly` and `searchTerm` are ignored.
-- A foreign-currency invoice without `CurrencyRate` gets rate 1 (Xero would look up the XE.com day rate).
+- A foreign-currency invoice without `CurrencyRate` gets rate 1 (Xero would look up the XE.com day rate);
+  a payment without one takes its document's rate, and without `BankAmount` its bank amount is its
+  amount (the sandbox keeps no bank account currencies).
+- There is no chart of accounts: an Account or BankAccount named by Code gets a stable AccountID of its
+  own. Transfers (`/BankTransfers`), overpayment and prepayment allocations and refunds, and batch
+  payments are not served.
 
 Modules, one concern each: `server` (the sandbox object and its request pipeline), `routes` (which
 handler answers which path), `books` (ledger, clock and organisation settings handed to handlers),
 `ledger` (SQLite storage), `idempotency` (keyed writes), `faults`, `limits`, `where` (the filter
 parser), `validation` and `pricing` (shared checks and Xero's arithmetic), `reads` (lists and paging),
-and one module per collection (`contacts`, `invoices`, `journals`, `allocations`). It imports no
+`settlement` (how balances move), and one module per collection (`contacts`, `invoices`, `journals`,
+`allocations`, `payments`, `payment_reversal`, `bank_transactions`). It imports no
 client code on purpose: the sandbox is the other side of the wire, and must not share the client's
 mistakes. Its only project import is the shared HTTP server base.
 """
