@@ -25,7 +25,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from rules.billing.drafting import line_tax
+from rules.billing.tax import line_tax
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA, content_hash, document_number_prefix
 from rules.fx_rates import FxSnapshot
 from rules.money import LINE_AMOUNT_RULE, MONEY, QUANTITY, WIDE, exact_product, round_to_minor_units

@@ -34,8 +34,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from rules.billing.drafting import line_tax
 from rules.billing.lock_dates import HELD, MOVED, date_outside_lock
+from rules.billing.tax import line_tax
 from rules.documents import (
     DOCUMENT_HEADER_SCHEMA,
     DOCUMENT_LINE_SCHEMA,
