@@ -11,7 +11,7 @@ import polars as pl
 from bench import synthetic
 from resources.configuration import load_config
 from resources.fx import EcbRates
-from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.normalizing import normalize_lines
 from rules.rule_sets import RateRule, TimeRounding
 from rules.settings import BillbridgeConfig
@@ -70,9 +70,8 @@ def _price(raw: pl.DataFrame, config: BillbridgeConfig) -> tuple[float, int]:
     for start, end in MONTHS:
         lines = result.lines.filter(pl.col("day").is_between(start, end))
         drafts = draft_invoices(
-            billable_for_period(lines, entity), entity, config.mapping.field_mapping, fx, start, end,
-            config.rule_set_version, "bench",
-        )  # fmt: skip
+            lines, DraftingContext(entity, start, end, fx, "bench"), BillingRules.of(config)
+        )
         invoices += drafts.invoices.height
     return time.perf_counter() - t0, invoices
 

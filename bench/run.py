@@ -18,7 +18,7 @@ from bench.allocation import bench_allocation
 from bench.pricing import bench_pricing
 from resources.configuration import load_config
 from resources.fx import EcbRates
-from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.normalizing import normalize_lines
 
 HARVEST_CEILING_ROWS_S = 100 * 2000 / 15  # 100 requests per 15 s, 2,000 rows a page
@@ -42,21 +42,13 @@ def bench_billing(entries: int) -> None:
     result = normalize_lines(raw, raw.head(0), directory, entity, config, fx, "bench")
     t_norm = time.perf_counter() - t0
     t0 = time.perf_counter()
+    rules = BillingRules.of(config)
     invoices = 0
     for month in (date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)):
         end = (month.replace(day=28) + (date(2026, 1, 5) - date(2026, 1, 1))).replace(day=1)
         month_end = date.fromordinal(end.toordinal() - 1)
         lines = result.lines.filter(pl.col("day").is_between(month, month_end))
-        drafts = draft_invoices(
-            billable_for_period(lines, entity),
-            entity,
-            config.mapping.field_mapping,
-            fx,
-            month,
-            month_end,
-            config.rule_set_version,
-            "bench",
-        )
+        drafts = draft_invoices(lines, DraftingContext(entity, month, month_end, fx, "bench"), rules)
         invoices += drafts.invoices.height
     t_draft = time.perf_counter() - t0
     total = t_norm + t_draft

@@ -91,8 +91,6 @@ class BillableLines(StrictModel):
     hours: Money | None = pa.Field(nullable=True)
     rate_rule_id: str | None = pa.Field(nullable=True)
     rounding_rule_id: str | None = pa.Field(nullable=True)
-    line_increment_minutes: int | None = pa.Field(nullable=True, isin=[0, 6, 15, 30])
-    line_minimum_minutes: int | None = pa.Field(nullable=True, ge=0)
     markup_rule_id: str | None = pa.Field(nullable=True)
     rule_set_version: str
     run_id: str

@@ -95,13 +95,15 @@ ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS amount_cost_base 
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS hours DECIMAL(18,4);
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS rate_rule_id VARCHAR;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS rounding_rule_id VARCHAR;
-ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS line_increment_minutes BIGINT;
-ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS line_minimum_minutes BIGINT;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS markup_rule_id VARCHAR;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS reporting_currency VARCHAR;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS fx_rate_reporting DECIMAL(18,8);
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS fx_rate_date_reporting DATE;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS amount_reporting DECIMAL(18,4);
+-- Columns dropped since: billing finds its invoice-line time rounding in the rule set itself
+-- (docs/decisions/0019), so these only instructed it. Files written earlier lose them here.
+ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_increment_minutes;
+ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_minimum_minutes;
 CREATE TABLE IF NOT EXISTS normalized.quarantine (
     entity VARCHAR NOT NULL, day DATE NOT NULL, source_kind VARCHAR NOT NULL, source_id BIGINT,
     reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, payload VARCHAR NOT NULL,

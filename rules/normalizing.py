@@ -3,13 +3,26 @@
 Each record is judged by every rule; a record failing any rule is quarantined with the
 first failing rule as its reason and all failures in the detail. Nothing is dropped:
 every raw record ends up either as a line or in quarantine.
+
+`normalize_lines` is a pipeline of named steps, each a screen or less:
+
+1. `judge_records`: read the payloads (rules/pm_records.py), attach contacts and currencies,
+   conversion rates (rules/fx_conversion.py) and pricing rules (rules/pricing.py,
+   rules/time_rounding.py), then judge each record by RULES;
+2. `_quarantined`: the records that failed, with their reasons;
+3. `_billed_quantities`: a rate rule's share of the hours, then the entry's invoiceable units;
+4. `_priced`: the unit price and where it came from;
+5. `_with_amounts`: the amount in the transaction, base and reporting currencies, and the cost;
+6. `_as_lines`: the columns of normalized.billable_lines, in order.
+
+This step owns rate resolution and an entry's invoiceable units (docs/decisions/0019): billing
+reads `unit_price` and `rate_source` from the lines and never resolves a rate again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import polars as pl
 
 from rules.fx_conversion import contract_rates_frame, rates_for, with_contract_rates
@@ -22,6 +35,7 @@ from rules.money import (
     exact_product,
     round_to_minor_units,
 )
+from rules.pm_records import typed_records
 from rules.pricing import (
     attach_scoped,
     marked_up,
@@ -29,58 +43,17 @@ from rules.pricing import (
     rate_rules_frame,
     rate_source,
     resolve_rates,
-    round_up_to_increment,
     share_of_hours,
-    time_rounding_columns,
 )
 from rules.routing import AMBIGUOUS, CLAIMED
 from rules.settings import BillbridgeConfig, EntityConfig
+from rules.time_rounding import entry_units, with_time_rounding
 
 # Harvest sends hours and money as JSON numbers; we read their decimal text and accept at
 # most 4 decimals (the stored scale), refusing rather than silently truncating more.
 _DECIMAL_TEXT = r"^-?\d{1,12}(\.\d{1,4})?$"
 _COST_TEXT = r"^\d{1,12}(\.\d{1,4})?$"  # costs are never negative
 MAX_HOURS_PER_ENTRY = 24
-
-# (column, JSON path, type) read from each payload. Numbers are read as their decimal
-# text and typed afterwards, so money never passes through a float column.
-Field = tuple[str, str, pl.DataType]
-# Fields every time entry and expense carries (client, project, person, approval).
-_SHARED_FIELDS: list[Field] = [
-    ("billable", "$.billable", pl.Boolean()),
-    ("is_closed", "$.is_closed", pl.Boolean()),
-    ("locked_reason", "$.locked_reason", pl.String()),
-    ("client_id", "$.client.id", pl.Int64()),
-    ("client_name", "$.client.name", pl.String()),
-    ("embedded_currency", "$.client.currency", pl.String()),
-    ("project_id", "$.project.id", pl.Int64()),
-    ("project_name", "$.project.name", pl.String()),
-    ("project_code", "$.project.code", pl.String()),
-    ("person_id", "$.user.id", pl.Int64()),
-    ("person_name", "$.user.name", pl.String()),
-]
-TIME_ENTRY_FIELDS: list[Field] = [
-    *_SHARED_FIELDS,
-    ("hours", "$.hours", pl.String()),
-    ("billable_rate", "$.billable_rate", pl.String()),
-    ("cost_rate", "$.cost_rate", pl.String()),
-    ("started_time", "$.started_time", pl.String()),
-    ("task_id", "$.task.id", pl.Int64()),
-    ("task_name", "$.task.name", pl.String()),
-]
-EXPENSE_FIELDS: list[Field] = [
-    *_SHARED_FIELDS,
-    ("total_cost", "$.total_cost", pl.String()),
-    ("category_name", "$.expense_category.name", pl.String()),
-]
-PROJECT_FIELDS: list[Field] = [
-    ("project_id", "$.id", pl.Int64()),
-    ("project_is_billable", "$.is_billable", pl.Boolean()),
-]
-CLIENT_FIELDS: list[Field] = [
-    ("client_id", "$.id", pl.Int64()),
-    ("client_currency", "$.currency", pl.String()),
-]
 
 QUARANTINE_SCHEMA = pl.Schema(
     {
@@ -95,6 +68,35 @@ QUARANTINE_SCHEMA = pl.Schema(
         "run_id": pl.String,
     }
 )
+# What every line carries to trace it to the work it records (intercompany charges read these).
+TRACE_COLUMNS = [
+    "line_id", "entity", "day", "source_kind", "source_id", "project_id", "project_name", "project_code",
+    "person_id", "person_name", "hours", "cost_rate", "approved",
+]  # fmt: skip
+
+_IS_TIME = pl.col("source_kind") == "time"
+# Rate rules price time only; expenses are billed at cost (plus any markup).
+_HAS_RULE = _IS_TIME & pl.col("rate_rule_id").is_not_null()
+_QUANTITY_OK = pl.col("quantity_text").str.contains(_DECIMAL_TEXT).fill_null(False)
+_PRICE_OK = pl.col("price_text").str.contains(_DECIMAL_TEXT).fill_null(False)
+# (reason, failed?) in order of precedence: the first failing rule names the reason.
+RULES: list[tuple[str, pl.Expr]] = [
+    ("claimed_by_two_entities", pl.col("routing").str.starts_with(AMBIGUOUS)),
+    ("unclaimed_by_entity", pl.col("routing") != CLAIMED),
+    ("unknown_project", pl.col("project_known").is_null()),
+    ("no_contact_mapping", pl.col("contact_name").is_null()),
+    ("invalid_quantity", ~_QUANTITY_OK),
+    (
+        "hours_out_of_range",
+        _IS_TIME & _QUANTITY_OK & ((pl.col("quantity") <= 0) | (pl.col("quantity") > MAX_HOURS_PER_ENTRY)),
+    ),
+    ("missing_billable_rate", pl.col("billable") & ~(_HAS_RULE | _PRICE_OK)),
+    ("negative_amount", pl.col("billable") & ~_HAS_RULE & _PRICE_OK & (pl.col("unit_price_parsed") < 0)),
+    ("rate_currency_mismatch", pl.col("billable") & _HAS_RULE & (pl.col("rule_currency") != pl.col("txn_currency"))),
+    ("unknown_currency", ~pl.col("txn_currency").str.contains(r"^[A-Z]{3}$").fill_null(False)),
+    ("fx_rate_missing", pl.col("fx_rate").is_null() | pl.col("fx_rate_reporting").is_null()),
+]  # fmt: skip
+_ADMITTED = pl.col("failures").list.len() == 0
 
 
 @dataclass(frozen=True)
@@ -106,115 +108,23 @@ class NormalizedResult:
     rates_used: pl.DataFrame  # every conversion rate applied, with its source: pin these for reruns
 
 
-def extract_fields(frame: pl.DataFrame, fields: list[Field]) -> pl.DataFrame:
-    """`frame` plus one typed column per field read from its JSON `payload` column.
+@dataclass(frozen=True)
+class Judging:
+    """What records are judged under: the entity, the configuration (its mapping document's rules)
+    and the conversion rates, `pinned_rates` (from an earlier run of the same days) before `fx`."""
 
-    DuckDB's JSON reader (in memory, no file) parses each payload once for all paths: ten
-    times faster than polars' json_decode at a million rows. A value of the wrong JSON type
-    becomes null rather than failing the frame; the rules below judge it.
-    """
-    paths = [path for _, path, _ in fields]
-    select = ", ".join(f'v[{i + 1}] AS "{name}"' for i, (name, _, _) in enumerate(fields))
-    con = duckdb.connect()
-    try:
-        con.register("frame", frame.select("payload"))
-        texts = con.sql(
-            f"SELECT {select} FROM (SELECT json_extract_string(payload, ?) AS v FROM frame)", params=[paths]
-        ).pl()
-    finally:
-        con.close()
-    typed = []
-    for name, _, dtype in fields:
-        column = pl.col(name)
-        if dtype == pl.Boolean():
-            typed.append(pl.when(column == "true").then(True).when(column == "false").then(False).alias(name))
-        else:
-            typed.append(column.cast(dtype, strict=False).alias(name))
-    return pl.concat([frame, texts.select(typed)], how="horizontal")
+    entity: EntityConfig
+    config: BillbridgeConfig
+    fx: FxSnapshot
+    pinned_rates: pl.DataFrame | None = None
 
 
-def directory_tables(directory: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(projects: project_id, project_is_billable, project_known; clients: client_id, client_currency)."""
-    projects = (
-        extract_fields(directory.filter(pl.col("kind") == "projects"), PROJECT_FIELDS)
-        .select(
-            "project_id",
-            pl.col("project_is_billable").fill_null(True),
-            pl.lit(True).alias("project_known"),
-        )
-        .unique("project_id", keep="last")
-    )
-    clients = (
-        extract_fields(directory.filter(pl.col("kind") == "clients"), CLIENT_FIELDS)
-        .select("client_id", "client_currency")
-        .unique("client_id", keep="last")
-    )
-    return projects, clients
+@dataclass(frozen=True)
+class JudgedRecords:
+    """Every record with its `failures` (empty: admitted), and the conversion rates it was judged with."""
 
-
-_COMMON = [
-    "client_id",
-    "client_name",
-    "embedded_currency",
-    "project_id",
-    "project_name",
-    "project_code",
-    "person_id",
-    "person_name",
-    "locked_reason",
-]
-
-
-def _time_entries(raw: pl.DataFrame) -> pl.DataFrame:
-    decoded = extract_fields(raw, TIME_ENTRY_FIELDS)
-    started = pl.coalesce(
-        pl.col("started_time").str.strptime(pl.Time, "%I:%M%P", strict=False),
-        pl.col("started_time").str.strptime(pl.Time, "%H:%M", strict=False),
-    )
-    return decoded.select(
-        "entity",
-        "day",
-        "payload",
-        "payload_hash",
-        "routing",
-        pl.lit("time").alias("source_kind"),
-        pl.col("record_id").alias("source_id"),
-        *_COMMON,
-        pl.col("billable").fill_null(False).alias("entry_billable"),
-        pl.col("is_closed").fill_null(False).alias("approved"),
-        "task_id",
-        "task_name",
-        pl.lit(None, pl.String).alias("category_name"),
-        started.dt.strftime("%H:%M").alias("started_time"),
-        pl.col("hours").alias("quantity_text"),
-        pl.col("billable_rate").alias("price_text"),
-        pl.col("cost_rate").alias("cost_text"),
-        pl.lit("time_entry.billable_rate").alias("rate_source"),
-    )
-
-
-def _expenses(raw: pl.DataFrame) -> pl.DataFrame:
-    decoded = extract_fields(raw, EXPENSE_FIELDS)
-    return decoded.select(
-        "entity",
-        "day",
-        "payload",
-        "payload_hash",
-        "routing",
-        pl.lit("expense").alias("source_kind"),
-        pl.col("record_id").alias("source_id"),
-        *_COMMON,
-        pl.col("billable").fill_null(False).alias("entry_billable"),
-        pl.col("is_closed").fill_null(False).alias("approved"),
-        pl.lit(None, pl.Int64).alias("task_id"),
-        pl.lit(None, pl.String).alias("task_name"),
-        "category_name",
-        pl.lit(None, pl.String).alias("started_time"),
-        pl.lit("1").alias("quantity_text"),
-        pl.col("total_cost").alias("price_text"),
-        pl.col("total_cost").alias("cost_text"),
-        pl.lit("expense.total_cost").alias("rate_source"),
-    )
+    records: pl.DataFrame
+    rates_used: pl.DataFrame
 
 
 def normalize_lines(
@@ -232,6 +142,59 @@ def normalize_lines(
     `pinned_rates` (from an earlier run of the same days) are reused before `fx`, so a rerun
     converts with the rates it used the first time.
     """
+    judged = judge_records(
+        raw_time_entries, raw_expenses, directory, Judging(entity, config, fx, pinned_rates)
+    )
+    stamp = (pl.lit(config.rule_set_version).alias("rule_set_version"), pl.lit(run_id).alias("run_id"))
+    lines = (
+        judged.records.filter(_ADMITTED)
+        .pipe(_billed_quantities)
+        .pipe(_priced)
+        .pipe(_with_amounts)
+        .with_columns(*stamp)
+        .pipe(_as_lines)
+    )
+    quarantine = _quarantined(judged.records.filter(~_ADMITTED)).with_columns(*stamp)
+    return NormalizedResult(
+        lines=lines,
+        quarantine=quarantine.cast(QUARANTINE_SCHEMA).sort("day", "source_id"),  # type: ignore[arg-type]
+        rates_used=judged.rates_used,
+    )
+
+
+def judge_records(
+    raw_time_entries: pl.DataFrame, raw_expenses: pl.DataFrame, directory: pl.DataFrame, under: Judging
+) -> JudgedRecords:
+    """Every raw record, typed, converted and matched to its pricing rules, with the RULES it fails
+    (`failures`, in order of precedence). The first step of `normalize_lines`."""
+    entity, config = under.entity, under.config
+    records = _with_currencies(
+        _with_contacts(typed_records(raw_time_entries, raw_expenses, directory), config), entity, config
+    )
+    rates = rates_for(
+        _conversions_needed(records),
+        under.fx.rates,
+        under.fx.label,
+        under.pinned_rates,
+        config.fx_max_rate_age_days,
+    )
+    records = _with_pricing_rules(_converted(records, rates, entity, config), entity, config)
+    failures = pl.concat_list([pl.when(failed.fill_null(True)).then(pl.lit(name)) for name, failed in RULES])
+    return JudgedRecords(records.with_columns(failures.list.drop_nulls().alias("failures")), rates)
+
+
+def held_time(raw_time_entries: pl.DataFrame, directory: pl.DataFrame, under: Judging) -> pl.DataFrame:
+    """The time entries `under.entity`'s ledger holds as lines (judged exactly as `normalize_lines`
+    judges them), with their TRACE_COLUMNS: hours, cost rate and approval, without pricing them."""
+    judged = judge_records(raw_time_entries, raw_time_entries.clear(), directory, under)
+    admitted = judged.records.filter(_ADMITTED)
+    return admitted.select(*TRACE_COLUMNS).with_columns(
+        pl.col("hours").cast(QUANTITY), pl.col("cost_rate").cast(MONEY)
+    )
+
+
+def _with_contacts(records: pl.DataFrame, config: BillbridgeConfig) -> pl.DataFrame:
+    """Each record's accounting contact (null: the client is not mapped), names never null."""
     contacts = pl.DataFrame(
         {
             "client_id": [c.pm_client_id for c in config.mapping.clients],
@@ -239,45 +202,49 @@ def normalize_lines(
         },
         schema={"client_id": pl.Int64, "contact_name": pl.String},
     )
-    projects, clients = directory_tables(directory)
-    records = pl.concat([_time_entries(raw_time_entries), _expenses(raw_expenses)], how="vertical_relaxed")
-    records = (
-        records.join(projects, on="project_id", how="left")
-        .join(clients, on="client_id", how="left")
-        .join(contacts, on="client_id", how="left")
-        .with_columns(pl.col("client_name").fill_null(""), pl.col("project_name").fill_null(""))
-        .with_columns(
-            pl.coalesce("client_currency", "embedded_currency").alias("txn_currency"),
-            pl.lit(entity.base_currency).alias("base_currency"),
-            pl.col("quantity_text").cast(QUANTITY, strict=False).alias("quantity"),
-            pl.col("price_text").cast(QUANTITY, strict=False).alias("unit_price_parsed"),
-            # Cost rates (Harvest `cost_rate`) are in the entity's base currency; an expense's
-            # cost is its total in the transaction currency. A cost that cannot be read is 0
-            # and never blocks billing: costs feed allocation, not invoices.
-            pl.when(pl.col("cost_text").str.contains(_COST_TEXT))
-            .then(pl.col("cost_text").cast(QUANTITY, strict=False))
-            .otherwise(pl.lit(0).cast(QUANTITY))
-            .alias("cost_rate"),
-            (pl.col("entry_billable") & pl.col("project_is_billable").fill_null(False)).alias("billable"),
+    return records.join(contacts, on="client_id", how="left").with_columns(
+        pl.col("client_name").fill_null(""), pl.col("project_name").fill_null("")
+    )
+
+
+def _with_currencies(records: pl.DataFrame, entity: EntityConfig, config: BillbridgeConfig) -> pl.DataFrame:
+    """The three currencies of every line (transaction, the entity's base, the group's reporting),
+    quantity, price and cost read from their text, and whether the record is billable."""
+    return records.with_columns(
+        pl.coalesce("client_currency", "embedded_currency").alias("txn_currency"),
+        pl.lit(entity.base_currency).alias("base_currency"),
+        pl.col("quantity_text").cast(QUANTITY, strict=False).alias("quantity"),
+        pl.col("price_text").cast(QUANTITY, strict=False).alias("unit_price_parsed"),
+        # Cost rates (Harvest `cost_rate`) are in the entity's base currency; an expense's
+        # cost is its total in the transaction currency. A cost that cannot be read is 0
+        # and never blocks billing: costs feed allocation, not invoices.
+        pl.when(pl.col("cost_text").str.contains(_COST_TEXT))
+        .then(pl.col("cost_text").cast(QUANTITY, strict=False))
+        .otherwise(pl.lit(0).cast(QUANTITY))
+        .alias("cost_rate"),
+        (pl.col("entry_billable") & pl.col("project_is_billable").fill_null(False)).alias("billable"),
+    ).with_columns(
+        pl.lit(config.reporting_currency).alias("reporting_currency"),
+        pl.when(_IS_TIME).then(pl.col("quantity")).alias("hours"),  # as worked, before any rule
+    )
+
+
+def _conversions_needed(records: pl.DataFrame) -> pl.DataFrame:
+    """(day, from, to) of every conversion the records need: to the base and to the reporting currency."""
+    pairs = [
+        records.select(
+            "day", pl.col("txn_currency").alias("from_currency"), pl.col(target).alias("to_currency")
         )
-    )
-    # Every line carries three currencies: transaction, the entity's base, the group's reporting.
-    records = records.with_columns(pl.lit(config.reporting_currency).alias("reporting_currency"))
-    to_base = records.select(
-        "day", pl.col("txn_currency").alias("from_currency"), pl.col("base_currency").alias("to_currency")
-    )
-    to_reporting = records.select(
-        "day",
-        pl.col("txn_currency").alias("from_currency"),
-        pl.col("reporting_currency").alias("to_currency"),
-    )
-    rates = rates_for(
-        pl.concat([to_base, to_reporting]).drop_nulls(),
-        fx.rates,
-        fx.label,
-        pinned_rates,
-        config.fx_max_rate_age_days,
-    )
+        for target in ("base_currency", "reporting_currency")
+    ]
+    return pl.concat(pairs).drop_nulls()
+
+
+def _converted(
+    records: pl.DataFrame, rates: pl.DataFrame, entity: EntityConfig, config: BillbridgeConfig
+) -> pl.DataFrame:
+    """Each record's conversion rates: `fx_rate*` to the base currency (a client's or project's
+    contract rate overriding the ECB's), `fx_rate*_reporting` to the reporting currency."""
     reporting = rates.select(
         "day", "from_currency", "to_currency",
         pl.col("fx_rate").alias("fx_rate_reporting"), pl.col("fx_rate_date").alias("fx_rate_date_reporting"),
@@ -295,45 +262,24 @@ def normalize_lines(
     )
     # A client's or project's contract rate overrides the ECB rate (fx_type "contract", not pinned:
     # it comes from the versioned mapping document, whose version every line records).
-    records = with_contract_rates(records, contract_rates_frame(config.mapping.fx_contract_rates, entity.id))
+    return with_contract_rates(records, contract_rates_frame(config.mapping.fx_contract_rates, entity.id))
 
+
+def _with_pricing_rules(
+    records: pl.DataFrame, entity: EntityConfig, config: BillbridgeConfig
+) -> pl.DataFrame:
+    """Each record's `line_id`, the most specific rate rule in force, its time rounding and expense markup."""
     records = records.with_columns(
         pl.format("{}-{}", pl.col("source_kind"), pl.col("source_id")).alias("line_id")
     )
     records = resolve_rates(records, rate_rules_frame(config.mapping.rates, entity.id))
-    records = attach_scoped(records, config.mapping.time_rounding, time_rounding_columns(), "rounding")
-    records = attach_scoped(records, config.mapping.expense_markups, markup_columns(), "markup")
+    records = with_time_rounding(records, config.mapping.time_rounding)
+    return attach_scoped(records, config.mapping.expense_markups, markup_columns(), "markup")
 
-    quantity_ok = pl.col("quantity_text").str.contains(_DECIMAL_TEXT).fill_null(False)
-    price_ok = pl.col("price_text").str.contains(_DECIMAL_TEXT).fill_null(False)
-    is_time = pl.col("source_kind") == "time"
-    # Rate rules price time only; expenses are billed at cost (plus any markup).
-    has_rule = is_time & pl.col("rate_rule_id").is_not_null()
-    # (reason, failed?) in order of precedence: the first failing rule names the reason.
-    rules: list[tuple[str, pl.Expr]] = [
-        ("claimed_by_two_entities", pl.col("routing").str.starts_with(AMBIGUOUS)),
-        ("unclaimed_by_entity", pl.col("routing") != CLAIMED),
-        ("unknown_project", pl.col("project_known").is_null()),
-        ("no_contact_mapping", pl.col("contact_name").is_null()),
-        ("invalid_quantity", ~quantity_ok),
-        (
-            "hours_out_of_range",
-            is_time & quantity_ok & ((pl.col("quantity") <= 0) | (pl.col("quantity") > MAX_HOURS_PER_ENTRY)),
-        ),
-        ("missing_billable_rate", pl.col("billable") & ~(has_rule | price_ok)),
-        ("negative_amount", pl.col("billable") & ~has_rule & price_ok & (pl.col("unit_price_parsed") < 0)),
-        (
-            "rate_currency_mismatch",
-            pl.col("billable") & has_rule & (pl.col("rule_currency") != pl.col("txn_currency")),
-        ),
-        ("unknown_currency", ~pl.col("txn_currency").str.contains(r"^[A-Z]{3}$").fill_null(False)),
-        ("fx_rate_missing", pl.col("fx_rate").is_null() | pl.col("fx_rate_reporting").is_null()),
-    ]
-    failures = pl.concat_list([pl.when(failed.fill_null(True)).then(pl.lit(name)) for name, failed in rules])
-    records = records.with_columns(failures.list.drop_nulls().alias("failures"))
 
-    bad = records.filter(pl.col("failures").list.len() > 0)
-    quarantine = bad.select(
+def _quarantined(bad: pl.DataFrame) -> pl.DataFrame:
+    """The records that failed a rule: the first failure is the reason, all of them the detail."""
+    return bad.select(
         "entity",
         "day",
         "source_kind",
@@ -341,76 +287,75 @@ def normalize_lines(
         pl.col("failures").list.first().alias("reason"),
         pl.col("failures").list.join("; ").alias("detail"),
         "payload",
-        pl.lit(config.rule_set_version).alias("rule_set_version"),
-        pl.lit(run_id).alias("run_id"),
     )
 
-    good = records.filter(pl.col("failures").list.len() == 0)
+
+def _billed_quantities(good: pl.DataFrame) -> pl.DataFrame:
+    """`quantity` billed: a rate rule's share of the hours, then rounded to the entry's invoiceable
+    units (rules/time_rounding.py); `rounding_rule_id` names the time rounding rule of time entries."""
     shared = (
-        pl.when(has_rule)
+        pl.when(_HAS_RULE)
         .then(share_of_hours(pl.col("quantity"), pl.col("rule_share")))
         .otherwise(pl.col("quantity"))
     )
-    per_entry = is_time & (pl.col("rounding_apply") == "per_entry")
-    billed_quantity = (
-        pl.when(per_entry)
-        .then(
-            round_up_to_increment(
-                shared, pl.col("rounding_increment_minutes"), pl.col("rounding_minimum_minutes")
-            )
-        )
-        .otherwise(shared)
-    )
+    return good.with_columns(
+        pl.when(_IS_TIME).then(entry_units(shared)).otherwise(shared).cast(QUANTITY).alias("quantity"),
+        pl.when(_IS_TIME).then(pl.col("rounding_id")).alias("rounding_rule_id"),
+    )  # fmt: skip
+
+
+def _priced(good: pl.DataFrame) -> pl.DataFrame:
+    """`unit_price` and `rate_source`: the rule's rate, else the PM rate of time, else the expense
+    at cost plus any markup; zero where not billable. `rate_rule_id` and `markup_rule_id` trace the rule."""
     unit_price = (
         pl.when(~pl.col("billable"))
         .then(pl.lit(0).cast(QUANTITY))
-        .when(has_rule)
+        .when(_HAS_RULE)
         .then(pl.col("rule_rate"))
-        .when(is_time)
+        .when(_IS_TIME)
         .then(pl.col("unit_price_parsed"))
-        .otherwise(
-            marked_up(pl.col("unit_price_parsed"), pl.col("markup_markup_percent"), pl.col("txn_currency"))
-        )
+        .otherwise(marked_up(pl.col("unit_price_parsed"), pl.col("markup_markup_percent"), pl.col("txn_currency")))
+    )  # fmt: skip
+    marked = pl.format(
+        "expense.total_cost + markup {} ({}%)", pl.col("markup_id"), pl.col("markup_markup_percent")
     )
     priced_by = (
-        pl.when(has_rule)
+        pl.when(_HAS_RULE)
         .then(rate_source(pl.col("rate_rule_level"), pl.col("rate_rule_id")))
-        .when(pl.col("markup_id").is_not_null() & ~is_time)
-        .then(
-            pl.format(
-                "expense.total_cost + markup {} ({}%)", pl.col("markup_id"), pl.col("markup_markup_percent")
-            )
-        )
+        .when(pl.col("markup_id").is_not_null() & ~_IS_TIME)
+        .then(marked)
         .otherwise(pl.col("rate_source"))
     )
-    per_line = is_time & (pl.col("rounding_apply") == "per_line")
-    good = good.with_columns(
-        pl.when(is_time).then(pl.col("quantity")).alias("hours"),
-        billed_quantity.cast(QUANTITY).alias("quantity"),
-        priced_by.alias("rate_source"),
-        pl.when(has_rule).then(pl.col("rate_rule_id")).alias("rate_rule_id"),
-        pl.when(is_time).then(pl.col("rounding_id")).alias("rounding_rule_id"),
-        pl.when(per_line).then(pl.col("rounding_increment_minutes")).alias("line_increment_minutes"),
-        pl.when(per_line).then(pl.col("rounding_minimum_minutes")).alias("line_minimum_minutes"),
-        pl.when(~is_time).then(pl.col("markup_id")).alias("markup_rule_id"),
+    return good.with_columns(
+        unit_price.cast(QUANTITY).alias("unit_price"),
+        pl.when(pl.col("billable")).then(priced_by).otherwise(pl.lit("none (not billable)")).alias("rate_source"),
+        pl.when(_HAS_RULE).then(pl.col("rate_rule_id")).alias("rate_rule_id"),
+        pl.when(~_IS_TIME).then(pl.col("markup_id")).alias("markup_rule_id"),
+    )  # fmt: skip
+
+
+def _converted_amount(amount: str, rate: str, currency: str) -> pl.Expr:
+    return round_to_minor_units(
+        exact_product(pl.col(amount), pl.col(rate)), pl.col(currency), FX_CONVERSION_RULE
     )
+
+
+def _with_amounts(priced: pl.DataFrame) -> pl.DataFrame:
+    """The line amount (LINE_AMOUNT_RULE) converted to base and reporting currency (FX_CONVERSION_RULE),
+    the cost in base currency, and why the line is or is not billable and approved."""
     amount_txn = round_to_minor_units(
         exact_product(pl.col("quantity"), pl.col("unit_price")), pl.col("txn_currency"), LINE_AMOUNT_RULE
     )
-    lines = (
-        good.with_columns(unit_price.cast(QUANTITY).alias("unit_price"))
-        .with_columns(amount_txn.alias("amount_txn"))
+    return (
+        priced.with_columns(amount_txn.alias("amount_txn"))
         .with_columns(
-            round_to_minor_units(
-                exact_product(pl.col("amount_txn"), pl.col("fx_rate")),
-                pl.col("base_currency"),
-                FX_CONVERSION_RULE,
-            ).alias("amount_base"),
-            round_to_minor_units(
-                exact_product(pl.col("amount_txn"), pl.col("fx_rate_reporting")),
-                pl.col("reporting_currency"),
-                FX_CONVERSION_RULE,
-            ).alias("amount_reporting"),
+            _converted_amount("amount_txn", "fx_rate", "base_currency").alias("amount_base"),
+            _converted_amount("amount_txn", "fx_rate_reporting", "reporting_currency").alias("amount_reporting"),
+            # Time costs hours x the base-currency cost rate; an expense its cost converted to base.
+            pl.when(_IS_TIME)
+            .then(_converted_amount("quantity", "cost_rate", "base_currency"))
+            .otherwise(_converted_amount("cost_rate", "fx_rate", "base_currency"))
+            .alias("amount_cost_base"),
             pl.when(pl.col("billable"))
             .then(pl.lit("billable"))
             .when(~pl.col("entry_billable"))
@@ -421,81 +366,20 @@ def normalize_lines(
             .then(pl.lit("harvest:is_closed"))
             .otherwise(pl.lit("awaiting approval"))
             .alias("approval_source"),
-            pl.when(pl.col("billable"))
-            .then(pl.col("rate_source"))
-            .otherwise(pl.lit("none (not billable)"))
-            .alias("rate_source"),
-            pl.when(pl.col("source_kind") == "time")
-            .then(
-                round_to_minor_units(
-                    exact_product(pl.col("quantity"), pl.col("cost_rate")),
-                    pl.col("base_currency"),
-                    FX_CONVERSION_RULE,
-                )
-            )
-            .otherwise(
-                round_to_minor_units(
-                    exact_product(pl.col("cost_rate"), pl.col("fx_rate")),
-                    pl.col("base_currency"),
-                    FX_CONVERSION_RULE,
-                )
-            )
-            .alias("amount_cost_base"),
-            pl.lit(config.rule_set_version).alias("rule_set_version"),
-            pl.lit(run_id).alias("run_id"),
         )
-        .select(
-            "line_id",
-            "entity",
-            "day",
-            "source_kind",
-            "source_id",
-            "payload_hash",
-            "client_id",
-            "client_name",
-            "contact_name",
-            "project_id",
-            "project_name",
-            "project_code",
-            "task_id",
-            "task_name",
-            "category_name",
-            "person_id",
-            "person_name",
-            "started_time",
-            "quantity",
-            "unit_price",
-            "rate_source",
-            "billable",
-            "billable_reason",
-            "approved",
-            "approval_source",
-            "locked_reason",
-            "txn_currency",
-            pl.col("amount_txn").cast(MONEY),
-            "base_currency",
-            "fx_rate",
-            "fx_rate_date",
-            "fx_source",
-            "fx_type",
-            pl.col("amount_base").cast(MONEY),
-            "reporting_currency",
-            "fx_rate_reporting",
-            "fx_rate_date_reporting",
-            pl.col("amount_reporting").cast(MONEY),
-            pl.col("cost_rate").cast(MONEY),
-            pl.col("amount_cost_base").cast(MONEY),
-            pl.col("hours").cast(QUANTITY),
-            "rate_rule_id",
-            "rounding_rule_id",
-            pl.col("line_increment_minutes").cast(pl.Int64),
-            pl.col("line_minimum_minutes").cast(pl.Int64),
-            "markup_rule_id",
-            "rule_set_version",
-            "run_id",
-        )
-        .sort("day", "line_id")
-    )
-    return NormalizedResult(
-        rates_used=rates, lines=lines, quarantine=quarantine.cast(QUARANTINE_SCHEMA).sort("day", "source_id")
-    )  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _as_lines(lines: pl.DataFrame) -> pl.DataFrame:
+    """The columns of normalized.billable_lines (checks/schemas.py BillableLines), in order, sorted."""
+    return lines.select(
+        "line_id", "entity", "day", "source_kind", "source_id", "payload_hash",
+        "client_id", "client_name", "contact_name", "project_id", "project_name", "project_code",
+        "task_id", "task_name", "category_name", "person_id", "person_name", "started_time",
+        "quantity", "unit_price", "rate_source", "billable", "billable_reason", "approved", "approval_source",
+        "locked_reason", "txn_currency", pl.col("amount_txn").cast(MONEY),
+        "base_currency", "fx_rate", "fx_rate_date", "fx_source", "fx_type", pl.col("amount_base").cast(MONEY),
+        "reporting_currency", "fx_rate_reporting", "fx_rate_date_reporting", pl.col("amount_reporting").cast(MONEY),
+        pl.col("cost_rate").cast(MONEY), pl.col("amount_cost_base").cast(MONEY), pl.col("hours").cast(QUANTITY),
+        "rate_rule_id", "rounding_rule_id", "markup_rule_id", "rule_set_version", "run_id",
+    ).sort("day", "line_id")  # fmt: skip

@@ -3,13 +3,14 @@
 - rate rules, most specific wins (see rules/rule_sets.py), each line recording
   the rule id; a line no rule prices keeps the PM system's own billable rate;
 - a rule's share bills part of the hours (QUANTITY_SHARE_RULE rounds the product);
-- invoiceable units: hours rounded *up* to the client's or project's increment, with a
-  minimum, per entry here or per invoice line at drafting;
+- the client's or project's scoped rules (`attach_scoped`: time rounding, rules/time_rounding.py,
+  and expense markups);
 - re-billable expenses at cost plus the configured markup.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -22,7 +23,6 @@ from rules.rule_sets import LEVEL_NAMES, ExpenseMarkup, RateRule, TimeRounding
 QUANTITY_SHARE_RULE = RoundingRule.HALF_UP
 # Markups are priced like any line amount: half-up to the currency's minor units.
 MARKUP_RULE = RoundingRule.HALF_UP
-_SCALE = 10_000  # hours are stored at scale 4: work in whole ten-thousandths of an hour
 
 _LEVEL_KEYS: dict[int, list[str]] = {
     5: ["project_id", "task_id", "person_id"],
@@ -101,21 +101,8 @@ def share_of_hours(hours: pl.Expr, share: pl.Expr) -> pl.Expr:
     return exact_product(hours, share).round(4, mode=QUANTITY_SHARE_RULE.value).cast(QUANTITY)
 
 
-def round_up_to_increment(hours: pl.Expr, increment_minutes: pl.Expr, minimum_minutes: pl.Expr) -> pl.Expr:
-    """Hours raised to the minimum, then rounded up to a whole number of increments (0: unchanged).
-
-    Done in whole ten-thousandths of an hour so every step is exact integer arithmetic.
-    """
-    units = (hours.cast(WIDE) * _SCALE).cast(pl.Int64)
-    minimum = minimum_minutes.cast(pl.Int64) * _SCALE // 60
-    raised = pl.max_horizontal(units, minimum)
-    step = increment_minutes.cast(pl.Int64) * _SCALE // 60
-    rounded = pl.when(step > 0).then((raised + step - 1) // step * step).otherwise(raised)
-    return (rounded.cast(WIDE) * pl.lit(Decimal("0.0001"), WIDE)).cast(QUANTITY)
-
-
 def _scoped_frame(
-    rules: list[TimeRounding] | list[ExpenseMarkup], columns: dict[str, pl.DataType]
+    rules: Sequence[TimeRounding] | Sequence[ExpenseMarkup], columns: dict[str, pl.DataType]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = [r.model_dump() for r in rules]
     frame = pl.DataFrame(
@@ -126,7 +113,7 @@ def _scoped_frame(
 
 def attach_scoped(
     lines: pl.DataFrame,
-    rules: list[TimeRounding] | list[ExpenseMarkup],
+    rules: Sequence[TimeRounding] | Sequence[ExpenseMarkup],
     columns: dict[str, pl.DataType],
     prefix: str,
 ) -> pl.DataFrame:
@@ -143,11 +130,6 @@ def attach_scoped(
     return joined.with_columns(
         pl.coalesce(f"{prefix}_p_{n}", f"{prefix}_c_{n}").alias(f"{prefix}_{n}") for n in names
     ).drop([f"{prefix}_{s}_{n}" for s in ("p", "c") for n in names])
-
-
-def time_rounding_columns() -> dict[str, pl.DataType]:
-    """The columns a TimeRounding rule contributes."""
-    return {"increment_minutes": pl.Int64(), "apply": pl.String(), "minimum_minutes": pl.Int64()}
 
 
 def markup_columns() -> dict[str, pl.DataType]:

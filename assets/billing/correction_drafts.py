@@ -33,17 +33,18 @@ from resources.http_retry import TRANSPORT_ERRORS, PermanentHTTPError, Transient
 from resources.rate_limit import DailyLimitReached
 from resources.warehouse import Warehouse, append, record_checks, replace_slice
 from resources.xero import XeroClient
+from rules.billing.correction_check import reconciles
 from rules.billing.corrections import (
     BLOCKED,
-    KEY_MAP_SCHEMA,
     ORIGINAL_SCHEMA,
+    BookedInvoices,
+    CorrectionRound,
     Corrections,
     blocked_originals,
     client_of,
     correct_invoices,
-    drafted_invoice_numbers,
-    reconciles,
 )
+from rules.billing.differences import KEY_MAP_SCHEMA, drafted_invoice_numbers
 from rules.billing.lock_dates import binding_lock_date
 from rules.invariants import lines_sum_to_totals
 from rules.settings import BillbridgeConfig, EntityConfig
@@ -211,18 +212,22 @@ def correct_month(
     # Numbers taken for good: booked, or closed in the outbox (an operator's discard is never reused).
     closed = outbox.filter(pl.col("status").is_in(["confirmed", "discarded"]))["document_number"].to_list()
     corrections = correct_invoices(
-        posted.cast({"line_no": pl.Int32}),
-        key_map,
+        BookedInvoices(
+            posted.cast({"line_no": pl.Int32}),
+            key_map,
+            _originals(warehouse, part, settings, entity, posted, headers),
+            used_numbers=[*posted_numbers, *closed],
+        ),
         draft_lines,
         draft_sources,
-        _originals(warehouse, part, settings, entity, posted, headers),
-        entity,
-        part.period,
-        lock_date=lock_date,
-        locked_period=policy.locked_period or "move_to_open_period",
-        used_numbers=[*posted_numbers, *closed],
-        rule_set_version=settings.rule_set_version,
-        run_id=run_id,
+        CorrectionRound(
+            entity,
+            part.period,
+            lock_date=lock_date,
+            locked_period=policy.locked_period or "move_to_open_period",
+            rule_set_version=settings.rule_set_version,
+            run_id=run_id,
+        ),
     )
     corrections = corrections.withhold(
         _in_flight(outbox, corrections.documents), part.entity, part.period, run_id

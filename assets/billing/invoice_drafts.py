@@ -10,7 +10,7 @@ from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, Reta
 from resources.configuration import current_config
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_checks, replace_slice
-from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.billing.retainers import RetainerPeriodMissing, in_force, opening_balances
 from rules.calendar import previous_period
 from rules.invariants import billed_at_most_once, lines_sum_to_totals
@@ -80,21 +80,14 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
         except RetainerPeriodMissing as exc:
             raise dg.Failure(description=f"{part.label()}: {exc}") from None
         drafts = draft_invoices(
-            billable_for_period(lines, entity),
-            entity,
-            settings.mapping.field_mapping,
-            snapshot,
-            part.month,
-            part.month_end,
-            settings.rule_set_version,
-            context.run.run_id,
-            tax_overrides=settings.mapping.tax_overrides,
-            discounts=settings.mapping.discounts,
-            pinned_rates=None if config.rerate_fx else pinned_rates(warehouse, part.entity, invoice_day),
-            money_rounding=settings.mapping.money_rounding,
-            tax_rounding=settings.mapping.tax_rounding,
-            retainers=accounts,
-        )
+            lines,
+            DraftingContext(
+                entity, part.month, part.month_end, snapshot, context.run.run_id,
+                pinned_rates=None if config.rerate_fx else pinned_rates(warehouse, part.entity, invoice_day),
+                retainers=accounts,
+            ),
+            BillingRules.of(settings),
+        )  # fmt: skip
         # The write gate: wrong money never reaches the table, whatever the checks below say.
         invoices = validate(InvoiceDrafts, drafts.invoices)
         draft_lines = validate(InvoiceDraftLines, drafts.lines)

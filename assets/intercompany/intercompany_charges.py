@@ -20,17 +20,16 @@ from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_check
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
 from rules.fx_conversion import rates_for
 from rules.fx_rates import FxSnapshot
-from rules.intercompany import (
+from rules.intercompany.charges import (
     CHARGE_SCHEMA,
-    PURCHASE,
-    SALE,
     SOURCE_SCHEMA,
+    ChargeMonth,
     Intercompany,
     charges_are_consistent,
     intercompany_side,
-    intercompany_work,
-    seller_work,
 )
+from rules.intercompany.policy import PURCHASE, SALE
+from rules.intercompany.work import intercompany_work, seller_work
 from rules.invariants import lines_sum_to_totals
 from rules.settings import BillbridgeConfig
 
@@ -139,7 +138,7 @@ def intercompany_charges(
         directory = warehouse.query(
             part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity]
         )
-        sales_work = seller_work(elsewhere, directory, part.entity, settings, snapshot, run_id)
+        sales_work = seller_work(elsewhere, directory, part.entity, settings, snapshot)
         rates = (
             _purchase_rates(warehouse, part, settings, purchases_work, snapshot, config.rerate_fx)
             if purchases_work.height
@@ -148,11 +147,11 @@ def intercompany_charges(
         currency_rates: dict[str, Decimal] = {entity.base_currency: Decimal(1)}
         if rates is not None:
             currency_rates.update(dict(zip(rates["to_currency"], rates["fx_rate"], strict=True)))
-        common = (settings, part.month, part.month_end, currency_rates, settings.rule_set_version, run_id)
+        month = ChargeMonth(settings, part.month, part.month_end, settings.rule_set_version, run_id)
         result = Intercompany.concat(
             [
-                intercompany_side(sales_work, SALE, part.entity, *common),
-                intercompany_side(purchases_work, PURCHASE, part.entity, *common),
+                intercompany_side(sales_work, SALE, part.entity, month, currency_rates),
+                intercompany_side(purchases_work, PURCHASE, part.entity, month, currency_rates),
             ]
         )
         _gate(result)

@@ -28,6 +28,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from rules.billing.tax import with_tax
 from rules.calendar import period_of, previous_period
 from rules.money import MONEY, QUANTITY, minor_units
 from rules.rule_sets import Retainer
@@ -181,3 +182,50 @@ def reduce_draw(balances: pl.DataFrame, retainer_id: str, by: Decimal) -> pl.Dat
         pl.when(hit).then(pl.col("drawn") - pl.lit(by, MONEY)).otherwise(pl.col("drawn")).cast(MONEY),
         pl.when(hit).then(pl.col("closing") + pl.lit(by, MONEY)).otherwise(pl.col("closing")).cast(MONEY),
     )
+
+
+def keep_totals_non_negative(
+    priced: pl.DataFrame,
+    balances: pl.DataFrame,
+    accounts: Sequence[RetainerAccount],
+    line_amount_types: str,
+    mode: str,
+    level: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Exclusive prices with tax per line: a retainer that covers the whole invoice can leave the
+    per-line taxes of the work a cent or two below the tax of the draw, so a total below zero.
+    Draw that much less: the subtotal rises by it and the draw's tax can only fall, so one step
+    brings the total to zero or above."""
+    totals = priced.group_by("invoice_number").agg(
+        (pl.col("line_amount").sum() + pl.col("tax_amount").sum()).alias("t")
+    )
+    short = dict(totals.filter(pl.col("t") < 0).iter_rows())
+    applied = priced.filter(
+        (pl.col("source_kind") == RETAINER_APPLIED) & pl.col("invoice_number").is_in(list(short))
+    )
+    if applied.height == 0:
+        return priced, balances
+    by_id = {f"retainer {a.retainer.id}": a for a in accounts}
+    # One draw per short invoice is enough (see above): the last one, should two retainers share it.
+    for row in applied.unique("invoice_number", keep="last", maintain_order=True).iter_rows(named=True):
+        account, deficit = by_id[row["rate_source"]], Decimal(short[row["invoice_number"]]) * -1
+        drawn = -Decimal(row["line_amount"]) - deficit
+        hit = (pl.col("invoice_number") == row["invoice_number"]) & (pl.col("line_no") == row["line_no"])
+        priced = priced.with_columns(
+            pl.when(hit).then(pl.lit(-drawn, MONEY)).otherwise(pl.col("line_amount")).alias("line_amount"),
+            pl.when(hit)
+            .then(pl.lit(-drawn, MONEY))
+            .otherwise(pl.col("unit_price"))
+            .cast(priced.schema["unit_price"])
+            .alias("unit_price"),
+            pl.when(hit)
+            .then(
+                pl.lit(
+                    applied_description(account.retainer, drawn, account.opening + account.retainer.top_up)
+                )
+            )
+            .otherwise(pl.col("description"))
+            .alias("description"),
+        )
+        balances = reduce_draw(balances, account.retainer.id, deficit)
+    return with_tax(priced, line_amount_types, mode, level), balances

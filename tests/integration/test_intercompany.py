@@ -12,7 +12,7 @@ import pytest
 from pipelines.definitions import defs
 from pipelines.runner import sync_month
 from resources.warehouse import Warehouse
-from rules.intercompany import sides_agree
+from rules.intercompany.charges import sides_agree
 from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration

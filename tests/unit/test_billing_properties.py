@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import polars as pl
@@ -10,14 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
-from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.billing.retainers import RetainerAccount
 from rules.invariants import billed_at_most_once, lines_sum_to_totals
-from rules.normalizing import normalize_lines
+from rules.normalizing import NormalizedResult, normalize_lines
 from rules.rule_sets import MoneyRounding, RateRule, Retainer, TaxRounding, TimeRounding
 from rules.settings import BillbridgeConfig
 from tests.factories import directory, raw_frame, time_entry
-from tests.unit.test_drafting import RATES
+from tests.unit.test_drafting import AUGUST, RATES
 
 BASE = load_config(DEFAULT_CONFIG_PATH)
 HOURS = st.integers(min_value=1, max_value=2400).map(lambda n: Decimal(n) / 100)  # 0.01 .. 24.00
@@ -66,15 +65,10 @@ def _entries(rows: list[tuple[Decimal, Decimal, int, int, int]]) -> list[dict[st
     ]
 
 
-def _draft(config: BillbridgeConfig, entries: list[dict[str, object]]):  # type: ignore[no-untyped-def]
+def _normalized(config: BillbridgeConfig, entries: list[dict[str, object]]) -> NormalizedResult:
     d = directory({6001: True, 6003: True}, {5001: "USD", 5003: "USD"})
-    result = normalize_lines(raw_frame(entries), raw_frame([]), d, config.entity("uk"), config, RATES, "run")
-    entity = config.entity("uk")  # 20% tax per line: the tax invariant is exercised too
-    drafts = draft_invoices(
-        billable_for_period(result.lines, entity), entity, config.mapping.field_mapping, RATES,
-        date(2026, 8, 1), date(2026, 8, 31), config.rule_set_version, "run",
-    )  # fmt: skip
-    return result, drafts
+    # The UK entity: 20% tax per line, so the tax invariant is exercised too.
+    return normalize_lines(raw_frame(entries), raw_frame([]), d, config.entity("uk"), config, RATES, "run")
 
 
 @settings(derandomize=True, max_examples=40, deadline=None)
@@ -87,7 +81,10 @@ def test_invoice_totals_are_sums_of_lines_and_units_stay_within_the_rules(
     per_line: bool,
 ) -> None:
     config = _config(share, increment, minimum, per_line)
-    result, drafts = _draft(config, _entries(rows))
+    result = _normalized(config, _entries(rows))
+    drafts = draft_invoices(
+        result.lines, DraftingContext(config.entity("uk"), *AUGUST, RATES, "run"), BillingRules.of(config)
+    )
     assert result.quarantine.height == 0
     assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
     assert billed_at_most_once(drafts.sources, drafts.sources.head(0))[0]
@@ -113,8 +110,9 @@ def test_rerunning_a_period_gives_byte_identical_drafts(
 ) -> None:
     config = _config(share, increment, 0, per_line=True)
     entries = _entries(rows)
-    _, first = _draft(config, entries)
-    _, second = _draft(config, list(reversed(entries)))
+    context, rules = DraftingContext(config.entity("uk"), *AUGUST, RATES, "run"), BillingRules.of(config)
+    first = draft_invoices(_normalized(config, entries).lines, context, rules)
+    second = draft_invoices(_normalized(config, list(reversed(entries))).lines, context, rules)
     for a, b in (
         (first.invoices, second.invoices),
         (first.lines, second.lines),
@@ -125,8 +123,10 @@ def test_rerunning_a_period_gives_byte_identical_drafts(
 
 
 def test_money_columns_of_drafts_are_decimals() -> None:
-    _, drafts = _draft(
-        _config(Decimal(100), 0, 0, False), _entries([(Decimal("1.5"), Decimal("150"), 5001, 7001, 3)])
+    config = _config(Decimal(100), 0, 0, False)
+    lines = _normalized(config, _entries([(Decimal("1.5"), Decimal("150"), 5001, 7001, 3)])).lines
+    drafts = draft_invoices(
+        lines, DraftingContext(config.entity("uk"), *AUGUST, RATES, "run"), BillingRules.of(config)
     )
     for frame in (drafts.invoices, drafts.lines):
         assert not [n for n, t in frame.schema.items() if t in (pl.Float32, pl.Float64)]
@@ -166,11 +166,7 @@ def test_invoice_total_is_the_sum_of_lines_for_every_rounding_mode(
     entries = _entries(rows)
     d = directory({6001: True, 6003: True}, {5001: "USD", 5003: "USD"})
     result = normalize_lines(raw_frame(entries), raw_frame([]), d, uk, config, RATES, "run")
-    drafts = draft_invoices(
-        billable_for_period(result.lines, uk), uk, config.mapping.field_mapping, RATES,
-        date(2026, 8, 1), date(2026, 8, 31), config.rule_set_version, "run",
-        money_rounding=config.mapping.money_rounding, tax_rounding=config.mapping.tax_rounding,
-    )  # fmt: skip
+    drafts = draft_invoices(result.lines, DraftingContext(uk, *AUGUST, RATES, "run"), BillingRules.of(config))
     assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
     cent = Decimal("0.01")
     rule = ROUND_HALF_EVEN if money_mode == "half_even" else ROUND_HALF_UP
@@ -218,10 +214,12 @@ def test_retainer_closing_is_opening_plus_top_up_less_drawn(
     d = directory({6001: True, 6003: True}, {5001: "USD", 5003: "USD"})
     result = normalize_lines(raw_frame(_entries(rows)), raw_frame([]), d, uk, BASE, RATES, "run")
     drafts = draft_invoices(
-        billable_for_period(result.lines, uk), uk, BASE.mapping.field_mapping, RATES,
-        date(2026, 8, 1), date(2026, 8, 31), BASE.rule_set_version, "run",
-        tax_rounding=tax, retainers=[RetainerAccount(retainer, opening, "Acme Corporation")],
-    )  # fmt: skip
+        result.lines,
+        DraftingContext(
+            uk, *AUGUST, RATES, "run", retainers=[RetainerAccount(retainer, opening, "Acme Corporation")]
+        ),
+        BillingRules(BASE.mapping.field_mapping, BASE.rule_set_version, tax_rounding=tax),
+    )
     assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
     balance = drafts.retainer_balances.row(0, named=True)
     available = balance["opening"] + balance["top_up"]

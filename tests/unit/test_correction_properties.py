@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
-from rules.billing.corrections import LINE_KEY, Corrections
+from rules.billing.corrections import Corrections
+from rules.billing.differences import LINE_KEY
 from tests.unit.test_corrections import UK, correct, line, originals, post, posted_invoice
 
 CONFIG = load_config(DEFAULT_CONFIG_PATH)

@@ -22,15 +22,17 @@ from checks.schemas import (
     validate,
 )
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.billing.correction_check import reconciles
 from rules.billing.corrections import (
     BLOCKED,
-    KEY_MAP_SCHEMA,
     ORIGINAL_SCHEMA,
+    BookedInvoices,
+    CorrectionRound,
     Corrections,
     correct_invoices,
     next_number,
-    reconciles,
 )
+from rules.billing.differences import KEY_MAP_SCHEMA
 from rules.billing.lock_dates import HELD, MOVED, binding_lock_date, date_outside_lock
 from rules.invariants import lines_sum_to_totals
 from rules.settings import BillbridgeConfig, ConfigurationError, EntityConfig
@@ -178,11 +180,13 @@ def correct(
 ) -> Corrections:
     draft_lines, draft_sources = drafts(current)
     result = correct_invoices(
-        posted, key_map, draft_lines, draft_sources, known, entity, PERIOD,
-        lock_date=lock_date, locked_period=policy,  # type: ignore[arg-type]
-        used_numbers=[*posted["document_number"].unique().to_list(), *used],
-        rule_set_version="rules", run_id="run",
-    )  # fmt: skip
+        BookedInvoices(
+            posted, key_map, known, used_numbers=[*posted["document_number"].unique().to_list(), *used]
+        ),
+        draft_lines,
+        draft_sources,
+        CorrectionRound(entity, PERIOD, lock_date, policy, rule_set_version="rules", run_id="run"),  # type: ignore[arg-type]
+    )
     # Every result passes the write gate and both blocking checks.
     validate(CorrectionDocuments, result.documents)
     validate(CorrectionDocumentLines, result.lines)

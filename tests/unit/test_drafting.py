@@ -8,7 +8,7 @@ import pytest
 
 from checks.schemas import InvoiceDraftLines, InvoiceDrafts, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
-from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.invariants import billed_at_most_once, lines_sum_to_totals
 from rules.normalizing import normalize_lines
 from rules.settings import BillbridgeConfig
@@ -16,6 +16,7 @@ from tests.factories import directory, expense, fx_snapshot, raw_frame, time_ent
 
 # 1 EUR = 1.25 USD = 0.80 GBP, published on the last day of July and of August 2026.
 RATES = fx_snapshot({day: {"USD": "1.25", "GBP": "0.8"} for day in (date(2026, 7, 31), date(2026, 8, 31))})
+AUGUST = (date(2026, 8, 1), date(2026, 8, 31))
 
 
 @pytest.fixture(scope="module")
@@ -40,20 +41,6 @@ def _lines(
     return result.lines
 
 
-def _draft(config: BillbridgeConfig, entity: str, lines: pl.DataFrame):  # type: ignore[no-untyped-def]
-    e = config.entity(entity)
-    return draft_invoices(
-        billable_for_period(lines, e),
-        e,
-        config.mapping.field_mapping,
-        RATES,
-        date(2026, 8, 1),
-        date(2026, 8, 31),
-        config.rule_set_version,
-        "run",
-    )
-
-
 def test_groups_by_project_task_and_rate_and_sums_exactly(config: BillbridgeConfig) -> None:
     lines = _lines(
         config,
@@ -66,7 +53,9 @@ def test_groups_by_project_task_and_rate_and_sums_exactly(config: BillbridgeConf
         ],
         [expense(10, 84.2)],
     )
-    drafts = _draft(config, "us", lines)
+    drafts = draft_invoices(
+        lines, DraftingContext(config.entity("us"), *AUGUST, RATES, "run"), BillingRules.of(config)
+    )
     validate(InvoiceDrafts, drafts.invoices)
     validate(InvoiceDraftLines, drafts.lines)
     # 1.60 h x 150 = 240.00; 0.70 h x 137.50 = 96.25 (the ledger rounds quantity x price once);
@@ -104,7 +93,9 @@ def test_tax_is_per_line_rounded_half_up(config: BillbridgeConfig) -> None:
             time_entry(2, 2, 120, client=5101, project=6101, task=7002, currency="GBP"),
         ],
     )
-    drafts = _draft(config, "uk", lines)
+    drafts = draft_invoices(
+        lines, DraftingContext(config.entity("uk"), *AUGUST, RATES, "run"), BillingRules.of(config)
+    )
     assert sorted(drafts.lines["tax_amount"].to_list()) == [D("9.63"), D("48.00")]
     header = drafts.invoices.row(0, named=True)
     assert (header["subtotal"], header["total_tax"], header["total"]) == (
@@ -121,7 +112,9 @@ def test_unapproved_and_non_billable_work_waits(config: BillbridgeConfig) -> Non
         "us",
         [time_entry(1, 1, 100), time_entry(2, 5, 100, closed=False), time_entry(3, 2, None, billable=False)],
     )
-    drafts = _draft(config, "us", lines)
+    drafts = draft_invoices(
+        lines, DraftingContext(config.entity("us"), *AUGUST, RATES, "run"), BillingRules.of(config)
+    )
     assert drafts.invoices["total"].to_list() == [D("100.00")]
     assert drafts.sources["line_id"].to_list() == ["time-1"]
 
@@ -129,7 +122,9 @@ def test_unapproved_and_non_billable_work_waits(config: BillbridgeConfig) -> Non
 def test_foreign_currency_invoice_carries_rate(config: BillbridgeConfig) -> None:
     # A GBP client on the US ledger, rates of 2026-07-31: 1 USD = 0.64 GBP, 1 GBP = 1.5625 USD.
     lines = _lines(config, "us", [time_entry(1, 2, 100, client=5101, currency="GBP")])
-    header = _draft(config, "us", lines).invoices.row(0, named=True)
+    header = draft_invoices(
+        lines, DraftingContext(config.entity("us"), *AUGUST, RATES, "run"), BillingRules.of(config)
+    ).invoices.row(0, named=True)
     assert (header["currency"], header["total"], header["currency_rate"], header["total_base"]) == (
         "GBP",
         D("200.00"),
@@ -141,14 +136,23 @@ def test_foreign_currency_invoice_carries_rate(config: BillbridgeConfig) -> None
 
 def test_drafts_are_reproducible(config: BillbridgeConfig) -> None:
     entries = [time_entry(i, 0.25 * i, 95 + i) for i in range(1, 12)]
-    first = _draft(config, "us", _lines(config, "us", entries))
-    second = _draft(config, "us", _lines(config, "us", list(reversed(entries))))
+    first = draft_invoices(
+        _lines(config, "us", entries),
+        DraftingContext(config.entity("us"), *AUGUST, RATES, "run"),
+        BillingRules.of(config),
+    )
+    second = draft_invoices(
+        _lines(config, "us", list(reversed(entries))),
+        DraftingContext(config.entity("us"), *AUGUST, RATES, "run"),
+        BillingRules.of(config),
+    )
     assert first.invoices.equals(second.invoices) and first.lines.equals(second.lines)
 
 
 def test_invariants_catch_wrong_money(config: BillbridgeConfig) -> None:
-    drafts = _draft(
-        config, "us", _lines(config, "us", [time_entry(1, 1, 100), time_entry(2, 1, 50, task=7002)])
+    lines = _lines(config, "us", [time_entry(1, 1, 100), time_entry(2, 1, 50, task=7002)])
+    drafts = draft_invoices(
+        lines, DraftingContext(config.entity("us"), *AUGUST, RATES, "run"), BillingRules.of(config)
     )
     tampered = drafts.invoices.with_columns(pl.col("total") + D("0.01"))
     assert not lines_sum_to_totals(tampered, drafts.lines)[0]

@@ -17,20 +17,17 @@ import pytest
 from assets.partitions import MonthSlice
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
-from rules.intercompany import (
+from rules.intercompany.charges import ChargeMonth, charges_are_consistent, intercompany_side, sides_agree
+from rules.intercompany.policy import (
     PURCHASE,
     SALE,
     charge_document_number,
     charge_reference,
-    charges_are_consistent,
-    intercompany_side,
     intercompany_tax,
-    intercompany_work,
-    seller_work,
-    sides_agree,
 )
+from rules.intercompany.work import intercompany_work, seller_work
 from rules.invariants import lines_sum_to_totals
-from rules.normalizing import normalize_lines
+from rules.normalizing import TRACE_COLUMNS, Judging, held_time, normalize_lines
 from rules.rule_sets import IntercompanyAccounts, IntercompanyMarkup, IntercompanyPolicy
 from rules.settings import BillbridgeConfig, ConfigurationError
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
@@ -85,7 +82,7 @@ def _us_lines(config: BillbridgeConfig, entries: list[dict[str, Any]] = ENTRIES)
 
 def _side(config: BillbridgeConfig, work: pl.DataFrame, side: str, owner: str, rate: D = D(1)):  # type: ignore[no-untyped-def]
     return intercompany_side(
-        work, side, owner, config, AUGUST.month, AUGUST.month_end, {"GBP": rate}, "v1", "run-1"
+        work, side, owner, ChargeMonth(config, AUGUST.month, AUGUST.month_end, "v1", "run-1"), {"GBP": rate}
     )
 
 
@@ -229,7 +226,7 @@ def test_the_seller_normalizes_its_peoples_time_as_the_buyer_does() -> None:
     config = _config(EIGHT)
     too_long = _entry(9, HARRY, 25, 75.0)  # the buyer quarantines it (hours_out_of_range)
     elsewhere = raw_frame([*ENTRIES, too_long], entity="uk").with_columns(pl.lit("us").alias("billed_by"))
-    seen_by_seller = seller_work(elsewhere, DIRECTORY, "uk", config, FX, "r")
+    seen_by_seller = seller_work(elsewhere, DIRECTORY, "uk", config, FX)
     buyer_lines = normalize_lines(
         raw_frame([*ENTRIES, too_long]), raw_frame([]), DIRECTORY, config.entity("us"), config, FX, "r"
     ).lines
@@ -238,6 +235,20 @@ def test_the_seller_normalizes_its_peoples_time_as_the_buyer_does() -> None:
     sale = _side(config, seen_by_seller, SALE, "uk")
     purchase = _side(config, seen_by_buyer, PURCHASE, "us", GBP_PER_USD)
     assert sides_agree(sale.charges, purchase.charges)[0]
+
+
+def test_held_time_is_the_time_the_buyer_normalizes() -> None:
+    """The seller's shared judgement gives the buyer's own time lines, column for column, without pricing."""
+    config = _config(EIGHT)
+    bad = [
+        _entry(9, HARRY, 25, 75.0),
+        _entry(10, AMELIA, 1, 65.05, project=6999),
+    ]  # out of range; unknown project
+    raw = raw_frame([*ENTRIES, *bad])
+    held = held_time(raw, DIRECTORY, Judging(config.entity("us"), config, FX))
+    buyer = normalize_lines(raw, raw_frame([]), DIRECTORY, config.entity("us"), config, FX, "r")
+    assert sorted(buyer.quarantine["source_id"]) == [9, 10]
+    assert held.sort("line_id").equals(buyer.lines.select(TRACE_COLUMNS).sort("line_id"))
 
 
 def test_no_intercompany_work_gives_empty_frames_of_the_right_shape() -> None:

@@ -13,9 +13,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from checks.schemas import InvoiceDraftLines, InvoiceDrafts, validate
+from checks.schemas import InvoiceDraftLines, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
-from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.billing.retainers import RetainerAccount
 from rules.invariants import lines_sum_to_totals
 from rules.money import allocate_largest_remainder, round_total_and_allocate
@@ -23,6 +23,7 @@ from rules.normalizing import normalize_lines
 from rules.rule_sets import Discount, MoneyRounding, Retainer, TaxRounding
 from rules.settings import BillbridgeConfig, ConfigurationError
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
+from tests.unit.drafting_gates import passes_the_gates
 
 BASE = load_config(DEFAULT_CONFIG_PATH)
 # Units per EUR on the last day of July and of August 2026.
@@ -32,6 +33,7 @@ RATES = fx_snapshot(
         for day in (date(2026, 7, 31), date(2026, 8, 31))
     }
 )
+AUGUST = (date(2026, 8, 1), date(2026, 8, 31))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -87,35 +89,16 @@ def _config(
     return BASE.model_copy(update={"mapping": BASE.mapping.model_copy(update=update)})
 
 
-def _drafts(config: BillbridgeConfig, entity: str, entries: list[dict[str, Any]], currency: str) -> Any:
-    e = config.entity(entity)
+def _lines(
+    config: BillbridgeConfig, entity: str, entries: list[dict[str, Any]], currency: str
+) -> pl.DataFrame:
     client = entries[0]["client"]["id"]
+    d = directory({6001: True, 6002: True, 6101: True}, {client: currency})
     found = normalize_lines(
-        raw_frame(entries, entity),
-        raw_frame([], entity),
-        directory({6001: True, 6002: True, 6101: True}, {client: currency}),
-        e,
-        config,
-        RATES,
-        "r",
+        raw_frame(entries, entity), raw_frame([], entity), d, config.entity(entity), config, RATES, "r"
     )
     assert found.quarantine.height == 0, found.quarantine["reason"].to_list()
-    drafts = draft_invoices(
-        billable_for_period(found.lines, e),
-        e,
-        config.mapping.field_mapping,
-        RATES,
-        date(2026, 8, 1),
-        date(2026, 8, 31),
-        config.rule_set_version,
-        "run",
-        money_rounding=config.mapping.money_rounding,
-        tax_rounding=config.mapping.tax_rounding,
-    )
-    validate(InvoiceDrafts, drafts.invoices)
-    validate(InvoiceDraftLines, drafts.lines)
-    assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
-    return drafts
+    return found.lines
 
 
 def _three_ties(currency: str = "USD", hours: float = 0.35, rate: float = 137.5) -> list[dict[str, Any]]:
@@ -176,7 +159,14 @@ def test_money_rounding_modes_and_levels(
     rule: str | None,
     total: str,
 ) -> None:
-    drafts = _drafts(_config(money=rules), "us", entries, currency)
+    config = _config(money=rules)
+    drafts = passes_the_gates(
+        draft_invoices(
+            _lines(config, "us", entries, currency),
+            DraftingContext(config.entity("us"), *AUGUST, RATES, "run"),
+            BillingRules.of(config),
+        )
+    )
     lines = drafts.lines.sort("line_no")
     assert lines["line_amount"].to_list() == [D(x) for x in expected]
     assert drafts.invoices["total"].to_list() == [D(total)]
@@ -208,10 +198,12 @@ def test_rounding_line_sits_after_discounts_and_before_the_retainer() -> None:
         directory({6001: True}, {5001: "USD"}), e, config, RATES, "r",
     )  # fmt: skip
     drafts = draft_invoices(
-        billable_for_period(found.lines, e), e, config.mapping.field_mapping, RATES,
-        date(2026, 8, 1), date(2026, 8, 31), config.rule_set_version, "run",
-        discounts=[discount], money_rounding=config.mapping.money_rounding,
-        retainers=[RetainerAccount(retainer, D(50), "Acme Corporation")],
+        found.lines,
+        DraftingContext(e, *AUGUST, RATES, "run", retainers=[RetainerAccount(retainer, D(50), "Acme Corporation")]),
+        BillingRules(
+            config.mapping.field_mapping, config.rule_set_version,
+            discounts=[discount], money_rounding=config.mapping.money_rounding,
+        ),
     )  # fmt: skip
     validate(InvoiceDraftLines, drafts.lines)
     assert drafts.lines.sort("line_no").select("source_kind", "line_amount").rows() == [
@@ -265,7 +257,14 @@ TAX_CASES = [
 def test_tax_rounding_per_line_or_per_invoice(
     rule: TaxRounding | None, expected: list[str], tax: str, total: str, label: str
 ) -> None:
-    drafts = _drafts(_config(tax=[rule] if rule else []), "uk", _uk_ties(), "GBP")
+    config = _config(tax=[rule] if rule else [])
+    drafts = passes_the_gates(
+        draft_invoices(
+            _lines(config, "uk", _uk_ties(), "GBP"),
+            DraftingContext(config.entity("uk"), *AUGUST, RATES, "run"),
+            BillingRules.of(config),
+        )
+    )
     lines = drafts.lines.sort("line_no")
     assert lines["line_amount"].to_list() == [D("48.13"), D("48.13")]
     assert lines["tax_amount"].to_list() == [D(x) for x in expected]
@@ -284,7 +283,13 @@ def test_per_invoice_tax_on_inclusive_prices() -> None:
     entries = [
         time_entry(i, 1, 10.03, client=5101, project=6101, task=7000 + i, currency="GBP") for i in (1, 2, 3)
     ]
-    drafts = _drafts(config, "uk", entries, "GBP")
+    drafts = passes_the_gates(
+        draft_invoices(
+            _lines(config, "uk", entries, "GBP"),
+            DraftingContext(config.entity("uk"), *AUGUST, RATES, "run"),
+            BillingRules.of(config),
+        )
+    )
     assert drafts.lines.sort("line_no")["tax_amount"].to_list() == [D("1.68"), D("1.67"), D("1.67")]
     header = drafts.invoices.row(0, named=True)
     assert (header["subtotal"], header["total_tax"], header["total"]) == (D("25.07"), D("5.02"), D("30.09"))

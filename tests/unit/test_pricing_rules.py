@@ -17,13 +17,13 @@ from pydantic import ValidationError
 
 from checks.schemas import BillableLines, InvoiceDraftLines, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
-from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.invariants import lines_sum_to_totals
 from rules.normalizing import normalize_lines
 from rules.rule_sets import Discount, ExpenseMarkup, RateRule, TaxOverride, TimeRounding
 from rules.settings import BillbridgeConfig, ConfigurationError, MappingDocument
 from tests.factories import directory, expense, raw_frame, time_entry
-from tests.unit.test_drafting import RATES
+from tests.unit.test_drafting import AUGUST, RATES
 
 BASE = load_config(DEFAULT_CONFIG_PATH)
 
@@ -153,13 +153,26 @@ def test_time_rounding_per_invoice_line() -> None:
     )
     lines = _normalize(config, [time_entry(1, 0.2, 100), time_entry(2, 0.2, 100)]).lines
     assert lines["quantity"].to_list() == [D("0.2"), D("0.2")]
-    entity = config.entity("us")
     drafts = draft_invoices(
-        billable_for_period(lines, entity), entity, config.mapping.field_mapping, RATES,
-        date(2026, 8, 1), date(2026, 8, 31), config.rule_set_version, "run",
-    )  # fmt: skip
+        lines, DraftingContext(config.entity("us"), *AUGUST, RATES, "run"), BillingRules.of(config)
+    )
     validate(InvoiceDraftLines, drafts.lines)
     assert drafts.lines.select("quantity", "line_amount").rows() == [(D("0.5"), D("50.00"))]
+
+
+def test_drafting_finds_invoice_line_rounding_in_the_rule_set() -> None:
+    # The normalized lines carry no rounding instruction (docs/decisions/0019): two entries of 0.2 h at
+    # 100 stay 0.2 h each. Drafting applies the rule set's per_line rule to the line's 0.4 h (-> 0.5 h,
+    # 50.00) and leaves a per_entry rule to the normalizing step that owns it (0.4 h, 40.00).
+    config = _config()
+    lines = _normalize(config, [time_entry(1, 0.2, 100), time_entry(2, 0.2, 100)]).lines
+    assert not {"line_increment_minutes", "line_minimum_minutes"} & set(lines.columns)
+    context = DraftingContext(config.entity("us"), *AUGUST, RATES, "run")
+    for apply, quantity, amount in (("per_line", "0.5", "50.00"), ("per_entry", "0.4", "40.00")):
+        rule = TimeRounding(id="R30", client=5001, increment_minutes=30, apply=apply)  # type: ignore[arg-type]
+        rules = BillingRules(config.mapping.field_mapping, config.rule_set_version, time_rounding=[rule])
+        drafts = draft_invoices(lines, context, rules)
+        assert drafts.lines.select("quantity", "line_amount").rows() == [(D(quantity), D(amount))], apply
 
 
 MARKUP_CASES = [
@@ -248,19 +261,11 @@ def _uk(line_amount_types: str = "Exclusive", overrides: list[TaxOverride] | Non
     )
 
 
-def _uk_drafts(config: BillbridgeConfig, entries: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+def _uk_lines(config: BillbridgeConfig, entries: list[dict[str, Any]]) -> pl.DataFrame:
     d = directory({6101: True}, {5101: "GBP"})
-    entity = config.entity("uk")
-    lines = normalize_lines(
-        raw_frame(entries, "uk"), raw_frame([], "uk"), d, entity, config, RATES, "r"
+    return normalize_lines(
+        raw_frame(entries, "uk"), raw_frame([], "uk"), d, config.entity("uk"), config, RATES, "r"
     ).lines
-    drafts = draft_invoices(
-        billable_for_period(lines, entity), entity, config.mapping.field_mapping, RATES,
-        date(2026, 8, 1), date(2026, 8, 31), config.rule_set_version, "r", tax_overrides=config.mapping.tax_overrides,
-        discounts=config.mapping.discounts,
-    )  # fmt: skip
-    validate(InvoiceDraftLines, drafts.lines)
-    return drafts
 
 
 def _gbp(entry_id: int, hours: float, rate: float, task: int = 7001) -> dict[str, Any]:
@@ -294,7 +299,13 @@ def test_tax(
     amount_types: str, overrides: list[TaxOverride], entries: list[dict[str, Any]], line_taxes: list[str],
     subtotal: str, tax: str, total: str,
 ) -> None:  # fmt: skip
-    drafts = _uk_drafts(_uk(amount_types, overrides), entries)
+    config = _uk(amount_types, overrides)
+    drafts = draft_invoices(
+        _uk_lines(config, entries),
+        DraftingContext(config.entity("uk"), *AUGUST, RATES, "r"),
+        BillingRules.of(config),
+    )
+    validate(InvoiceDraftLines, drafts.lines)
     assert drafts.lines.sort("line_no")["tax_amount"].to_list() == [D(t) for t in line_taxes]
     header = drafts.invoices.row(0, named=True)
     assert (header["subtotal"], header["total_tax"], header["total"]) == (D(subtotal), D(tax), D(total))
@@ -321,21 +332,6 @@ def test_tax_overrides_are_checked_at_load(tmp_path: Path) -> None:
     assert "'NOSUCHCODE' does not exist for entity 'uk'" in message
     assert "reverse_charge must use a 0% tax code" in message
     assert "client 4242 is not in the mapping" in message
-
-
-def _us_drafts(
-    discounts: list[Discount], entries: list[dict[str, Any]], expenses: list[dict[str, Any]] | None = None
-):  # type: ignore[no-untyped-def]
-    config = _config(discounts=discounts)
-    entity = config.entity("us")
-    lines = _normalize(config, entries, expenses).lines
-    drafts = draft_invoices(
-        billable_for_period(lines, entity), entity, config.mapping.field_mapping, RATES,
-        date(2026, 8, 1), date(2026, 8, 31), config.rule_set_version, "r", discounts=config.mapping.discounts,
-    )  # fmt: skip
-    validate(InvoiceDraftLines, drafts.lines)
-    assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
-    return drafts
 
 
 # Work: 1.60 h x 150 = 240.00 (task 7001) and 0.70 h x 137.50 = 96.25 (task 7002); expense 84.20.
@@ -384,7 +380,13 @@ DISCOUNT_CASES = [
 def test_discounts_are_shown_as_their_own_lines(
     discounts: list[Discount], expected: list[tuple[str, str]], total: str
 ) -> None:
-    drafts = _us_drafts(discounts, WORK, [expense(10, 84.2)])
+    config = _config(discounts=discounts)
+    lines = _normalize(config, WORK, [expense(10, 84.2)]).lines
+    drafts = draft_invoices(
+        lines, DraftingContext(config.entity("us"), *AUGUST, RATES, "r"), BillingRules.of(config)
+    )
+    validate(InvoiceDraftLines, drafts.lines)
+    assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
     shown = drafts.lines.filter(pl.col("source_kind") == "discount").sort("line_no")
     assert [(d, a) for d, a in shown.select("description", "line_amount").rows()] == [
         (d, D(a)) for d, a in expected
@@ -397,6 +399,10 @@ def test_discount_lines_carry_tax() -> None:
     # UK 20%: 100.00 less 10% = 90.00; tax 20.00 - 2.00 = 18.00; total 108.00.
     config = BASE.model_copy(update={"mapping": BASE.mapping.model_copy(update={"discounts": [
         Discount(id="TEN", client=5101, kind="percent", value=D(10))]})})  # fmt: skip
-    drafts = _uk_drafts(config, [_gbp(1, 1, 100)])
+    drafts = draft_invoices(
+        _uk_lines(config, [_gbp(1, 1, 100)]), DraftingContext(config.entity("uk"), *AUGUST, RATES, "r"),
+        BillingRules.of(config),
+    )  # fmt: skip
+    validate(InvoiceDraftLines, drafts.lines)
     header = drafts.invoices.row(0, named=True)
     assert (header["subtotal"], header["total_tax"], header["total"]) == (D("90.00"), D("18.00"), D("108.00"))

@@ -14,16 +14,15 @@ import polars as pl
 import pytest
 import yaml
 
-from checks.schemas import InvoiceDraftLines, InvoiceDrafts, RetainerBalances, validate
 from resources.configuration import load_config
-from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.billing.retainers import RetainerAccount, RetainerPeriodMissing, opening_balances
-from rules.invariants import lines_sum_to_totals
 from rules.normalizing import normalize_lines
 from rules.rule_sets import Retainer
 from rules.settings import ConfigurationError
 from tests.factories import directory, raw_frame, time_entry
-from tests.unit.test_money_rounding import BASE, RATES
+from tests.unit.drafting_gates import passes_the_gates
+from tests.unit.test_money_rounding import AUGUST, BASE, RATES
 
 
 def _retainer(**fields: Any) -> Retainer:
@@ -31,34 +30,12 @@ def _retainer(**fields: Any) -> Retainer:
     return Retainer(**{**values, **fields})
 
 
-def _drafts(entity: str, entries: list[dict[str, Any]], accounts: list[RetainerAccount]) -> Any:
-    e = BASE.entity(entity)
+def _lines(entity: str, entries: list[dict[str, Any]]) -> pl.DataFrame:
     currency = entries[0]["client"]["currency"] if entries else "USD"
-    found = normalize_lines(
-        raw_frame(entries, entity),
-        raw_frame([], entity),
-        directory({6001: True, 6002: True, 6101: True}, {5001: "USD", 5101: currency}),
-        e,
-        BASE,
-        RATES,
-        "r",
-    )
-    drafts = draft_invoices(
-        billable_for_period(found.lines, e),
-        e,
-        BASE.mapping.field_mapping,
-        RATES,
-        date(2026, 8, 1),
-        date(2026, 8, 31),
-        BASE.rule_set_version,
-        "run",
-        retainers=accounts,
-    )
-    validate(InvoiceDrafts, drafts.invoices)
-    validate(InvoiceDraftLines, drafts.lines)
-    validate(RetainerBalances, drafts.retainer_balances)
-    assert lines_sum_to_totals(drafts.invoices, drafts.lines)[0]
-    return drafts
+    d = directory({6001: True, 6002: True, 6101: True}, {5001: "USD", 5101: currency})
+    return normalize_lines(
+        raw_frame(entries, entity), raw_frame([], entity), d, BASE.entity(entity), BASE, RATES, "r"
+    ).lines
 
 
 def _account(opening: str, **fields: Any) -> RetainerAccount:
@@ -100,7 +77,13 @@ def test_retainer_drawdown(
     balance: tuple[str, str, str, str],
     total: str,
 ) -> None:
-    drafts = _drafts("us", entries, [account])
+    drafts = passes_the_gates(
+        draft_invoices(
+            _lines("us", entries),
+            DraftingContext(BASE.entity("us"), *AUGUST, RATES, "run", retainers=[account]),
+            BillingRules.of(BASE),
+        )
+    )
     got = drafts.lines.sort("line_no").select("source_kind", "line_amount").rows()
     assert got == [(k, D(a)) for k, a in lines]
     row = drafts.retainer_balances.row(0, named=True)
@@ -112,7 +95,15 @@ def test_retainer_drawdown(
 
 
 def test_applied_line_says_what_was_drawn_and_what_is_left() -> None:
-    drafts = _drafts("us", WORK, [_account("1000", top_up=D(500))])
+    drafts = passes_the_gates(
+        draft_invoices(
+            _lines("us", WORK),
+            DraftingContext(
+                BASE.entity("us"), *AUGUST, RATES, "run", retainers=[_account("1000", top_up=D(500))]
+            ),
+            BillingRules.of(BASE),
+        )
+    )
     applied = drafts.lines.filter(pl.col("source_kind") == "retainer_applied")["description"][0]
     assert applied == "Retainer applied (R): 240.00 of 1500.00 USD, 1260.00 carried forward"
     assert drafts.sources["line_id"].to_list() == ["time-1"]  # retainer lines bill no entry
@@ -124,7 +115,13 @@ def test_retainer_lines_carry_the_work_tax() -> None:
     account = RetainerAccount(
         _retainer(entity="uk", client=5101, currency="GBP", top_up=D(500)), D(0), "Initech"
     )
-    drafts = _drafts("uk", [time_entry(1, 0.35, 137.5, client=5101, project=6101, currency="GBP")], [account])
+    drafts = passes_the_gates(
+        draft_invoices(
+            _lines("uk", [time_entry(1, 0.35, 137.5, client=5101, project=6101, currency="GBP")]),
+            DraftingContext(BASE.entity("uk"), *AUGUST, RATES, "run", retainers=[account]),
+            BillingRules.of(BASE),
+        )
+    )
     got = drafts.lines.sort("line_no").select("source_kind", "line_amount", "tax_amount").rows()
     assert got == [
         ("time", D("48.13"), D("9.63")),
@@ -149,7 +146,13 @@ def test_a_draw_never_leaves_the_invoice_below_zero() -> None:
     entries = [
         time_entry(i, 0.01, 2, client=5101, project=6101, task=7000 + i, currency="GBP") for i in (1, 2)
     ]
-    drafts = _drafts("uk", entries, [account])
+    drafts = passes_the_gates(
+        draft_invoices(
+            _lines("uk", entries),
+            DraftingContext(BASE.entity("uk"), *AUGUST, RATES, "run", retainers=[account]),
+            BillingRules.of(BASE),
+        )
+    )
     applied = drafts.lines.filter(pl.col("source_kind") == "retainer_applied")
     assert applied.select("line_amount", "tax_amount").rows() == [(D("-0.03"), D("-0.01"))]
     header = drafts.invoices.row(0, named=True)
@@ -233,7 +236,13 @@ def test_two_retainers_sharing_an_invoice_never_draw_more_than_the_work() -> Non
     starting = RetainerAccount(
         _retainer(id="NEW", opening_balance=D(100), effective_from=date(2026, 8, 16)), D(100), "A"
     )
-    drafts = _drafts("us", WORK, [ending, starting])
+    drafts = passes_the_gates(
+        draft_invoices(
+            _lines("us", WORK),
+            DraftingContext(BASE.entity("us"), *AUGUST, RATES, "run", retainers=[ending, starting]),
+            BillingRules.of(BASE),
+        )
+    )
     applied = drafts.lines.filter(pl.col("source_kind") == "retainer_applied").sort("line_no")
     assert applied["line_amount"].to_list() == [D("-200.00"), D("-40.00")]
     assert drafts.retainer_balances.select("retainer_id", "drawn", "closing").rows() == [
