@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rules.rule_sets import (
+    ISO_4217,
     ContractRate,
     CorrectionPolicy,
     Discount,
@@ -35,7 +37,26 @@ from rules.rule_sets import (
     tax_override_conflicts,
 )
 
-CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
+
+def _known_currency(code: str) -> str:
+    """An ISO 4217 code in use, or a ValueError that suggests the nearest ones (GPB: did you mean GBP?)."""
+    if code not in ISO_4217:
+        # Swapped letters first (GPB -> GBP), then codes that merely look alike.
+        swapped = [c for c in sorted(ISO_4217) if sorted(c) == sorted(code)]
+        alike = get_close_matches(code, sorted(ISO_4217), n=3, cutoff=0.6)
+        near = list(dict.fromkeys(swapped + alike))[:3]
+        hint = f"; did you mean {' or '.join(near)}?" if near else ""
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code{hint}")
+    return code
+
+
+# A typo in a ledger currency would quarantine every record of the entity at run time
+# (no FX rate for it): refuse it at load instead.
+CurrencyCode = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD"),
+    AfterValidator(_known_currency),
+]
 EntityId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$", description="lower-case entity id")]
 
 
