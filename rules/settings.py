@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rules.outcomes import QuarantineLimits
 from rules.rule_sets import (
     ISO_4217,
     ContractRate,
@@ -258,6 +259,18 @@ class OrchestrationConfig(_Strict):
     poll_interval_seconds: int = Field(default=300, ge=30, le=86400)
     poll_overlap_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
     alert_webhook_url: str = Field(default="", description="run-failure alerts are POSTed here when set")
+    # Honest outcomes (docs/decisions/0020): above this share of a partition's records in quarantine
+    # (and at least the minimum count), the run fails instead of reporting success.
+    quarantine_failure_share: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+    quarantine_failure_min_records: int = Field(default=20, ge=1)
+    runbook_base_url: str = Field(
+        default="docs/runbooks/", description="where alerts link runbooks (e.g. the repository's URL)"
+    )
+    escalation: str = Field(default="", description="who to call when a runbook does not settle it")
+
+    def quarantine_limits(self) -> QuarantineLimits:
+        """The share and minimum count above which a partition is mostly quarantined."""
+        return QuarantineLimits(self.quarantine_failure_share, self.quarantine_failure_min_records)
 
     @model_validator(mode="after")
     def _deadline_after_close(self) -> OrchestrationConfig:
