@@ -258,7 +258,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
             "-p",
             str(args.port),
         ]
-        return subprocess.call(command, cwd=repo, env={**os.environ, **env})
+        from pipelines.orphans import die_with_parent
+
+        return subprocess.call(command, cwd=repo, env={**os.environ, **env}, preexec_fn=die_with_parent)
 
 
 def _company_options(parser: argparse.ArgumentParser) -> None:

@@ -9,8 +9,11 @@ RUN_FAILURE event, so the run-failure alert fires for them too).
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +21,7 @@ import dagster as dg
 PID_TAG = "billbridge/pid"
 HOST_TAG = "billbridge/host"
 PROCESS_START_TAG = "billbridge/process_start"  # guards against a reused pid
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 UNFINISHED = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
 
 
@@ -65,3 +69,12 @@ def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
         )
         orphans.append(run)
     return orphans
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` for a child process: the kernel sends it SIGTERM when this process dies, however
+    it dies (SIGKILL included), so `billbridge ui` never leaves `dagster dev` running alone (Linux)."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
