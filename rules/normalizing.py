@@ -33,6 +33,7 @@ from rules.pricing import (
     share_of_hours,
     time_rounding_columns,
 )
+from rules.quarantine import quarantine_detail
 from rules.routing import AMBIGUOUS, CLAIMED
 from rules.settings import BillbridgeConfig, EntityConfig
 
@@ -339,7 +340,7 @@ def normalize_lines(
         "source_kind",
         "source_id",
         pl.col("failures").list.first().alias("reason"),
-        pl.col("failures").list.join("; ").alias("detail"),
+        quarantine_detail(pl.col("failures"), MAX_HOURS_PER_ENTRY).alias("detail"),
         "payload",
         pl.lit(config.rule_set_version).alias("rule_set_version"),
         pl.lit(run_id).alias("run_id"),
