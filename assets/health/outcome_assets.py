@@ -53,22 +53,26 @@ def _report(asset: dg.AssetKey, check: str, outcomes: list[Outcome]) -> Iterator
         raise dg.Failure(description="; ".join(f.line(base) for f in failed), allow_retries=False)
 
 
+def _health(key: dg.AssetKey, check: str, check_description: str) -> dict[str, Any]:
+    """What both health assets declare alike: one blocking check, the group, kinds and owners."""
+    return {
+        "key": key,
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+        "check_specs": [dg.AssetCheckSpec(check, asset=key, blocking=True, description=check_description)],
+        "kinds": {"duckdb"},
+        "group_name": "health",
+        "owners": ["team:finance-systems"],
+    }
+
+
 @dg.asset(
-    key=QUARANTINE_SHARE,
     deps=[k for k in billable_lines.keys],
     partitions_def=entity_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            DAYS_USABLE,
-            asset=QUARANTINE_SHARE,
-            blocking=True,
-            description="The run's days are not mostly quarantined (orchestration.quarantine_failure_share).",
-        )
-    ],
-    kinds={"duckdb"},
-    group_name="health",
-    owners=["team:finance-systems"],
+    **_health(
+        QUARANTINE_SHARE,
+        DAYS_USABLE,
+        "The run's days are not mostly quarantined (orchestration.quarantine_failure_share).",
+    ),
 )
 def quarantine_share(
     context: dg.AssetExecutionContext, warehouse: Warehouse
@@ -83,22 +87,14 @@ def quarantine_share(
 
 
 @dg.asset(
-    key=MONTH_OUTCOME,
     deps=[POSTED_INVOICES],
     partitions_def=entity_month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            MONTH_DONE,
-            asset=MONTH_OUTCOME,
-            blocking=True,
-            description="Every drafted document is in the ledger, none is in the dead letters, and the month is "
-            "not mostly quarantined.",
-        )
-    ],
-    kinds={"duckdb"},
-    group_name="health",
-    owners=["team:finance-systems"],
+    **_health(
+        MONTH_OUTCOME,
+        MONTH_DONE,
+        "Every drafted document is in the ledger, none is in the dead letters, and the month is not mostly "
+        "quarantined.",
+    ),
 )
 def month_outcome_asset(
     context: dg.AssetExecutionContext, warehouse: Warehouse
