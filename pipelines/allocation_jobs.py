@@ -11,7 +11,8 @@ latest allocation whichever way it was produced (see docs/decisions/0004-cost-al
 and 0013-allocation-checks-and-journal-posting.md).
 """
 
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -123,9 +124,17 @@ def reallocate_scope(context: dg.OpExecutionContext, config: ReallocateConfig, w
     )
 
 
+def _launchpad_default() -> dict[str, Any]:
+    """What the launchpad opens with: a dry run of last month for every entity (valid as it stands)."""
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    month = max(last_month, current_config().billing_start.replace(day=1))
+    return {"ops": {"reallocate_scope": {"config": {"months": [month.strftime("%Y-%m")], "dry_run": True}}}}
+
+
 @dg.job(
     description="Re-run cost allocation on demand: rule set (or draft), effective date, scope, dry run.",
     executor_def=dg.in_process_executor,
+    config=_launchpad_default(),
 )
 def reallocate() -> None:
     """The `reallocate` job: one op that loops over the configured entity-months."""

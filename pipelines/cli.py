@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from dotenv import load_dotenv
 
 from resources.configuration import current_config
 from resources.warehouse import Warehouse, default_home
@@ -34,8 +37,10 @@ REQUIRED_ENV = (
     "XERO_ACCESS_TOKEN",
 )
 
+EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the entity; try again later
+
 if TYPE_CHECKING:
-    from pipelines.runner import RunOutcome
+    from pipelines.sync_command import SyncReport
 
 
 @contextmanager
@@ -82,72 +87,96 @@ def _posted_count(warehouse: Warehouse, entities: list[str]) -> int:
     return sum(
         int(warehouse.query(e, "SELECT count(*) AS n FROM posting.outbox WHERE status = 'confirmed'")["n"][0])
         for e in entities
+        if warehouse.exists(e)
     )
 
 
-def _sync(
-    entities: list[str], months: list[date], rerate_fx: bool = False, *, close_group: bool = False
-) -> bool:
-    """Run the jobs for each entity-month (then, with `close_group`, each month's group close),
-    printing one line per run; True when every run succeeded."""
-    import dagster as dg
-
-    from pipelines import runner
-    from pipelines.definitions import defs
-
-    runner.ensure_dagster_home()
-    outcomes: list[runner.RunOutcome] = []
-    with dg.DagsterInstance.get() as instance:
-        for entity in entities:
-            for month in months:
-                outcomes += _printed(runner.sync_month(instance, defs, entity, month, rerate_fx))
-        if close_group:
-            for month in months:
-                outcomes += _printed([runner.close_group(instance, defs, month, rerate_fx)])
-    return all(outcome.success for outcome in outcomes)
-
-
-def _printed(outcomes: list[RunOutcome]) -> list[RunOutcome]:
-    """Print one line per run (and its error), and hand the outcomes back."""
-    for outcome in outcomes:
-        status = "ok" if outcome.success else "FAILED"
-        print(f"  {status:6} {outcome.job:22} {outcome.partitions:45} run {outcome.run_id[:8]}")
-        if outcome.error:
-            print(f"         {outcome.error}")
-    return outcomes
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verbose", action="store_true", help="print Dagster's run log, tracebacks included, to the terminal"
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="while another billbridge run holds an entity, wait this long (default 600; 0: do not wait)",
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Sandboxes up, every entity over the demo months, then the summary."""
     from pipelines.report import format_table, group_table, summary
+    from pipelines.runner import RunSettings
+    from pipelines.sync_command import SyncRequest, run_sync
 
     config = current_config()
     warehouse = Warehouse()
     before = _posted_count(warehouse, config.entity_ids)
+    months = months_from(DEMO_START, DEMO_MONTHS)
     with running_sandboxes(seed=args.seed, scale=args.scale) as env:
         os.environ.update(env)
         print(f"sandboxes: PM {env['HARVEST_BASE_URL']}  accounting {env['XERO_BASE_URL']}")
-        months = months_from(DEMO_START, DEMO_MONTHS)
-        ok = _sync(config.entity_ids, months, close_group=True)
+        report = run_sync(
+            SyncRequest(config.entity_ids, months, RunSettings(verbose=args.verbose), True, args.wait)
+        )
     after = _posted_count(warehouse, config.entity_ids)
     print()
-    print(format_table(summary(config, warehouse)))
+    print(format_table(summary(config, Warehouse(read_only=True))))
     print()
     print(
         f"Group close ({config.reporting_currency}; income and expense at average rates, balances at closing):"
     )
-    print(group_table(warehouse, [m.strftime("%Y-%m") for m in months]))
+    print(group_table(Warehouse(read_only=True), [m.strftime("%Y-%m") for m in months]))
     print()
     if after > before:
         print(f"posted {after - before} new document(s) to the accounting sandbox.")
     else:
         print(f"nothing new posted: all {after} document(s) were already in the accounting system.")
     print(f"Dagster instance: {os.environ['DAGSTER_HOME']}  (see it with `make ui`)")
-    return 0 if ok else 1
+    return _said(report)
+
+
+def _said(report: SyncReport) -> int:
+    """The exit code, with one closing line when the job is not done."""
+    from pipelines.runner import log_path
+
+    failed = [o for o in report.outcomes if not o.done]
+    if failed:
+        print(f"NOT DONE: {len(failed)} run(s) failed or left work undone (lines marked ! above); "
+              f"full errors in {log_path()}")  # fmt: skip
+    return report.exit_code
+
+
+def parse_period(text: str) -> date:
+    """A `YYYY-MM` period as its first day; ValueError with a one-line reason otherwise."""
+    if not re.fullmatch(r"\d{4}-\d{2}", text or ""):
+        raise ValueError(f"--period {text}: expected YYYY-MM, for example 2026-09")
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise ValueError(f"--period {text}: no such month; expected YYYY-MM, for example 2026-09") from None
+
+
+def check_period(month: date, first: date, today: date) -> None:
+    """ValueError naming the partitions when `month` is before billing_start's month or after this month."""
+    first_month, this_month = first.replace(day=1), today.replace(day=1)
+    if month < first_month:
+        raise ValueError(
+            f"--period {month:%Y-%m} is before the first partition {first_month:%Y-%m} "
+            f"(billing_start {first} in {current_config().source_path or 'the configuration'})"
+        )
+    if month > this_month:
+        raise ValueError(
+            f"--period {month:%Y-%m} has not started yet; the latest period is {this_month:%Y-%m}"
+        )
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """One entity-month against whatever HARVEST_*/XERO_* point at."""
+    from pipelines.runner import RunSettings
+    from pipelines.sync_command import SyncRequest, run_sync
+
     missing = [name for name in REQUIRED_ENV if not os.environ.get(name)]
     if missing:
         print(
@@ -158,21 +187,34 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return 2
     config = current_config()
     try:
-        config.entity(args.entity)
-        month = date.fromisoformat(f"{args.period}-01")
-    except (KeyError, ValueError) as exc:
+        if args.entity not in config.entity_ids:
+            raise ValueError(f"unknown entity {args.entity!r}; configured: {', '.join(config.entity_ids)}")
+        month = parse_period(args.period)
+        check_period(month, config.billing_start, date.today())
+    except ValueError as exc:
         print(f"billbridge sync: {exc}", file=sys.stderr)
         return 2
-    return 0 if _sync([args.entity], [month], args.rerate_fx) else 1
+    request = SyncRequest([args.entity], [month], RunSettings(args.rerate_fx, args.verbose), False, args.wait)
+    return _said(run_sync(request))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Print the per-entity summary (JSON with --json)."""
-    from pipelines.report import format_table, summary
+    """Print the per-entity summary (JSON with --json), filtered by --entity and --period."""
+    from pipelines.report import ReportScope, format_table, summary
 
-    rows = summary(current_config(), Warehouse())
+    config = current_config()
+    try:
+        if args.entity and args.entity not in config.entity_ids:
+            raise ValueError(f"unknown entity {args.entity!r}; configured: {', '.join(config.entity_ids)}")
+        period = parse_period(args.period).strftime("%Y-%m") if args.period else None
+    except ValueError as exc:
+        print(f"billbridge report: {exc}", file=sys.stderr)
+        return 2
+    scope = ReportScope([args.entity] if args.entity else config.entity_ids, period)
+    rows = summary(config, Warehouse(read_only=True, lock_wait_s=args.wait), scope)
     print(json.dumps(rows, indent=2, default=str) if args.json else format_table(rows))
-    return 0
+    busy = [row["entity"] for row in rows if row.get("busy")]
+    return EXIT_BUSY if busy else 0
 
 
 def cmd_sandbox_up(args: argparse.Namespace) -> int:
@@ -209,7 +251,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
             "-p",
             str(args.port),
         ]
-        return subprocess.call(command, cwd=repo, env={**os.environ, **env})
+        from pipelines.orphans import die_with_parent
+
+        return subprocess.call(command, cwd=repo, env={**os.environ, **env}, preexec_fn=die_with_parent)
 
 
 def _company_options(parser: argparse.ArgumentParser) -> None:
@@ -235,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(name).register(sub)
     demo = sub.add_parser("demo", help="run the whole graph for every entity over the demo months")
     _company_options(demo)
+    _run_options(demo)
     demo.set_defaults(func=cmd_demo)
     sync = sub.add_parser("sync", help="everything for one entity-month")
     sync.add_argument("--entity", required=True)
@@ -242,9 +287,19 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--rerate-fx", action="store_true", help="convert with today's ECB rates, not the ones first used"
     )
+    _run_options(sync)
     sync.set_defaults(func=cmd_sync)
     report = sub.add_parser("report", help="per-entity summary")
     report.add_argument("--json", action="store_true")
+    report.add_argument("--entity", help="one entity only")
+    report.add_argument("--period", help="one month only, YYYY-MM")
+    report.add_argument(
+        "--wait",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="wait this long for a run writing an entity",
+    )
     report.set_defaults(func=cmd_report)
     sandbox = sub.add_parser("sandbox", help="local PM and accounting servers")
     sandbox_sub = sandbox.add_subparsers(dest="action", required=True)
@@ -259,9 +314,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _route_logs(*, verbose: bool) -> None:
+    """Library warnings (retries scheduled, connections refused) go to the log file, not the terminal;
+    `--verbose` shows them as well."""
+    import logging
+
+    import stamina.instrumentation
+
+    # stamina prints retries through structlog (to stdout) when structlog is installed: log them instead.
+    stamina.instrumentation.set_on_retry_hooks([stamina.instrumentation.LoggingOnRetryHook])
+    path = Path(default_home()) / "logs" / "billbridge.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_billbridge", False)]:
+        root.removeHandler(handler)  # a second main() in one process (tests) must not log twice
+    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+    if verbose:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._billbridge = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `billbridge` console script."""
+    # `.env.example` says to copy it to `.env`: read it from the working directory, never overriding
+    # what the shell already exports.
+    load_dotenv(Path.cwd() / ".env", override=False)
     args = build_parser().parse_args(argv)
+    _route_logs(verbose=getattr(args, "verbose", False))
     try:
         return int(args.func(args))
     except ConfigurationError as exc:

@@ -15,6 +15,7 @@ from assets.billing.correction_drafts import correction_drafts
 from assets.billing.invoice_drafts import invoice_drafts
 from assets.consolidation.group_consolidation import group_consolidation
 from assets.consolidation.ledger_export import ledger_export
+from assets.health.outcome_assets import month_outcome_asset, quarantine_share
 from assets.intercompany.intercompany_charges import intercompany_charges
 from assets.normalized.billable_lines import billable_lines
 from assets.posting.posted_invoices import posted_invoices
@@ -54,6 +55,8 @@ ASSETS: list[dg.AssetsDefinition] = [
     cost_allocations,
     ledger_export,
     group_consolidation,
+    quarantine_share,
+    month_outcome_asset,
 ]
 ASSET_CHECKS: list[dg.AssetChecksDefinition] = []
 JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and op jobs

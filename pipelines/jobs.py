@@ -11,13 +11,14 @@ import dagster as dg
 
 from assets.consolidation.group_consolidation import GROUP_CONSOLIDATION
 from assets.consolidation.ledger_export import LEDGER_EXPORT
+from assets.health.outcome_assets import MONTH_OUTCOME, QUARANTINE_SHARE
 from pipelines.concurrency import ENTITY_TAG
 
 GROUP_TAGS = {ENTITY_TAG: "group"}  # one writer of the group file: group closes queue behind each other
 
 extract_and_normalize = dg.define_asset_job(
     "extract_and_normalize",
-    selection=dg.AssetSelection.groups("raw", "normalized"),
+    selection=dg.AssetSelection.groups("raw", "normalized") | dg.AssetSelection.keys(QUARANTINE_SHARE),
     executor_def=dg.in_process_executor,
     description="Extract an entity's days from the PM system and normalize them (raw -> normalized).",
 )
@@ -25,7 +26,8 @@ extract_and_normalize = dg.define_asset_job(
 bill_and_post = dg.define_asset_job(
     "bill_and_post",
     # The ledger export closes the entity's month: the group close reads it, never the entity's file.
-    selection=dg.AssetSelection.groups("billing", "posting") | dg.AssetSelection.keys(LEDGER_EXPORT),
+    selection=dg.AssetSelection.groups("billing", "posting")
+    | dg.AssetSelection.keys(LEDGER_EXPORT, MONTH_OUTCOME),
     executor_def=dg.in_process_executor,
     description=(
         "Draft an entity-month's documents, post them exactly once and export its ledger for the group "

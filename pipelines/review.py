@@ -12,7 +12,7 @@ import duckdb
 
 from resources.configuration import current_config
 from resources.event_inbox import EventInbox
-from resources.warehouse import Warehouse
+from resources.warehouse import Warehouse, WarehouseBusyError
 
 # One SELECT per exception source: (week, kind, reason, count) for one entity's file.
 EXCEPTION_QUERIES = {
@@ -52,13 +52,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 @dg.op(description="Collect exceptions per entity and week from every warehouse and the event inbox.")
 def review_exceptions(context: dg.OpExecutionContext) -> dg.Output[int]:
-    warehouse = Warehouse()
+    # Read-only and briefly: the review must never take an entity's file from a run writing it.
+    warehouse = Warehouse(read_only=True, lock_wait_s=5.0)
     rows: list[dict[str, Any]] = []
     busy: list[str] = []
     for entity in current_config().entity_ids:
         try:
             rows += entity_exceptions(warehouse, entity)
-        except duckdb.Error as exc:  # a run holds the file: review the others, name this one
+        except (duckdb.Error, WarehouseBusyError) as exc:  # a run holds the file: review the others
             busy.append(entity)
             context.log.warning(f"{entity}: warehouse busy, left out of this review: {exc}")
     inbox = EventInbox()

@@ -1,24 +1,32 @@
 """Launch the two jobs for entity-months in-process, recorded in the Dagster instance the UI reads.
 
 A month is two runs: one over the entity's days (a partition range: one paged
-extraction, not thirty), then one for the entity-month (drafts and posting).
+extraction, not thirty), then one for the entity-month (drafts and posting). Each run's
+outcome comes back as one line per failure and per finding (docs/decisions/0020): the
+terminal never sees a traceback unless asked (`verbose`); the instance's event log and
+`$BILLBRIDGE_HOME/logs/billbridge.log` keep them.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
+from assets.health.states import days_outcome, month_outcome, posting_stop_reason
 from assets.partitions import DaySlice, MonthSlice, day_key, month_key
 from pipelines.concurrency import entity_tags
+from pipelines.failures import explain
 from pipelines.jobs import GROUP_TAGS
+from pipelines.orphans import process_tags
 from resources.configuration import current_config
-from resources.warehouse import default_home
+from resources.warehouse import Warehouse, default_home
 from rules.calendar import previous_local_day
+from rules.outcomes import Finding
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -28,29 +36,42 @@ _DAGSTER_YAML = """\
 # The team deployment uses deploy/dagster.yaml (PostgreSQL) instead.
 telemetry:
   enabled: false
+# No "join the community" pop-up in the UI of a finance team's instance.
+nux:
+  enabled: false
+# Runs launched from the UI: the daemon fails those that never start or run for hours
+# (the default launcher cannot tell when a run's process died; `billbridge` checks its own).
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  max_runtime_seconds: 14400
 """
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """How the runner launches: re-rate FX, and whether the terminal gets Dagster's own log."""
+
+    rerate_fx: bool = False
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
 class RunOutcome:
-    """One run launched by the runner."""
+    """One run launched by the runner: its result, one line for its failure, and its findings."""
 
     job: str
     partitions: str
     run_id: str
     success: bool
     error: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
 
-
-def _failure(result: dg.ExecuteInProcessResult) -> str:
-    """The first step failure's message, one line (the UI keeps the full trace)."""
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
-                error = error.cause
-            return f"{event.step_key}: {error.message.strip().splitlines()[-1]}"
-    return ""
+    @property
+    def done(self) -> bool:
+        """The run succeeded and nothing it left behind means the job is unfinished."""
+        return self.success and not any(f.failed for f in self.findings)
 
 
 def ensure_dagster_home() -> Path:
@@ -64,6 +85,11 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+def log_path() -> Path:
+    """Where failed runs' full errors go: $BILLBRIDGE_HOME/logs/billbridge.log."""
+    return Path(default_home()) / "logs" / "billbridge.log"
+
+
 def days_of(month: date, until: date) -> DaySlice | None:
     """The days of `month` up to and including `until` (partitions exist up to yesterday)."""
     first = month.replace(day=1)
@@ -73,65 +99,131 @@ def days_of(month: date, until: date) -> DaySlice | None:
     return DaySlice("", tuple(first + timedelta(days=i) for i in range((last - first).days + 1)))
 
 
-# The runs' own event logs go to the Dagster instance (and the UI); the terminal gets warnings only.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The runs' event logs go to the instance (and the UI); the terminal gets them with `verbose` only.
+QUIET: dict[str, object] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def _logging(settings: RunSettings) -> dict[str, object]:
+    return {"loggers": {"console": {"config": {"log_level": "INFO"}}}} if settings.verbose else QUIET
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    """The first failed step's error in one line; its full text appended to the log file."""
+    for event in result.all_events:
+        if not (event.is_step_failure and event.step_failure_data.error is not None):
+            continue
+        error = event.step_failure_data.error
+        with log_path().open("a", encoding="utf-8") as log:
+            log.write(f"{datetime.now(UTC).isoformat()} run {result.run_id} step {event.step_key}\n")
+            log.write(error.to_string() + "\n")
+        if (event.step_key or "").startswith("health__"):
+            return ""  # the findings say it, line by line
+        base = current_config().orchestration.runbook_base_url
+        return explain(event.step_key or "run", error, os.environ, base)
+    return "" if result.success else "the run failed before any step (see the run in the Dagster UI)"
+
+
+def _execute(
+    instance: dg.DagsterInstance,
+    job: dg.JobDefinition,
+    settings: RunSettings,
+    tags: dict[str, str],
+    run_config: dict[str, object],
+    partition_key: str | None = None,
+) -> tuple[dg.ExecuteInProcessResult, str, float]:
+    """Run `job` in this process, tagged with the process (pipelines/orphans.py); (result, error line, seconds)."""
+    log_path().parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    result = job.execute_in_process(
+        instance=instance,
+        tags={**tags, **process_tags()},
+        run_config={**_logging(settings), **run_config},
+        partition_key=partition_key,
+        raise_on_error=False,
+    )
+    return result, _failure(result), time.monotonic() - started
+
+
+def extract_month(
+    instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date, settings: RunSettings
+) -> RunOutcome | None:
+    """Extraction-to-normalized over the month's days up to the entity's yesterday (None: no day yet)."""
+    timezone = current_config().entity(entity).timezone
+    days = days_of(month, previous_local_day(datetime.now(UTC), timezone))
+    if days is None:
+        return None
+    start, end = day_key(entity, days.first), day_key(entity, days.last)
+    result, error, seconds = _execute(
+        instance,
+        defs.resolve_job_def("extract_and_normalize"),
+        settings,
+        {RANGE_START: str(start), RANGE_END: str(end), **entity_tags(entity, "runner")},
+        {"ops": {"billable_lines": {"config": {"rerate_fx": settings.rerate_fx}}}},
+    )
+    findings = []
+    if result.success or not error:  # the data steps ran: judge what they left
+        findings = days_outcome(Warehouse(), current_config(), entity, days.first, days.last).findings
+    return RunOutcome(
+        "extract_and_normalize", f"{start}..{end}", result.run_id, result.success, error, findings, seconds
+    )
+
+
+def bill_month(
+    instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date, settings: RunSettings
+) -> RunOutcome:
+    """Billing-to-posting for the entity-month, then what keeps the month from being done."""
+    key = month_key(entity, month)
+    rerate = {"config": {"rerate_fx": settings.rerate_fx}}
+    result, error, seconds = _execute(
+        instance,
+        defs.resolve_job_def("bill_and_post"),
+        settings,
+        entity_tags(entity, "runner"),
+        {"ops": {"billing__invoice_drafts": rerate, "billing__intercompany_charges": rerate}},
+        partition_key=str(key),
+    )
+    stopped = posting_stop_reason(instance, entity, month)
+    findings = month_outcome(Warehouse(), current_config(), entity, month, stopped).findings
+    return RunOutcome("bill_and_post", str(key), result.run_id, result.success, error, findings, seconds)
 
 
 def sync_month(
-    instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date, rerate_fx: bool = False
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    entity: str,
+    month: date,
+    rerate_fx: bool = False,
+    *,
+    verbose: bool = False,
 ) -> list[RunOutcome]:
     """Run extraction-to-normalized over the month's days, then billing-to-posting for the month.
 
     `rerate_fx` converts with today's ECB rates instead of the rates the month was first priced with.
+    Billing never runs on a failed extraction.
     """
-    outcomes = []
-    rerate = {"config": {"rerate_fx": rerate_fx}}
-    # Partitions exist up to the entity's own yesterday, in its time zone.
-    timezone = current_config().entity(entity).timezone
-    days = days_of(month, previous_local_day(datetime.now(UTC), timezone))
-    if days is not None:
-        start, end = day_key(entity, days.first), day_key(entity, days.last)
-        result = defs.resolve_job_def("extract_and_normalize").execute_in_process(
-            instance=instance,
-            tags={RANGE_START: str(start), RANGE_END: str(end), **entity_tags(entity, "runner")},
-            run_config={**QUIET, "ops": {"billable_lines": rerate}},
-            raise_on_error=False,
-        )
-        outcomes.append(
-            RunOutcome(
-                "extract_and_normalize", f"{start}..{end}", result.run_id, result.success, _failure(result)
-            )
-        )
-        if not result.success:
-            return outcomes
-    key = month_key(entity, month)
-    result = defs.resolve_job_def("bill_and_post").execute_in_process(
-        instance=instance,
-        partition_key=str(key),
-        tags=entity_tags(entity, "runner"),
-        run_config={
-            **QUIET,
-            "ops": {"billing__invoice_drafts": rerate, "billing__intercompany_charges": rerate},
-        },
-        raise_on_error=False,
-    )
-    outcomes.append(RunOutcome("bill_and_post", str(key), result.run_id, result.success, _failure(result)))
-    return outcomes
+    settings = RunSettings(rerate_fx, verbose)
+    extracted = extract_month(instance, defs, entity, month, settings)
+    if extracted is not None and not extracted.success:
+        return [extracted]
+    return [*([extracted] if extracted else []), bill_month(instance, defs, entity, month, settings)]
 
 
 def close_group(
-    instance: dg.DagsterInstance, defs: dg.Definitions, month: date, rerate_fx: bool = False
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    month: date,
+    rerate_fx: bool = False,
+    *,
+    verbose: bool = False,
 ) -> RunOutcome:
     """Consolidate a month over every entity's ledger export (run after their closes)."""
     key = month.strftime("%Y-%m-01")
-    result = defs.resolve_job_def("consolidate_group").execute_in_process(
-        instance=instance,
+    result, error, seconds = _execute(
+        instance,
+        defs.resolve_job_def("consolidate_group"),
+        RunSettings(rerate_fx, verbose),
+        GROUP_TAGS,
+        {"ops": {"consolidation__group_consolidation": {"config": {"rerate_fx": rerate_fx}}}},
         partition_key=key,
-        tags=GROUP_TAGS,
-        run_config={
-            **QUIET,
-            "ops": {"consolidation__group_consolidation": {"config": {"rerate_fx": rerate_fx}}},
-        },
-        raise_on_error=False,
     )
-    return RunOutcome("consolidate_group", key, result.run_id, result.success, _failure(result))
+    return RunOutcome("consolidate_group", key, result.run_id, result.success, error, [], seconds)

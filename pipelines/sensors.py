@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +33,7 @@ import httpx
 from assets.consolidation.group_consolidation import GROUP_CONSOLIDATION
 from assets.partitions import day_key, entity_day_partitions, month_key
 from pipelines.concurrency import CORRECTION_TAG, ENTITY_TAG, entity_tags
+from pipelines.failures import alert_text, run_failure_line
 from pipelines.jobs import GROUP_TAGS, extract_and_normalize
 from resources.configuration import current_config
 from resources.event_inbox import Change, EventInbox
@@ -264,7 +266,13 @@ def failure_message(run: dg.DagsterRun, error: str) -> dict[str, str]:
     description="Alert (log and webhook) naming the entity, partition and run of every failed run.",
 )
 def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
-    error = context.failure_event.message or "run failed"
+    settings = current_config().orchestration
+    # The failed step in one line (not Dagster's "Steps failed: [...]"), its runbook and who to escalate to.
+    error = run_failure_line(
+        context.instance, context.dagster_run.run_id, os.environ, settings.runbook_base_url
+    )
+    error = alert_text(error or context.failure_event.message or "run failed", settings.runbook_base_url,
+                       settings.escalation)  # fmt: skip
     message = failure_message(context.dagster_run, error)
     context.log.error(message["text"])
     url = current_config().orchestration.alert_webhook_url

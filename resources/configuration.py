@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from resources.fx import published_currencies
 from rules.settings import BillbridgeConfig, ConfigurationError, MappingDocument
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -68,11 +69,32 @@ def load_config(path: str | os.PathLike[str] | None = None) -> BillbridgeConfig:
     except ValidationError as exc:
         raise ConfigurationError(_format_errors(mapping_path, exc)) from None
     try:
-        return BillbridgeConfig.model_validate(
+        config = BillbridgeConfig.model_validate(
             {**raw, "mapping": mapping, "source_path": str(config_path), "content_hash": hasher.hexdigest()}
         )
     except ValidationError as exc:
         raise ConfigurationError(_format_errors(config_path, exc)) from None
+    _require_ecb_rates(config_path, config)
+    return config
+
+
+def _require_ecb_rates(path: Path, config: BillbridgeConfig) -> None:
+    """Stop at load when a ledger or reporting currency has no ECB reference rate: every record of
+    that entity would otherwise be quarantined at run time (`fx_rate_missing`)."""
+    newest, published = published_currencies()
+    keys = [("reporting_currency", config.reporting_currency)] + [
+        (f"entities.{n}.base_currency", e.base_currency) for n, e in enumerate(config.entities)
+    ]
+    problems = [
+        f"  - key {key}: the ECB publishes no reference rate for {code!r} (its file of {newest} has "
+        f"{', '.join(sorted(published))})"
+        for key, code in keys
+        if code not in published
+    ]
+    if problems:
+        raise ConfigurationError(
+            "\n".join([f"{path}: invalid configuration ({len(problems)} problem(s)):", *problems])
+        )
 
 
 @cache

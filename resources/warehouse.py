@@ -3,12 +3,19 @@
 Segregated files keep ledgers apart and give each entity its own write lock; every
 partition write is delete-the-slice-then-insert inside one transaction, so a rerun
 replaces exactly what it owns and a crash leaves the previous slice intact.
+
+DuckDB lets one process hold a file, and even a read-only connection from another process
+locks a writer out. So readers outside runs (`billbridge report`, the weekly review) use a
+`Warehouse(read_only=True)`: they open the file read-only for the moment of a query, waiting
+briefly while a run holds it, and writers wait out such a short read instead of failing.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,11 +33,34 @@ def default_home() -> str:
     return os.environ.get("BILLBRIDGE_HOME") or str(Path(__file__).resolve().parents[1] / ".billbridge")
 
 
+# A lock held by another process: `Could not set lock on file ... held in /path/python (PID 1234)`.
+_LOCK_HELD = "Could not set lock on file"
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process holds an entity's file for longer than this one was willing to wait."""
+
+    def __init__(self, path: Path, pid: str | None, waited_s: float):
+        holder = f"process {pid}" if pid else "another process"
+        super().__init__(
+            f"the warehouse file {path} is in use by {holder} (waited {waited_s:g} s): a run is writing it; "
+            "try again when it has finished"
+        )
+        self.path, self.pid = path, pid
+
+
 class Warehouse(dg.ConfigurableResource):
     """DuckDB files, one per entity; the only code that opens them."""
 
     home: str = Field(
         default="", description="data folder; empty: $BILLBRIDGE_HOME at run time, else .billbridge/"
+    )
+    read_only: bool = Field(
+        default=False, description="open files read-only, never creating or migrating (readers outside runs)"
+    )
+    lock_wait_s: float = Field(
+        default=30.0, ge=0, description="how long to wait while another process holds a file"
     )
 
     def path(self, entity: str) -> Path:
@@ -39,8 +69,13 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, entity: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to the entity's file, with every table created if missing."""
-        with _opened(self.path(entity), DDL, migrate=True) as con:
+        """A read-write connection to the entity's file, with every table created if missing
+        (read-only, as it is, for a `read_only` warehouse)."""
+        if self.read_only:
+            with _read_only(self.path(entity), self.lock_wait_s) as con:
+                yield con
+            return
+        with _opened(self.path(entity), DDL, migrate=True, wait_s=self.lock_wait_s) as con:
             yield con
 
     @contextmanager
@@ -70,11 +105,17 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def group_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The group file in one transaction, with its tables (GROUP_DDL) created if missing."""
-        with _opened(self.group_path(), GROUP_DDL, migrate=False) as con, _in_transaction(con):
+        with (
+            _opened(self.group_path(), GROUP_DDL, migrate=False, wait_s=self.lock_wait_s) as con,
+            _in_transaction(con),
+        ):
             yield con
 
     def group_query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         """A read query on the group file."""
+        if self.read_only:
+            with _read_only(self.group_path(), self.lock_wait_s) as con:
+                return con.sql(sql, params=params or []).pl()
         with self.group_transaction() as con:
             return con.sql(sql, params=params or []).pl()
 
@@ -97,11 +138,42 @@ def read_parquet(paths: list[Path]) -> pl.DataFrame:
         return con.sql("SELECT * FROM read_parquet(?)", params=[[str(p) for p in paths]]).pl()
 
 
+def _connect_waiting(
+    open_file: Callable[[], duckdb.DuckDBPyConnection], path: Path, wait_s: float
+) -> duckdb.DuckDBPyConnection:
+    """Open with `open_file`, retrying while another process holds the file, for up to `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    pause = 0.02
+    while True:
+        try:
+            return open_file()
+        except duckdb.IOException as exc:
+            if _LOCK_HELD not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                pid = _LOCK_PID.search(str(exc))
+                raise WarehouseBusyError(path, pid.group(1) if pid else None, wait_s) from exc
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+
 @contextmanager
-def _opened(path: Path, ddl: str, *, migrate: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+def _read_only(path: Path, wait_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection, held only as long as the caller's block."""
+    con = _connect_waiting(lambda: duckdb.connect(str(path), read_only=True), path, wait_s)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def _opened(
+    path: Path, ddl: str, *, migrate: bool, wait_s: float = 30.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to `path` (created if missing) with its tables brought up to date."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = _connect_waiting(lambda: duckdb.connect(str(path)), path, wait_s)
     try:
         if migrate:
             _rename_old_columns(con)

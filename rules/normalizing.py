@@ -45,6 +45,7 @@ from rules.pricing import (
     resolve_rates,
     share_of_hours,
 )
+from rules.quarantine import quarantine_detail
 from rules.routing import AMBIGUOUS, CLAIMED
 from rules.settings import BillbridgeConfig, EntityConfig
 from rules.time_rounding import entry_units, with_time_rounding
@@ -285,7 +286,7 @@ def _quarantined(bad: pl.DataFrame) -> pl.DataFrame:
         "source_kind",
         "source_id",
         pl.col("failures").list.first().alias("reason"),
-        pl.col("failures").list.join("; ").alias("detail"),
+        quarantine_detail(pl.col("failures"), MAX_HOURS_PER_ENTRY).alias("detail"),
         "payload",
     )
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rules.outcomes import QuarantineLimits
 from rules.rule_sets import (
+    ISO_4217,
     ContractRate,
     CorrectionPolicy,
     Discount,
@@ -35,7 +38,26 @@ from rules.rule_sets import (
     tax_override_conflicts,
 )
 
-CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
+
+def _known_currency(code: str) -> str:
+    """An ISO 4217 code in use, or a ValueError that suggests the nearest ones (GPB: did you mean GBP?)."""
+    if code not in ISO_4217:
+        # Swapped letters first (GPB -> GBP), then codes that merely look alike.
+        swapped = [c for c in sorted(ISO_4217) if sorted(c) == sorted(code)]
+        alike = get_close_matches(code, sorted(ISO_4217), n=3, cutoff=0.6)
+        near = list(dict.fromkeys(swapped + alike))[:3]
+        hint = f"; did you mean {' or '.join(near)}?" if near else ""
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code{hint}")
+    return code
+
+
+# A typo in a ledger currency would quarantine every record of the entity at run time
+# (no FX rate for it): refuse it at load instead.
+CurrencyCode = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD"),
+    AfterValidator(_known_currency),
+]
 EntityId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$", description="lower-case entity id")]
 
 
@@ -237,6 +259,18 @@ class OrchestrationConfig(_Strict):
     poll_interval_seconds: int = Field(default=300, ge=30, le=86400)
     poll_overlap_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
     alert_webhook_url: str = Field(default="", description="run-failure alerts are POSTed here when set")
+    # Honest outcomes (docs/decisions/0020): above this share of a partition's records in quarantine
+    # (and at least the minimum count), the run fails instead of reporting success.
+    quarantine_failure_share: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+    quarantine_failure_min_records: int = Field(default=20, ge=1)
+    runbook_base_url: str = Field(
+        default="docs/runbooks/", description="where alerts link runbooks (e.g. the repository's URL)"
+    )
+    escalation: str = Field(default="", description="who to call when a runbook does not settle it")
+
+    def quarantine_limits(self) -> QuarantineLimits:
+        """The share and minimum count above which a partition is mostly quarantined."""
+        return QuarantineLimits(self.quarantine_failure_share, self.quarantine_failure_min_records)
 
     @model_validator(mode="after")
     def _deadline_after_close(self) -> OrchestrationConfig:

@@ -1,0 +1,65 @@
+"""Progress of `billbridge demo` and `sync`: one line per run, `[7/21] us 2026-09 bill and post`.
+
+The line is printed when the run starts (so a terminal shows what is under way) and
+completed with its status, duration and the elapsed time when it ends; every failure and
+finding follows on its own indented line.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from pipelines.runner import RunOutcome
+
+TITLES = {
+    "extract_and_normalize": "extract and normalize",
+    "bill_and_post": "bill and post",
+    "consolidate_group": "group close",
+}
+
+
+@dataclass
+class Progress:
+    """Counts runs against the plan and prints each one's line."""
+
+    total: int
+    runbook_base: str = "docs/runbooks/"
+    out: TextIO = field(default_factory=lambda: sys.stdout)  # the stream of the moment (tests swap it)
+    done: int = 0
+    started: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.started = time.monotonic()
+
+    def _elapsed(self) -> str:
+        seconds = int(time.monotonic() - self.started)
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
+    def begin(self, scope: str, job: str) -> None:
+        """Print the start of a run's line (completed by `end`)."""
+        self.done += 1
+        width = len(str(self.total))
+        title = TITLES.get(job, job)
+        self.out.write(f"[{self.done:>{width}}/{self.total}] {scope:<12} {title:<22}")
+        self.out.flush()
+
+    def skip(self, why: str) -> None:
+        """Complete the line of a run that was not started."""
+        self.out.write(f" skipped: {why}\n")
+        self.out.flush()
+
+    def end(self, outcome: RunOutcome) -> None:
+        """Complete the run's line, then one line per failure and finding."""
+        status = "ok" if outcome.done else "FAILED" if not outcome.success else "NOT DONE"
+        self.out.write(
+            f" {status:<8} {outcome.seconds:6.1f} s  {self._elapsed():>6}  run {outcome.run_id[:8]}\n"
+        )
+        if outcome.error:
+            self.out.write(f"    ! {outcome.error}\n")
+        for finding in outcome.findings:
+            mark = "!" if finding.failed else "~"
+            self.out.write(f"    {mark} {finding.line(self.runbook_base)}\n")
+        self.out.flush()
