@@ -9,29 +9,51 @@ retrying it would not make it better, and the rejection is visible in `billbridg
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from resources.configuration import current_config
 from resources.event_inbox import EventInbox
+from resources.http_limits import ServerLimits
 from resources.http_server import JsonHTTPServer, Request, Response
-from rules.pm_events import SIGNATURE_HEADER, judge, signature_valid
+from rules.pm_events import SIGNATURE_HEADER, judge, signature_problem
 from rules.routing import EntityRoutes
 
 WEBHOOK_PATH = "/webhooks/pm"
 SECRET_ENV = "BILLBRIDGE_WEBHOOK_SECRET"
 MAX_BODY_BYTES = 1_000_000
+# An endpoint open to the PM system's network: bounded bodies, time and connections.
+ENDPOINT_LIMITS = ServerLimits(
+    max_body_bytes=MAX_BODY_BYTES, socket_timeout_s=10.0, request_deadline_s=15.0, max_connections=32
+)
 
 
 class EventsServer:
-    """The webhook endpoint on `host:port` (port 0: an ephemeral one), storing into `inbox`."""
+    """The webhook endpoint on `host:port` (port 0: an ephemeral one), storing into `inbox`.
 
-    def __init__(self, inbox: EventInbox, secret: str, host: str = "127.0.0.1", port: int = 0) -> None:
-        if not secret:
+    `secrets` is the shared secret, or a function returning every secret that verifies right
+    now (several during a rotation's overlap window; read on each delivery, so a rotation
+    takes effect without a restart).
+    """
+
+    def __init__(
+        self,
+        inbox: EventInbox,
+        secrets: str | Callable[[], Sequence[str]],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        limits: ServerLimits = ENDPOINT_LIMITS,
+    ) -> None:
+        if isinstance(secrets, str):
+            fixed = (secrets,)
+            secrets = lambda: fixed  # noqa: E731
+        if not any(secrets()):
             raise ValueError(f"a webhook secret is required (set {SECRET_ENV})")
         self.inbox = inbox
-        self.secret = secret
+        self.secrets = secrets
         self.routes = EntityRoutes.from_config(current_config())
-        self._http = JsonHTTPServer(self._route, host=host, port=port, max_body_bytes=MAX_BODY_BYTES)
+        self._http = JsonHTTPServer(self._route, host=host, port=port, limits=limits)
 
     def _route(self, request: Request) -> Response:
         if request.method != "POST" or request.path != WEBHOOK_PATH:
@@ -41,8 +63,9 @@ class EventsServer:
 
     def receive(self, body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
         """Verify, judge and store one delivery; the HTTP status and answer body."""
-        if not signature_valid(self.secret, body, signature):
-            return 401, {"error": "invalid signature"}
+        problem = signature_problem(self.secrets(), body, signature, now=time.time())
+        if problem is not None:
+            return 401, {"error": f"invalid signature: {problem}"}
         event = judge(body, self.routes)
         stored = self.inbox.store(
             event_id=event.event_id,
