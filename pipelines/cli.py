@@ -13,7 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.cli_args import entity_id, period
 from resources.configuration import current_config
+from resources.private_files import private_by_default
 from resources.warehouse import Warehouse, default_home
 from rules.calendar import months_from
 from rules.settings import ConfigurationError
@@ -237,8 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     _company_options(demo)
     demo.set_defaults(func=cmd_demo)
     sync = sub.add_parser("sync", help="everything for one entity-month")
-    sync.add_argument("--entity", required=True)
-    sync.add_argument("--period", required=True, help="YYYY-MM")
+    sync.add_argument("--entity", required=True, type=entity_id)
+    sync.add_argument("--period", required=True, type=period, help="YYYY-MM")
     sync.add_argument(
         "--rerate-fx", action="store_true", help="convert with today's ECB rates, not the ones first used"
     )
@@ -261,7 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `billbridge` console script."""
-    args = build_parser().parse_args(argv)
+    private_by_default()  # data, exports and Dagster storage: owner-only (resources/private_files.py)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a bad argument: argparse has printed usage and the reason
+        return int(exc.code or 0)
     try:
         return int(args.func(args))
     except ConfigurationError as exc:

@@ -26,8 +26,11 @@ from pipelines.schedules import SCHEDULES as ORCHESTRATION_SCHEDULES
 from pipelines.sensors import SENSORS as ORCHESTRATION_SENSORS
 from resources.fx import EcbRates
 from resources.harvest import HarvestClient
+from resources.private_files import private_by_default
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
+
+private_by_default()  # runs write personal data: the code server and its runs create owner-only files
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:

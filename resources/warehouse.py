@@ -8,6 +8,7 @@ replaces exactly what it owns and a crash leaves the previous slice intact.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,9 @@ import duckdb
 import polars as pl
 from pydantic import Field
 
+from resources.private_files import private_dir, private_file
 from resources.warehouse_tables import DDL, GROUP_DDL, RENAMED_COLUMNS
+from rules.settings import ENTITY_ID_PATTERN
 
 
 def default_home() -> str:
@@ -34,7 +37,10 @@ class Warehouse(dg.ConfigurableResource):
     )
 
     def path(self, entity: str) -> Path:
-        """The DuckDB file of `entity`."""
+        """The DuckDB file of `entity`; ValueError for anything that is not an entity id (so no
+        caller can name a file outside the warehouse folder, e.g. `../../x`)."""
+        if not re.fullmatch(ENTITY_ID_PATTERN, entity):
+            raise ValueError(f"{entity!r} is not an entity id (lower-case letters, digits, _)")
         return Path(self.home or default_home()) / "warehouse" / f"{entity}.duckdb"
 
     @contextmanager
@@ -82,11 +88,11 @@ class Warehouse(dg.ConfigurableResource):
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
     """Write `frame` to a temporary file beside `path`, then rename it over `path`: a reader sees the
     old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         frame.write_parquet(temporary)
-        os.replace(temporary, path)
+        os.replace(private_file(temporary), path)
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -100,8 +106,9 @@ def read_parquet(paths: list[Path]) -> pl.DataFrame:
 @contextmanager
 def _opened(path: Path, ddl: str, *, migrate: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to `path` (created if missing) with its tables brought up to date."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     con = duckdb.connect(str(path))
+    private_file(path)
     try:
         if migrate:
             _rename_old_columns(con)
