@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.cli_args import entity_id, period
 from resources.configuration import current_config
-from resources.private_files import private_by_default
+from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse, default_home
 from rules.calendar import months_from
 from rules.settings import ConfigurationError
@@ -150,7 +150,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """One entity-month against whatever HARVEST_*/XERO_* point at."""
-    missing = [name for name in REQUIRED_ENV if not os.environ.get(name)]
+    from resources.oauth import unset_variables
+
+    missing = unset_variables(
+        REQUIRED_ENV
+    )  # XERO_CONNECTION (`billbridge auth xero`) stands in for the token
     if missing:
         print(
             f"billbridge sync: set {', '.join(missing)} (for the local sandboxes: run `billbridge sandbox up` "
@@ -224,7 +228,12 @@ def _company_options(parser: argparse.ArgumentParser) -> None:
 
 
 # Modules that add their own sub-commands: each has `register(subparsers) -> None`.
-COMMAND_MODULES: list[str] = ["pipelines.cli_events", "pipelines.cli_posting", "pipelines.cli_allocation"]
+COMMAND_MODULES: list[str] = [
+    "pipelines.cli_events",
+    "pipelines.cli_posting",
+    "pipelines.cli_allocation",
+    "pipelines.cli_auth",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,12 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `billbridge` console script."""
-    private_by_default()  # data, exports and Dagster storage: owner-only (resources/private_files.py)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # a bad argument: argparse has printed usage and the reason
         return int(exc.code or 0)
     try:
+        secure_process()  # owner-only files; secrets from the secrets file (resources/secrets_file.py)
         return int(args.func(args))
     except ConfigurationError as exc:
         print(f"billbridge: configuration error\n{exc}", file=sys.stderr)

@@ -26,11 +26,12 @@ from pipelines.schedules import SCHEDULES as ORCHESTRATION_SCHEDULES
 from pipelines.sensors import SENSORS as ORCHESTRATION_SENSORS
 from resources.fx import EcbRates
 from resources.harvest import HarvestClient
-from resources.private_files import private_by_default
+from resources.oauth import xero_credentials
+from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
 
-private_by_default()  # runs write personal data: the code server and its runs create owner-only files
+secure_process()  # owner-only files, secrets from the secrets file: before any resource reads them
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
@@ -41,7 +42,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             account_id=dg.EnvVar("HARVEST_ACCOUNT_ID"),
             access_token=dg.EnvVar("HARVEST_ACCESS_TOKEN"),
         ),
-        "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), access_token=dg.EnvVar("XERO_ACCESS_TOKEN")),
+        "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), **xero_credentials(for_dagster=True)),
         "warehouse": Warehouse(),
         "fx": EcbRates(source_url=os.environ.get("BILLBRIDGE_FX_URL", "")),
     }

@@ -8,7 +8,6 @@ retrying it would not make it better, and the rejection is visible in `billbridg
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,11 +16,11 @@ from resources.configuration import current_config
 from resources.event_inbox import EventInbox
 from resources.http_limits import ServerLimits
 from resources.http_server import JsonHTTPServer, Request, Response
+from resources.webhook_secrets import SECRET_ENV
 from rules.pm_events import SIGNATURE_HEADER, judge, signature_problem
 from rules.routing import EntityRoutes
 
 WEBHOOK_PATH = "/webhooks/pm"
-SECRET_ENV = "BILLBRIDGE_WEBHOOK_SECRET"
 MAX_BODY_BYTES = 1_000_000
 # An endpoint open to the PM system's network: bounded bodies, time and connections.
 ENDPOINT_LIMITS = ServerLimits(
@@ -100,8 +99,3 @@ class EventsServer:
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted."""
         self._http.serve_forever()
-
-
-def secret_from_env() -> str:
-    """The shared webhook secret from the environment ('' when unset)."""
-    return os.environ.get(SECRET_ENV, "")

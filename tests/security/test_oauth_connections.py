@@ -1,0 +1,237 @@
+"""Xero OAuth 2.0 connections that renew themselves, against the sandbox's identity provider.
+
+Real parts: the provider (`sandbox/xero_oauth.py`) over loopback HTTP, the encrypted token store
+on disk, child processes for the cross-process lock and for SIGKILL between refresh and save.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipelines.cli import main
+from resources.http_server import JsonHTTPServer, Request, Response
+from resources.oauth import ReauthorisationRequired, RefreshingBearer, TokenManager
+from resources.token_store import REAUTHORISE, TokenStore
+from sandbox.xero_oauth import AUTHORIZE_PATH, CONNECTIONS_PATH, TOKEN_PATH, TokenLifetimes, XeroIdentity
+
+REPO = Path(__file__).resolve().parents[2]
+CLIENT_ID, CLIENT_SECRET = "app-7c1d", "xero-app-secret-5f2e9a0b7c"
+TENANTS = {"5a7f1c3e-0000-4000-8000-00000000a001": "Billbridge UK Ltd"}
+
+
+@dataclass
+class Provider:
+    identity: XeroIdentity
+    server: JsonHTTPServer
+
+    def token_calls(self) -> int:
+        return sum(1 for e in self.server.exchanges if e.path == TOKEN_PATH)
+
+
+def _serve(identity: XeroIdentity) -> JsonHTTPServer:
+    return JsonHTTPServer(lambda r: identity.route(r) or Response(404, {"error": "not found"}), record=True)
+
+
+@pytest.fixture
+def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[Provider]:
+    identity = XeroIdentity(TENANTS, {CLIENT_ID: CLIENT_SECRET})
+    with _serve(identity) as server:
+        for name, value in {
+            "XERO_CLIENT_ID": CLIENT_ID,
+            "XERO_CLIENT_SECRET": CLIENT_SECRET,
+            "XERO_AUTHORIZE_URL": server.url + AUTHORIZE_PATH,
+            "XERO_TOKEN_URL": server.url + TOKEN_PATH,
+            "XERO_CONNECTIONS_URL": server.url + CONNECTIONS_PATH,
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield Provider(identity, server)
+
+
+def _authorise(capsys: pytest.CaptureFixture[str]) -> None:
+    """`billbridge auth xero`, with httpx as the browser that follows the consent redirect."""
+    outcome: list[int] = []
+    command = threading.Thread(
+        target=lambda: outcome.append(
+            main(["auth", "xero", "--no-browser", "--port", "0", "--timeout", "20"])
+        )
+    )
+    command.start()
+    printed = ""
+    for _ in range(200):
+        printed += capsys.readouterr().out
+        if AUTHORIZE_PATH in printed:
+            break
+        time.sleep(0.05)
+    url = next(line.strip() for line in printed.splitlines() if AUTHORIZE_PATH in line)
+    browser = httpx.get(url, follow_redirects=True, timeout=10)
+    command.join(timeout=20)
+    assert browser.status_code == 200 and outcome == [0], capsys.readouterr().err
+
+
+def _expire_locally() -> None:
+    """Make the stored access token look expired (as after half an hour), without touching the provider."""
+    store = TokenStore()
+    record = store.load("xero")
+    assert record is not None
+    store.save(record.model_copy(update={"access_expires_at": time.time() - 1}))
+
+
+def test_auth_xero_stores_encrypted_tokens_and_tenants_then_status_lists_them(
+    provider: Provider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _authorise(capsys)
+    record = TokenStore().load("xero")
+    assert record is not None and [t.tenant_id for t in record.tenants] == list(TENANTS)
+    assert provider.identity.token_valid(record.access_token)
+    stored = (TokenStore().folder / "xero.token").read_bytes()
+    assert record.access_token.encode() not in stored and record.refresh_token.encode() not in stored
+    assert (TokenStore().folder / "xero.token").stat().st_mode & 0o777 == 0o600
+    capsys.readouterr()
+    assert main(["auth", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "xero: ACTIVE" in out and "Billbridge UK Ltd" in out and "last refresh never" in out
+
+
+def test_the_access_token_is_refreshed_before_expiry_and_the_rotated_refresh_token_kept(
+    provider: Provider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _authorise(capsys)
+    manager = TokenManager()
+    first = TokenStore().load("xero")
+    assert first is not None
+    assert manager.access_token("xero") == first.access_token  # fresh: no refresh
+    assert provider.identity.refreshes == 0
+    _expire_locally()
+    token = manager.access_token("xero")
+    second = TokenStore().load("xero")
+    assert second is not None
+    assert token != first.access_token and provider.identity.token_valid(token)
+    assert second.refresh_token != first.refresh_token and second.last_refresh_at is not None
+    assert provider.identity.refreshes == 1
+
+
+CHILD = """
+import sys
+from resources.oauth import TokenManager
+print(TokenManager().access_token("xero"))
+"""
+
+
+def _child(extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD],
+        env={**os.environ, "PYTHONPATH": str(REPO), **(extra_env or {})},
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_processes_refreshing_at_once_spend_the_refresh_token_once(
+    provider: Provider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _authorise(capsys)
+    _expire_locally()
+    children = [_child() for _ in range(4)]
+    tokens = {child.communicate(timeout=120)[0].strip() for child in children}
+    assert all(child.returncode == 0 for child in children)
+    assert provider.identity.refreshes == 1 and provider.token_calls() == 2  # the code grant, one refresh
+    assert len(tokens) == 1 and provider.identity.token_valid(tokens.pop())
+
+
+def test_sigkill_between_refresh_and_save_then_the_next_run_still_authenticates(
+    provider: Provider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _authorise(capsys)
+    _expire_locally()
+    before = TokenStore().load("xero")
+    crashed = _child({"BILLBRIDGE_CRASH_AT": "token_refreshed"})
+    crashed.communicate(timeout=120)
+    assert crashed.returncode == -signal.SIGKILL
+    assert provider.identity.refreshes == 1  # the provider rotated the token; the answer was lost
+    after_crash = TokenStore().load("xero")
+    assert after_crash is not None and before is not None
+    assert after_crash.refresh_token == before.refresh_token and after_crash.refresh_started_at is not None
+    capsys.readouterr()
+    assert main(["auth", "status"]) == 0
+    assert "a refresh was interrupted" in capsys.readouterr().out
+
+    rerun = _child()
+    token = rerun.communicate(timeout=120)[0].strip()
+    assert rerun.returncode == 0 and provider.identity.token_valid(token)
+    recovered = TokenStore().load("xero")
+    assert recovered is not None and recovered.refresh_started_at is None and recovered.state == "active"
+
+
+def test_a_rejected_refresh_token_puts_the_connection_in_re_authorise_and_stops_calling(
+    provider: Provider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _authorise(capsys)
+    _expire_locally()
+    provider.identity.revoke_all()  # the firm disconnected the app in Xero
+    manager = TokenManager()
+    with pytest.raises(
+        ReauthorisationRequired, match=r"needs re-authorising .*invalid_grant.*billbridge auth xero"
+    ):
+        manager.access_token("xero")
+    calls = provider.token_calls()
+    with pytest.raises(ReauthorisationRequired):
+        manager.access_token("xero")  # the next run fails at once ...
+    assert provider.token_calls() == calls  # ... without calling the provider again
+    record = TokenStore().load("xero")
+    assert record is not None and record.state == REAUTHORISE
+    capsys.readouterr()
+    assert main(["auth", "status"]) == 0
+    assert "xero: RE-AUTHORISE: the provider rejected the refresh token" in capsys.readouterr().out
+    _authorise(capsys)  # a person authorises again: active once more
+    assert TokenManager().access_token("xero")
+
+
+def test_an_interrupted_refresh_past_the_grace_period_asks_for_re_authorisation(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    identity = XeroIdentity(TENANTS, {CLIENT_ID: CLIENT_SECRET}, TokenLifetimes(grace_s=0))
+    with _serve(identity) as server:
+        monkeypatch.setenv("XERO_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("XERO_CLIENT_SECRET", CLIENT_SECRET)
+        monkeypatch.setenv("XERO_AUTHORIZE_URL", server.url + AUTHORIZE_PATH)
+        monkeypatch.setenv("XERO_TOKEN_URL", server.url + TOKEN_PATH)
+        monkeypatch.setenv("XERO_CONNECTIONS_URL", server.url + CONNECTIONS_PATH)
+        _authorise(capsys)
+        _expire_locally()
+        crashed = _child({"BILLBRIDGE_CRASH_AT": "token_refreshed"})
+        crashed.communicate(timeout=120)
+        with pytest.raises(
+            ReauthorisationRequired, match="after an interrupted refresh, past the provider's grace"
+        ):
+            TokenManager().access_token("xero")
+
+
+def test_a_401_from_the_api_refreshes_once_and_the_request_goes_through(
+    provider: Provider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _authorise(capsys)
+
+    def api(request: Request) -> Response:
+        token = (request.header("Authorization") or "").removeprefix("Bearer ")
+        return Response(200, {"ok": True}) if provider.identity.token_valid(token) else Response(401, {})
+
+    with JsonHTTPServer(api, record=True) as server:
+        # The provider's clock runs ahead: our token has expired there though it looks fresh here.
+        provider.identity.clock = lambda: time.time() + 3600
+        answer = httpx.get(server.url + "/Invoices", auth=RefreshingBearer(TokenManager(), "xero"))
+        assert answer.status_code == 200
+        assert [e.status for e in server.exchanges] == [401, 200]
+    assert provider.identity.refreshes == 1
