@@ -1,7 +1,8 @@
-"""Xero OAuth 2.0 connections that renew themselves, against the sandbox's identity provider.
+"""Xero OAuth 2.0 connections that renew themselves, against the accounting sandbox's provider.
 
-Real parts: the provider (`sandbox/xero_oauth.py`) over loopback HTTP, the encrypted token store
-on disk, child processes for the cross-process lock and for SIGKILL between refresh and save.
+Real parts: the accounting sandbox with its OAuth provider (`sandbox/xero/oauth.py`) over loopback
+HTTP, the encrypted token store on disk, child processes for the cross-process lock and for
+SIGKILL between refresh and save.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +22,12 @@ import httpx
 import pytest
 
 from pipelines.cli import main
-from resources.http_server import JsonHTTPServer, Request, Response
-from resources.oauth import ReauthorisationRequired, RefreshingBearer, TokenManager
+from resources.oauth import ReauthorisationRequired, TokenManager
 from resources.token_store import REAUTHORISE, TokenStore
-from sandbox.xero_oauth import AUTHORIZE_PATH, CONNECTIONS_PATH, TOKEN_PATH, TokenLifetimes, XeroIdentity
+from resources.xero import XeroClient
+from sandbox.xero.answers import API_BASE
+from sandbox.xero.oauth import AUTHORIZE_PATH, CONNECTIONS_PATH, TOKEN_PATH, TokenLifetimes, XeroIdentity
+from sandbox.xero.server import XeroSandbox
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_ID, CLIENT_SECRET = "app-7c1d", "xero-app-secret-5f2e9a0b7c"
@@ -33,29 +37,32 @@ TENANTS = {"5a7f1c3e-0000-4000-8000-00000000a001": "Billbridge UK Ltd"}
 @dataclass
 class Provider:
     identity: XeroIdentity
-    server: JsonHTTPServer
+    sandbox: XeroSandbox
 
     def token_calls(self) -> int:
-        return sum(1 for e in self.server.exchanges if e.path == TOKEN_PATH)
+        return sum(1 for e in self.sandbox.exchanges if e.path == TOKEN_PATH)
 
 
-def _serve(identity: XeroIdentity) -> JsonHTTPServer:
-    return JsonHTTPServer(lambda r: identity.route(r) or Response(404, {"error": "not found"}), record=True)
+@contextmanager
+def _provider(monkeypatch: pytest.MonkeyPatch, lifetimes: TokenLifetimes | None = None) -> Iterator[Provider]:
+    identity = XeroIdentity(TENANTS, {CLIENT_ID: CLIENT_SECRET}, lifetimes)
+    with XeroSandbox(list(TENANTS), token="no-static-token", record=True, identity=identity) as sandbox:
+        root = sandbox.url.removesuffix(API_BASE)
+        for name, value in {
+            "XERO_CLIENT_ID": CLIENT_ID,
+            "XERO_CLIENT_SECRET": CLIENT_SECRET,
+            "XERO_AUTHORIZE_URL": root + AUTHORIZE_PATH,
+            "XERO_TOKEN_URL": root + TOKEN_PATH,
+            "XERO_CONNECTIONS_URL": root + CONNECTIONS_PATH,
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield Provider(identity, sandbox)
 
 
 @pytest.fixture
 def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[Provider]:
-    identity = XeroIdentity(TENANTS, {CLIENT_ID: CLIENT_SECRET})
-    with _serve(identity) as server:
-        for name, value in {
-            "XERO_CLIENT_ID": CLIENT_ID,
-            "XERO_CLIENT_SECRET": CLIENT_SECRET,
-            "XERO_AUTHORIZE_URL": server.url + AUTHORIZE_PATH,
-            "XERO_TOKEN_URL": server.url + TOKEN_PATH,
-            "XERO_CONNECTIONS_URL": server.url + CONNECTIONS_PATH,
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield Provider(identity, server)
+    with _provider(monkeypatch) as running:
+        yield running
 
 
 def _authorise(capsys: pytest.CaptureFixture[str]) -> None:
@@ -202,13 +209,7 @@ def test_a_rejected_refresh_token_puts_the_connection_in_re_authorise_and_stops_
 def test_an_interrupted_refresh_past_the_grace_period_asks_for_re_authorisation(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    identity = XeroIdentity(TENANTS, {CLIENT_ID: CLIENT_SECRET}, TokenLifetimes(grace_s=0))
-    with _serve(identity) as server:
-        monkeypatch.setenv("XERO_CLIENT_ID", CLIENT_ID)
-        monkeypatch.setenv("XERO_CLIENT_SECRET", CLIENT_SECRET)
-        monkeypatch.setenv("XERO_AUTHORIZE_URL", server.url + AUTHORIZE_PATH)
-        monkeypatch.setenv("XERO_TOKEN_URL", server.url + TOKEN_PATH)
-        monkeypatch.setenv("XERO_CONNECTIONS_URL", server.url + CONNECTIONS_PATH)
+    with _provider(monkeypatch, TokenLifetimes(grace_s=0)):
         _authorise(capsys)
         _expire_locally()
         crashed = _child({"BILLBRIDGE_CRASH_AT": "token_refreshed"})
@@ -219,19 +220,16 @@ def test_an_interrupted_refresh_past_the_grace_period_asks_for_re_authorisation(
             TokenManager().access_token("xero")
 
 
-def test_a_401_from_the_api_refreshes_once_and_the_request_goes_through(
+def test_the_accounting_api_takes_the_connection_and_a_401_refreshes_once(
     provider: Provider, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _authorise(capsys)
-
-    def api(request: Request) -> Response:
-        token = (request.header("Authorization") or "").removeprefix("Bearer ")
-        return Response(200, {"ok": True}) if provider.identity.token_valid(token) else Response(401, {})
-
-    with JsonHTTPServer(api, record=True) as server:
-        # The provider's clock runs ahead: our token has expired there though it looks fresh here.
-        provider.identity.clock = lambda: time.time() + 3600
-        answer = httpx.get(server.url + "/Invoices", auth=RefreshingBearer(TokenManager(), "xero"))
-        assert answer.status_code == 200
-        assert [e.status for e in server.exchanges] == [401, 200]
+    [tenant] = TENANTS
+    xero = XeroClient(base_url=provider.sandbox.url, connection="xero")
+    assert xero.lock_date(tenant) is None  # the API accepts the provider's access token
+    # The provider's clock runs ahead: our token has expired there though it looks fresh here.
+    provider.identity.clock = lambda: time.time() + 3600
+    assert xero.lock_date(tenant) is None
+    statuses = [e.status for e in provider.sandbox.exchanges if e.path.endswith("/Organisation")]
+    assert statuses == [200, 401, 200]
     assert provider.identity.refreshes == 1
