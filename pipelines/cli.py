@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.cli_access import run_authorised
 from pipelines.cli_args import entity_id, period
 from resources.configuration import current_config
 from resources.secrets_file import secure_process
@@ -233,6 +234,8 @@ COMMAND_MODULES: list[str] = [
     "pipelines.cli_posting",
     "pipelines.cli_allocation",
     "pipelines.cli_auth",
+    "pipelines.cli_audit",
+    "pipelines.cli_access",
 ]
 
 
@@ -278,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         secure_process()  # owner-only files; secrets from the secrets file (resources/secrets_file.py)
-        return int(args.func(args))
+        return run_authorised(args)  # the command's permission, the caller's role, the audit trail
     except ConfigurationError as exc:
         print(f"billbridge: configuration error\n{exc}", file=sys.stderr)
         return 2

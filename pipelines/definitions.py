@@ -20,6 +20,7 @@ from assets.normalized.billable_lines import billable_lines
 from assets.posting.posted_invoices import posted_invoices
 from assets.raw.pm_extracts import pm_extracts
 from pipelines.allocation_jobs import reallocate
+from pipelines.audit_runs import AUDIT_SENSORS
 from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
 from pipelines.review import weekly_review
 from pipelines.schedules import SCHEDULES as ORCHESTRATION_SCHEDULES
@@ -69,7 +70,7 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     consolidate_group,
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = [*ORCHESTRATION_SCHEDULES]
-SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS]
+SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS, *AUDIT_SENSORS]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -12,11 +12,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from resources.access_config import current_access
+from resources.audit_log import AuditEvent, AuditLog
 from resources.configuration import current_config
 from resources.event_inbox import EventInbox
 from resources.http_limits import ServerLimits
 from resources.http_server import JsonHTTPServer, Request, Response
+from resources.identity import proxy_identity
 from resources.webhook_secrets import SECRET_ENV
+from rules.access import AccessPolicy, Permission
 from rules.pm_events import SIGNATURE_HEADER, judge, signature_problem
 from rules.routing import EntityRoutes
 
@@ -33,7 +37,9 @@ class EventsServer:
 
     `secrets` is the shared secret, or a function returning every secret that verifies right
     now (several during a rotation's overlap window; read on each delivery, so a rotation
-    takes effect without a restart).
+    takes effect without a restart). When the access file names an authenticating proxy,
+    deliveries must also come through it as a user holding `receive_events` (403 otherwise,
+    audited); without one, the signature alone authenticates the PM system.
     """
 
     def __init__(
@@ -43,6 +49,7 @@ class EventsServer:
         host: str = "127.0.0.1",
         port: int = 0,
         limits: ServerLimits = ENDPOINT_LIMITS,
+        access: AccessPolicy | None = None,
     ) -> None:
         if isinstance(secrets, str):
             fixed = (secrets,)
@@ -51,14 +58,36 @@ class EventsServer:
             raise ValueError(f"a webhook secret is required (set {SECRET_ENV})")
         self.inbox = inbox
         self.secrets = secrets
+        self.access = access or current_access()
         self.routes = EntityRoutes.from_config(current_config())
         self._http = JsonHTTPServer(self._route, host=host, port=port, limits=limits)
 
     def _route(self, request: Request) -> Response:
         if request.method != "POST" or request.path != WEBHOOK_PATH:
             return Response(404, {"error": "not found"})
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
         status, answer = self.receive(request.body, request.header(SIGNATURE_HEADER))
         return Response(status, answer)
+
+    def _refusal(self, request: Request) -> Response | None:
+        """403 when a configured proxy did not vouch for a user holding `receive_events`."""
+        settings = self.access.settings
+        if not self.access.restricted or settings.proxy is None:
+            return None
+        identity = proxy_identity(settings, request.headers, str(request.handler.client_address[0]))
+        decision = self.access.decide(
+            identity.user if identity else "(no proxy identity)", Permission.RECEIVE_EVENTS
+        )
+        if decision.allowed:
+            return None
+        AuditLog().append(
+            AuditEvent(
+                decision.user, "events.receive", WEBHOOK_PATH, "refused", {"permission": "receive_events"}
+            )
+        )
+        return Response(403, {"error": f"refused: {decision.refusal()}"})
 
     def receive(self, body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
         """Verify, judge and store one delivery; the HTTP status and answer body."""
