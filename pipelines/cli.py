@@ -236,6 +236,7 @@ COMMAND_MODULES: list[str] = [
     "pipelines.cli_auth",
     "pipelines.cli_audit",
     "pipelines.cli_access",
+    "pipelines.cli_keys",
 ]
 
 

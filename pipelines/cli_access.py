@@ -45,6 +45,8 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "access.token": Permission.MANAGE_ACCESS,
     "access.keygen": Permission.MANAGE_ACCESS,
     "access.whoami": OPEN,
+    "keys.status": Permission.MANAGE_KEYS,
+    "keys.rotate": Permission.MANAGE_KEYS,
 }
 # Arguments worth naming in an audit entry (never a secret: none of these carry one).
 TARGET_ARGUMENTS = ("entity", "period", "month", "id", "ids", "out", "connection", "reason", "user")

@@ -1,10 +1,15 @@
 """Encryption at rest: AES-256-GCM per value, with the key id on every value.
 
-A value is stored as `enc1:<key id>:<base64url of nonce + ciphertext + tag>`. The key id
-says which key decrypts it, so keys rotate without a flag day: new values use the active
-key, old ones keep decrypting with theirs until `billbridge keys rotate` re-encrypts them.
-A `context` (for example the table and column) is bound into each value as associated data,
-so a ciphertext copied into another column or record does not decrypt there.
+A value is stored as `enc1:<key id>:<context>:<base64url of nonce + ciphertext + tag>`. The
+key id says which key decrypts it, so keys rotate without a flag day: new values use the
+active key, old ones keep decrypting with theirs until `billbridge keys rotate` re-encrypts
+them. The context names what the value is (`person.name`, `pm.notes`, `token.xero`) and is
+bound in as associated data, so relabelling a ciphertext makes it undecryptable.
+
+Values are encrypted with a random nonce, or deterministically (the nonce an HMAC of the
+context and plaintext under the key) for short identifying fields such as a person's name:
+equal names then give equal ciphertexts, which the clear person ids reveal anyway, and a
+million lines naming two hundred people are encrypted and decrypted two hundred times.
 
 Keys come from `BILLBRIDGE_KEYS` (the key file's JSON, for deployments that inject secrets
 through the environment) or the key file `BILLBRIDGE_KEY_FILE` (default
@@ -17,8 +22,11 @@ folder, not the machine (docs/decisions/0028).
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +45,7 @@ KEYS_ENV = "BILLBRIDGE_KEYS"
 KEY_FILE_ENV = "BILLBRIDGE_KEY_FILE"
 NONCE_BYTES = 12
 KEY_BYTES = 32
+CONTEXT_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
 class KeyProblem(RuntimeError):
@@ -56,7 +65,7 @@ def is_encrypted(value: object) -> bool:
 
 def key_id_of(value: str) -> str:
     """The id of the key a stored ciphertext was made with."""
-    return value.split(":", 2)[1]
+    return value.split(":", 3)[1]
 
 
 @dataclass
@@ -80,34 +89,52 @@ class KeyRing:
             cipher = self._ciphers[key_id] = AESGCM(self.keys[key_id])
         return cipher
 
-    def encrypt(self, plaintext: str, context: str = "") -> str:
-        """`plaintext` under the active key, bound to `context`."""
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = self._cipher(self.active).encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
-        return f"{PREFIX}:{self.active}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+    def encrypt(self, plaintext: str, context: str, deterministic: bool = False) -> str:
+        """`plaintext` under the active key, labelled and bound to `context`."""
+        if not CONTEXT_RE.fullmatch(context):
+            raise ValueError(f"context {context!r}: lower-case letters, digits, '.', '_' and '-'")
+        data, label = plaintext.encode("utf-8"), context.encode("ascii")
+        if deterministic:
+            synthetic = hmac.new(
+                self.keys[self.active], b"nonce\x00" + label + b"\x00" + data, hashlib.sha256
+            )
+            nonce = synthetic.digest()[:NONCE_BYTES]
+        else:
+            nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = self._cipher(self.active).encrypt(nonce, data, label)
+        return f"{PREFIX}:{self.active}:{context}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
 
-    def decrypt(self, value: str, context: str = "") -> str:
-        """The plaintext of a stored ciphertext; KeyProblem when its key is missing or wrong."""
-        prefix, key_id, blob = value.split(":", 2)
+    def decrypt(self, value: str, expect: str | None = None) -> str:
+        """The plaintext of a stored ciphertext; KeyProblem when its key is missing or wrong, or
+        when it is labelled other than `expect` (a ciphertext moved from elsewhere)."""
+        prefix, key_id, context, blob = value.split(":", 3)
         if prefix != PREFIX:
             raise KeyProblem(f"not a billbridge ciphertext (prefix {prefix!r})")
+        if expect is not None and context != expect:
+            raise KeyProblem(f"a {context} value where a {expect} value belongs: refused")
         raw = base64.urlsafe_b64decode(blob)
         try:
             plain = self._cipher(key_id).decrypt(
-                raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode("utf-8")
+                raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode("ascii")
             )
         except InvalidTag:
             raise KeyProblem(
-                f"key {key_id!r} from {self.source} does not decrypt a value of {context or 'this field'}: "
-                "the key was replaced or the value altered; nothing was changed"
+                f"key {key_id!r} from {self.source} does not decrypt a {context} value: the key was "
+                "replaced or the value altered; nothing was changed"
             ) from None
         return plain.decode("utf-8")
 
-    def reencrypt(self, value: str, context: str = "") -> str:
-        """A value under the active key (unchanged when it already is)."""
+    def reencrypt(self, value: str) -> str:
+        """A value under the active key (unchanged when it already is); determinism is kept."""
         if key_id_of(value) == self.active:
             return value
-        return self.encrypt(self.decrypt(value, context), context)
+        context = value.split(":", 3)[2]
+        plain = self.decrypt(value)
+        deterministic = value == self._with_key(key_id_of(value)).encrypt(plain, context, deterministic=True)
+        return self.encrypt(plain, context, deterministic)
+
+    def _with_key(self, key_id: str) -> KeyRing:
+        return KeyRing(self.keys, key_id, self.source, self.created, self._ciphers)
 
     def document(self) -> dict[str, Any]:
         """The key file's content."""

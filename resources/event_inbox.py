@@ -132,7 +132,14 @@ class EventInbox:
         entity: str | None = None,
         days: tuple[str, ...] = (),
     ) -> bool:
-        """Store an event once; False when that event id is already stored (a redelivery)."""
+        """Store an event once; False when that event id is already stored (a redelivery).
+
+        The body (a PM record: names, notes) is stored encrypted (resources/field_crypto.py).
+        """
+        from resources.field_crypto import current_ring, enabled
+
+        if enabled():
+            body = current_ring().encrypt(body, "pm.webhook-body")
         with self._connect() as con:
             cursor = con.execute(
                 "INSERT OR IGNORE INTO events (event_id, received_at, event_type, record_kind, record_id,"

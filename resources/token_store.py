@@ -85,15 +85,13 @@ class TokenStore:
         if not path.exists():
             return None
         sealed = path.read_text(encoding="ascii").strip()
-        return TokenRecord.model_validate(
-            json.loads(self.keys.decrypt(sealed, context=f"token:{connection}"))
-        )
+        return TokenRecord.model_validate(json.loads(self.keys.decrypt(sealed, expect=f"token.{connection}")))
 
     def save(self, record: TokenRecord) -> None:
         """Replace the connection's record atomically and durably (old or new after any crash)."""
         path = self._path(record.connection, "token")
         private_dir(self.folder)
-        sealed = self.keys.encrypt(record.model_dump_json(), context=f"token:{record.connection}")
+        sealed = self.keys.encrypt(record.model_dump_json(), context=f"token.{record.connection}")
         write_atomically(path, sealed.encode("ascii"))
 
     @contextmanager

@@ -56,9 +56,12 @@ class Warehouse(dg.ConfigurableResource):
             yield con
 
     def query(self, entity: str, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-        """Run a read query on the entity's file and return a polars frame (empty file: tables exist, no rows)."""
+        """Run a read query on the entity's file and return a polars frame (empty file: tables exist, no rows);
+        encrypted personal values come back decrypted (resources/field_crypto.py)."""
+        from resources.field_crypto import decrypt_frame  # here: field_crypto's keys live under default_home
+
         with self.connect(entity) as con:
-            return con.sql(sql, params=params or []).pl()
+            return decrypt_frame(con.sql(sql, params=params or []).pl())
 
     def exists(self, entity: str) -> bool:
         """Whether the entity's file has been created yet."""
@@ -157,9 +160,12 @@ def replace_slice(
 
 
 def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Insert `frame` into `table`, matching columns by name."""
+    """Insert `frame` into `table`, matching columns by name, its personal data encrypted."""
+    from resources.field_crypto import encrypt_frame
+
     if frame.height == 0:
         return
+    frame = encrypt_frame(table, frame)
     con.register("_incoming", frame)
     try:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")

@@ -23,7 +23,7 @@ from resources.private_files import private_dir
 from resources.warehouse import default_home
 
 SECRET_ENV = "BILLBRIDGE_WEBHOOK_SECRET"
-CONTEXT = "webhook-secrets"
+CONTEXT = "webhook.secrets"
 
 
 class WebhookSecret(BaseModel):
@@ -50,7 +50,7 @@ class WebhookSecrets:
         """Every stored secret, newest last (empty before the first rotation)."""
         if not self.path.exists():
             return []
-        plain = self._ring().decrypt(self.path.read_text(encoding="ascii").strip(), CONTEXT)
+        plain = self._ring().decrypt(self.path.read_text(encoding="ascii").strip(), expect=CONTEXT)
         return [WebhookSecret.model_validate(entry) for entry in json.loads(plain)]
 
     def verifying(self, now: float | None = None) -> list[str]:
@@ -78,7 +78,11 @@ class WebhookSecrets:
             if s.retires_at is None or s.retires_at > now  # long retired ones are dropped
         ]
         fresh = WebhookSecret(secret=secrets.token_urlsafe(32), created_at=now)
-        document = json.dumps([s.model_dump() for s in [*retiring, fresh]])
+        self.save([*retiring, fresh])
+        return fresh
+
+    def save(self, stored: list[WebhookSecret]) -> None:
+        """Replace the stored secrets (encrypted under the active key, atomically)."""
+        document = json.dumps([s.model_dump() for s in stored])
         private_dir(self.path.parent)
         write_atomically(self.path, self._ring().encrypt(document, CONTEXT).encode("ascii"))
-        return fresh
