@@ -11,14 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from pipelines.cli import main
@@ -28,6 +26,7 @@ from resources.xero import XeroClient
 from sandbox.xero.answers import API_BASE
 from sandbox.xero.oauth import AUTHORIZE_PATH, CONNECTIONS_PATH, TOKEN_PATH, TokenLifetimes, XeroIdentity
 from sandbox.xero.server import XeroSandbox
+from tests.security.oauth_helpers import authorise
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_ID, CLIENT_SECRET = "app-7c1d", "xero-app-secret-5f2e9a0b7c"
@@ -65,27 +64,6 @@ def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[Provider]:
         yield running
 
 
-def _authorise(capsys: pytest.CaptureFixture[str]) -> None:
-    """`billbridge auth xero`, with httpx as the browser that follows the consent redirect."""
-    outcome: list[int] = []
-    command = threading.Thread(
-        target=lambda: outcome.append(
-            main(["auth", "xero", "--no-browser", "--port", "0", "--timeout", "20"])
-        )
-    )
-    command.start()
-    printed = ""
-    for _ in range(200):
-        printed += capsys.readouterr().out
-        if AUTHORIZE_PATH in printed:
-            break
-        time.sleep(0.05)
-    url = next(line.strip() for line in printed.splitlines() if AUTHORIZE_PATH in line)
-    browser = httpx.get(url, follow_redirects=True, timeout=10)
-    command.join(timeout=20)
-    assert browser.status_code == 200 and outcome == [0], capsys.readouterr().err
-
-
 def _expire_locally() -> None:
     """Make the stored access token look expired (as after half an hour), without touching the provider."""
     store = TokenStore()
@@ -97,7 +75,7 @@ def _expire_locally() -> None:
 def test_auth_xero_stores_encrypted_tokens_and_tenants_then_status_lists_them(
     provider: Provider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _authorise(capsys)
+    authorise(capsys)
     record = TokenStore().load("xero")
     assert record is not None and [t.tenant_id for t in record.tenants] == list(TENANTS)
     assert provider.identity.token_valid(record.access_token)
@@ -113,7 +91,7 @@ def test_auth_xero_stores_encrypted_tokens_and_tenants_then_status_lists_them(
 def test_the_access_token_is_refreshed_before_expiry_and_the_rotated_refresh_token_kept(
     provider: Provider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _authorise(capsys)
+    authorise(capsys)
     manager = TokenManager()
     first = TokenStore().load("xero")
     assert first is not None
@@ -149,7 +127,7 @@ def _child(extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
 def test_processes_refreshing_at_once_spend_the_refresh_token_once(
     provider: Provider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _authorise(capsys)
+    authorise(capsys)
     _expire_locally()
     children = [_child() for _ in range(4)]
     tokens = {child.communicate(timeout=120)[0].strip() for child in children}
@@ -161,7 +139,7 @@ def test_processes_refreshing_at_once_spend_the_refresh_token_once(
 def test_sigkill_between_refresh_and_save_then_the_next_run_still_authenticates(
     provider: Provider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _authorise(capsys)
+    authorise(capsys)
     _expire_locally()
     before = TokenStore().load("xero")
     crashed = _child({"BILLBRIDGE_CRASH_AT": "token_refreshed"})
@@ -185,7 +163,7 @@ def test_sigkill_between_refresh_and_save_then_the_next_run_still_authenticates(
 def test_a_rejected_refresh_token_puts_the_connection_in_re_authorise_and_stops_calling(
     provider: Provider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _authorise(capsys)
+    authorise(capsys)
     _expire_locally()
     provider.identity.revoke_all()  # the firm disconnected the app in Xero
     manager = TokenManager()
@@ -202,7 +180,7 @@ def test_a_rejected_refresh_token_puts_the_connection_in_re_authorise_and_stops_
     capsys.readouterr()
     assert main(["auth", "status"]) == 0
     assert "xero: RE-AUTHORISE: the provider rejected the refresh token" in capsys.readouterr().out
-    _authorise(capsys)  # a person authorises again: active once more
+    authorise(capsys)  # a person authorises again: active once more
     assert TokenManager().access_token("xero")
 
 
@@ -210,7 +188,7 @@ def test_an_interrupted_refresh_past_the_grace_period_asks_for_re_authorisation(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with _provider(monkeypatch, TokenLifetimes(grace_s=0)):
-        _authorise(capsys)
+        authorise(capsys)
         _expire_locally()
         crashed = _child({"BILLBRIDGE_CRASH_AT": "token_refreshed"})
         crashed.communicate(timeout=120)
@@ -223,7 +201,7 @@ def test_an_interrupted_refresh_past_the_grace_period_asks_for_re_authorisation(
 def test_the_accounting_api_takes_the_connection_and_a_401_refreshes_once(
     provider: Provider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _authorise(capsys)
+    authorise(capsys)
     [tenant] = TENANTS
     xero = XeroClient(base_url=provider.sandbox.url, connection="xero")
     assert xero.lock_date(tenant) is None  # the API accepts the provider's access token
