@@ -89,10 +89,16 @@ def _map_distinct(column: pl.Series, transform: Any) -> pl.Series:
     return column.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
-def _seal(value: Any, field: Field, ring: KeyRing) -> Any:
+def _seal(value: Any, field: Field, ring: KeyRing, memo: dict[tuple[str, str], str] | None = None) -> Any:
     if not isinstance(value, str) or value == "" or is_encrypted(value):
         return value
-    return ring.encrypt(value, field.context, field.deterministic)
+    if not field.deterministic or memo is None:
+        return ring.encrypt(value, field.context, field.deterministic)
+    # A deterministic value encrypts the same every time: once per distinct name in a frame.
+    key = (field.context, value)
+    if key not in memo:
+        memo[key] = ring.encrypt(value, field.context, deterministic=True)
+    return memo[key]
 
 
 def _walk(record: Any, path: str, change: Any) -> None:
@@ -104,11 +110,13 @@ def _walk(record: Any, path: str, change: Any) -> None:
         record[leaf] = change(record[leaf])
 
 
-def encrypt_payload(payload: str, fields: tuple[Field, ...], ring: KeyRing) -> str:
+def encrypt_payload(
+    payload: str, fields: tuple[Field, ...], ring: KeyRing, memo: dict[tuple[str, str], str] | None = None
+) -> str:
     """The JSON payload with its personal fields encrypted (same key order and separators)."""
     record = json.loads(payload)
     for field in fields:
-        _walk(record, field.path, lambda v, f=field: _seal(v, f, ring))
+        _walk(record, field.path, functools.partial(_seal, field=field, ring=ring, memo=memo))
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -135,7 +143,7 @@ def encrypt_frame(table: str, frame: pl.DataFrame, ring: KeyRing | None = None) 
                 _map_distinct(frame[name], functools.partial(_seal, field=fields[0], ring=ring)).alias(name)
             )
         else:
-            seal_payload = functools.partial(encrypt_payload, fields=fields, ring=ring)
+            seal_payload = functools.partial(encrypt_payload, fields=fields, ring=ring, memo={})
             changed.append(frame[name].map_elements(seal_payload, return_dtype=pl.String))
     return frame.with_columns(changed) if changed else frame
 
