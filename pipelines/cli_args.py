@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
+from collections.abc import Callable
+from typing import Any
 
 from resources.configuration import current_config
 from rules.settings import ConfigurationError
@@ -32,3 +35,17 @@ def period(value: str) -> str:
     if not re.fullmatch(PERIOD_PATTERN, value):
         raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM, got {value!r}")
     return value
+
+
+def one_line_errors(func: Callable[[argparse.Namespace], int], *expected: type[Exception]) -> Any:
+    """`func`, with the `expected` errors printed as one line (exit 2) instead of a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return int(func(args))
+        except expected as exc:
+            command = f"{args.command} {getattr(args, 'action', '') or ''}".strip()
+            print(f"billbridge {command}: {exc}", file=sys.stderr)
+            return 2
+
+    return run

@@ -17,6 +17,7 @@ import webbrowser
 from datetime import UTC, datetime
 from typing import Any
 
+from pipelines.cli_args import one_line_errors
 from resources.http_server import JsonHTTPServer, Request, Response
 from resources.oauth import (
     OAuthApp,
@@ -145,15 +146,8 @@ def cmd_auth_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(func: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return int(func(args))
-        except (OAuthConfigurationError, ReauthorisationRequired, ValueError) as exc:
-            print(f"billbridge auth {args.action}: {exc}", file=sys.stderr)
-            return 2
-
-    return run
+def _one_line(func: Any) -> Any:
+    return one_line_errors(func, OAuthConfigurationError, ReauthorisationRequired, ValueError)
 
 
 def register(subparsers: Any) -> None:
@@ -165,13 +159,13 @@ def register(subparsers: Any) -> None:
     xero.add_argument("--port", type=int, default=8714, help="loopback port of the redirect URI")
     xero.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the redirect")
     xero.add_argument("--no-browser", action="store_true", help="print the URL only")
-    xero.set_defaults(func=_guarded(cmd_auth_xero))
+    xero.set_defaults(func=_one_line(cmd_auth_xero))
     status = sub.add_parser("status", help="connections, tenants, expiry, last refresh; webhook secrets")
     status.add_argument("--json", action="store_true")
-    status.set_defaults(func=_guarded(cmd_auth_status))
+    status.set_defaults(func=_one_line(cmd_auth_status))
     refresh = sub.add_parser("refresh", help="refresh a connection's tokens now")
     refresh.add_argument("--connection", default="xero")
-    refresh.set_defaults(func=_guarded(cmd_auth_refresh))
+    refresh.set_defaults(func=_one_line(cmd_auth_refresh))
     rotate = sub.add_parser("rotate", help="rotate the webhook secret with an overlap window")
     rotate.add_argument("--overlap-hours", type=float, default=24.0)
-    rotate.set_defaults(func=_guarded(cmd_auth_rotate))
+    rotate.set_defaults(func=_one_line(cmd_auth_rotate))

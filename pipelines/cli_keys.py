@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from pipelines.cli_args import one_line_errors
 from resources.configuration import current_config
 from resources.crypto import KeyProblem, add_key, load_key_ring
 from resources.key_rotation import rotate_everything
@@ -35,21 +35,14 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(func: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return int(func(args))
-        except KeyProblem as exc:
-            print(f"billbridge keys {args.action}: {exc}", file=sys.stderr)
-            return 2
-
-    return run
+def _one_line(func: Any) -> Any:
+    return one_line_errors(func, KeyProblem)
 
 
 def register(subparsers: Any) -> None:
     """Add `billbridge keys ...`."""
     keys = subparsers.add_parser("keys", help="encryption keys of personal data and the token store")
     sub = keys.add_subparsers(dest="action", required=True)
-    sub.add_parser("status", help="key ids and the active one").set_defaults(func=_guarded(cmd_keys_status))
+    sub.add_parser("status", help="key ids and the active one").set_defaults(func=_one_line(cmd_keys_status))
     rotate = sub.add_parser("rotate", help="a new active key; re-encrypt everything under it in place")
-    rotate.set_defaults(func=_guarded(cmd_keys_rotate))
+    rotate.set_defaults(func=_one_line(cmd_keys_rotate))
