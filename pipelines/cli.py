@@ -237,6 +237,7 @@ COMMAND_MODULES: list[str] = [
     "pipelines.cli_audit",
     "pipelines.cli_access",
     "pipelines.cli_keys",
+    "pipelines.cli_gdpr",
 ]
 
 

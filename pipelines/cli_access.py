@@ -47,9 +47,10 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "access.whoami": OPEN,
     "keys.status": Permission.MANAGE_KEYS,
     "keys.rotate": Permission.MANAGE_KEYS,
+    "gdpr.export": Permission.EXPORT,
 }
 # Arguments worth naming in an audit entry (never a secret: none of these carry one).
-TARGET_ARGUMENTS = ("entity", "period", "month", "id", "ids", "out", "connection", "reason", "user")
+TARGET_ARGUMENTS = ("entity", "period", "month", "id", "ids", "out", "connection", "reason", "user", "person")
 
 
 def command_name(args: argparse.Namespace) -> str:

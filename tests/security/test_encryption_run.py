@@ -103,3 +103,34 @@ def test_key_rotation_re_encrypts_in_place_and_every_money_figure_stays_byte_ide
     assert main(["sync", *PERIOD]) == 0  # the next run writes under the new key and posts nothing new
     assert _key_ids(path) == {new_key}
     assert _money(path) == before
+
+
+def test_a_subject_access_export_holds_one_persons_records_decrypted(
+    sandboxes: Sandboxes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from resources.audit_log import AuditLog
+
+    assert main(["sync", *PERIOD]) == 0
+    worked = {e["user"]["id"] for e in sandboxes.company.time_entries if e["client"]["id"] == 5101}
+    person = next(u for u in sandboxes.company.users if u["id"] in worked)
+    name = f"{person['first_name']} {person['last_name']}"
+    out = tmp_path / "sar.json"
+    assert main(["gdpr", "export", "--person", str(person["id"]), "--out", str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o600
+    document = json.loads(out.read_text())
+    uk = document["entities"]["uk"]
+    entries = uk["raw.time_entries"]
+    assert entries and all(e["payload"]["user"] == {"id": person["id"], "name": name} for e in entries)
+    assert [u["payload"]["email"] for u in uk["raw.directory"]] == [person["email"]]
+    assert {line["person_name"] for line in uk["normalized.billable_lines"]} == {name}
+    others = {f"{u['first_name']} {u['last_name']}" for u in sandboxes.company.users} - {name}
+    assert not any(other in out.read_text() for other in others)
+    assert "enc1:" not in out.read_text()
+    last = list(AuditLog().entries())[-1]
+    assert (last["action"], last["target"], last["detail"]["permission"]) == (
+        "gdpr.export",
+        f"out={out} person={person['id']}",
+        "export",
+    )
