@@ -89,7 +89,8 @@ def _map_distinct(column: pl.Series, transform: Any) -> pl.Series:
     return column.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
-def _seal(value: Any, field: Field, ring: KeyRing, memo: dict[tuple[str, str], str] | None = None) -> Any:
+def seal(value: Any, field: Field, ring: KeyRing, memo: dict[tuple[str, str], str] | None = None) -> Any:
+    """A clear text value encrypted as `field` says (other values, and ciphertexts, as they are)."""
     if not isinstance(value, str) or value == "" or is_encrypted(value):
         return value
     if not field.deterministic or memo is None:
@@ -116,7 +117,7 @@ def encrypt_payload(
     """The JSON payload with its personal fields encrypted (same key order and separators)."""
     record = json.loads(payload)
     for field in fields:
-        _walk(record, field.path, functools.partial(_seal, field=field, ring=ring, memo=memo))
+        _walk(record, field.path, functools.partial(seal, field=field, ring=ring, memo=memo))
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -140,7 +141,7 @@ def encrypt_frame(table: str, frame: pl.DataFrame, ring: KeyRing | None = None) 
             continue
         if fields[0].path == "":
             changed.append(
-                _map_distinct(frame[name], functools.partial(_seal, field=fields[0], ring=ring)).alias(name)
+                _map_distinct(frame[name], functools.partial(seal, field=fields[0], ring=ring)).alias(name)
             )
         else:
             seal_payload = functools.partial(encrypt_payload, fields=fields, ring=ring, memo={})

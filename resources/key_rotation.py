@@ -1,5 +1,8 @@
 """Re-encrypt every stored personal value under the active key, in place (`billbridge keys rotate`).
 
+Values written in clear (before field encryption, or with it switched off) are encrypted on
+the way, so a rotation also brings older files under encryption.
+
 Only the encrypted values change: each table's personal columns are rewritten row by row by
 `rowid` inside one transaction per table, so money, ids and every other column keep their
 bytes, and a failure rolls that table back. The old key stays in the ring, so readers keep
@@ -9,6 +12,7 @@ entity file wait for DuckDB's one-writer lock, table by table, rather than stop.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -17,7 +21,7 @@ import polars as pl
 
 from resources.crypto import PREFIX, KeyRing
 from resources.event_inbox import EventInbox
-from resources.field_crypto import SENSITIVE_COLUMNS
+from resources.field_crypto import SENSITIVE_COLUMNS, Field, enabled, encrypt_payload, seal
 from resources.token_store import TokenStore
 from resources.warehouse import Warehouse
 from resources.webhook_secrets import WebhookSecrets
@@ -47,13 +51,28 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-def _rotate_column(con: duckdb.DuckDBPyConnection, table: str, column: str, ring: KeyRing) -> int:
-    stale = f"{PREFIX}:%"
+def _fresh(value: str, fields: tuple[Field, ...], ring: KeyRing, memo: dict[tuple[str, str], str]) -> str:
+    """The value under the active key: its ciphertexts re-encrypted, its clear personal data encrypted."""
+    value = reencrypt_text(value, ring)
+    if not enabled():
+        return value
+    if fields[0].path == "":
+        return str(seal(value, fields[0], ring, memo))
+    try:
+        return encrypt_payload(value, fields, ring, memo)
+    except json.JSONDecodeError:  # a quarantined body that never was JSON: nothing to find in it
+        return value
+
+
+def _rotate_column(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, fields: tuple[Field, ...], ring: KeyRing
+) -> int:
     rows = con.execute(
-        f"SELECT rowid, {column} FROM {table} WHERE {column} LIKE ? AND {column} NOT LIKE ?",
-        [f"%{stale}", f"{PREFIX}:{ring.active}:%"],
+        f"SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL AND {column} NOT LIKE ?",
+        [f"{PREFIX}:{ring.active}:%"],
     ).fetchall()
-    updates = [(rowid, new) for rowid, old in rows if (new := reencrypt_text(old, ring)) != old]
+    memo: dict[tuple[str, str], str] = {}
+    updates = [(rowid, new) for rowid, old in rows if (new := _fresh(old, fields, ring, memo)) != old]
     if not updates:
         return 0
     frame = pl.DataFrame(updates, schema={"row_id": pl.Int64, "value": pl.String}, orient="row")
@@ -76,7 +95,9 @@ def rotate_warehouse(warehouse: Warehouse, entity: str, ring: KeyRing, report: R
                 continue
             con.begin()
             try:
-                count = sum(_rotate_column(con, table, column, ring) for column in columns)
+                count = sum(
+                    _rotate_column(con, table, column, fields, ring) for column, fields in columns.items()
+                )
             except BaseException:
                 con.rollback()
                 raise

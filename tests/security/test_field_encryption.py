@@ -135,3 +135,27 @@ def test_a_new_key_decrypts_nothing_old_alone_but_the_ring_keeps_both(tmp_path: 
     rotated = grown.reencrypt(old)
     assert key_id_of(rotated) == grown.active and grown.decrypt(rotated) == "Jane Roe"
     assert rotated == grown.encrypt("Jane Roe", "person.name", deterministic=True)  # still deterministic
+
+
+def test_keys_rotate_also_encrypts_values_written_in_clear(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    frame = _raw_row(ENTRY)
+    warehouse = Warehouse()
+    monkeypatch.setenv("BILLBRIDGE_FIELD_ENCRYPTION", "off")  # a file written before encryption
+    with warehouse.transaction("uk") as con:
+        append(con, "raw.time_entries", frame)
+    monkeypatch.delenv("BILLBRIDGE_FIELD_ENCRYPTION")
+
+    def read() -> str:
+        with duckdb.connect(str(warehouse.path("uk")), read_only=True) as con:
+            return str(con.execute("SELECT payload FROM raw.time_entries").fetchone()[0])  # type: ignore[index]
+
+    assert NOTES in read()
+    assert main(["keys", "rotate"]) == 0
+    assert "uk:raw.time_entries" in capsys.readouterr().out
+    stored = read()
+    assert NOTES not in stored and "Jane Roe" not in stored
+    assert decrypt_payload(stored, PM_RECORD_FIELDS, load_key_ring()) == frame["payload"][0]

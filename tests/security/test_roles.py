@@ -7,6 +7,7 @@ A refusal is one line naming the permission, exit status 3, and an audit entry.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from resources.audit_log import AuditLog
 from resources.identity import issue_token, os_user, proxy_identity
 from rules.access import DEFAULT_ROLES, AccessSettings, Permission
 
+WriteAccess = Callable[[dict[str, object]], Path]
 # One command per permission that is cheap to run; each may still fail for its own reasons
 # (no drafts, no dead letter), which is not a refusal.
 COMMANDS: dict[Permission, list[str]] = {
@@ -38,7 +40,9 @@ COMMANDS: dict[Permission, list[str]] = {
 
 
 @pytest.fixture
-def access_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+def access_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Callable[[dict[str, object]], Path]:
     """Write an access file and point billbridge at it (the policy is cached per process)."""
 
     def write(settings: dict[str, object]) -> Path:
@@ -70,9 +74,9 @@ def _role_with(permission: Permission) -> str:
 @pytest.mark.parametrize("permission", list(COMMANDS), ids=lambda p: p.value)
 def test_a_role_without_the_permission_is_refused_in_one_line_and_audited(
     permission: Permission,
-    access_file,
+    access_file: WriteAccess,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     role = _role_without(permission)
     access_file({"members": {os_user(): role} if role else {}})
@@ -93,9 +97,9 @@ def test_a_role_without_the_permission_is_refused_in_one_line_and_audited(
 @pytest.mark.parametrize("permission", list(COMMANDS), ids=lambda p: p.value)
 def test_a_role_with_the_permission_gets_through(
     permission: Permission,
-    access_file,
+    access_file: WriteAccess,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name in ("HARVEST_BASE_URL", "XERO_BASE_URL", "XERO_ACCESS_TOKEN", "BILLBRIDGE_WEBHOOK_SECRET"):
         monkeypatch.delenv(
@@ -120,8 +124,8 @@ def test_every_command_declares_its_permission_and_unknown_ones_need_admin() -> 
 
 
 def test_no_role_means_no_access_and_an_unknown_role_stops_the_load(
-    access_file, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
+    access_file: WriteAccess, capsys: pytest.CaptureFixture[str]
+) -> None:
     access_file({"members": {"someone-else": "admin"}})
     assert main(["report"]) == REFUSED_STATUS
     assert f"{os_user()} (no role) lacks the permission 'view'" in capsys.readouterr().err
@@ -132,10 +136,10 @@ def test_no_role_means_no_access_and_an_unknown_role_stops_the_load(
 
 
 def test_a_signed_identity_token_names_the_caller(
-    access_file,
+    access_file: WriteAccess,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     key = Ed25519PrivateKey.generate()
     public = base64.b64encode(
