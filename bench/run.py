@@ -16,6 +16,7 @@ import polars as pl
 from bench import synthetic
 from bench.allocation import bench_allocation
 from bench.pricing import bench_pricing
+from bench.security import bench_audit_verify, bench_field_encryption
 from resources.configuration import load_config
 from resources.fx import EcbRates
 from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
@@ -122,6 +123,10 @@ def main() -> None:
     bench_allocation(args.entries)
     print(f"\n== pricing {args.entries:,} lines: full rule set vs plain hours x rate ==")
     bench_pricing(args.entries)
+    print(f"\n== field encryption on the billing path at {args.entries:,} time entries ==")
+    bench_field_encryption(args.entries)
+    print(f"\n== audit trail: append and verify {args.entries:,} entries ==")
+    bench_audit_verify(args.entries)
     if not args.skip_extraction:
         print("\n== extraction at the provider's limit (100 requests / 15 s, 2,000 rows a page) ==")
         bench_extraction(args.extract_rows)

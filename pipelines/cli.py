@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
+from pipelines.cli_access import run_authorised
+from pipelines.cli_args import entity_id, period
 from resources.configuration import current_config
+from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse, default_home
 from rules.calendar import months_from
 from rules.settings import ConfigurationError
@@ -176,8 +179,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     """One entity-month against whatever HARVEST_*/XERO_* point at."""
     from pipelines.runner import RunSettings
     from pipelines.sync_command import SyncRequest, run_sync
+    from resources.oauth import unset_variables
 
-    missing = [name for name in REQUIRED_ENV if not os.environ.get(name)]
+    # XERO_CONNECTION (`billbridge auth xero`) stands in for the token
+    missing = unset_variables(REQUIRED_ENV)
     if missing:
         print(
             f"billbridge sync: set {', '.join(missing)} (for the local sandboxes: run `billbridge sandbox up` "
@@ -266,7 +271,16 @@ def _company_options(parser: argparse.ArgumentParser) -> None:
 
 
 # Modules that add their own sub-commands: each has `register(subparsers) -> None`.
-COMMAND_MODULES: list[str] = ["pipelines.cli_events", "pipelines.cli_posting", "pipelines.cli_allocation"]
+COMMAND_MODULES: list[str] = [
+    "pipelines.cli_events",
+    "pipelines.cli_posting",
+    "pipelines.cli_allocation",
+    "pipelines.cli_auth",
+    "pipelines.cli_audit",
+    "pipelines.cli_access",
+    "pipelines.cli_keys",
+    "pipelines.cli_gdpr",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,8 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(demo)
     demo.set_defaults(func=cmd_demo)
     sync = sub.add_parser("sync", help="everything for one entity-month")
-    sync.add_argument("--entity", required=True)
-    sync.add_argument("--period", required=True, help="YYYY-MM")
+    sync.add_argument("--entity", required=True, type=entity_id)
+    sync.add_argument("--period", required=True, type=period, help="YYYY-MM")
     sync.add_argument(
         "--rerate-fx", action="store_true", help="convert with today's ECB rates, not the ones first used"
     )
@@ -343,10 +357,14 @@ def main(argv: list[str] | None = None) -> int:
     # `.env.example` says to copy it to `.env`: read it from the working directory, never overriding
     # what the shell already exports.
     load_dotenv(Path.cwd() / ".env", override=False)
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a bad argument: argparse has printed usage and the reason
+        return int(exc.code or 0)
     _route_logs(verbose=getattr(args, "verbose", False))
     try:
-        return int(args.func(args))
+        secure_process()  # owner-only files; secrets from the secrets file (resources/secrets_file.py)
+        return run_authorised(args)  # the command's permission, the caller's role, the audit trail
     except ConfigurationError as exc:
         print(f"billbridge: configuration error\n{exc}", file=sys.stderr)
         return 2

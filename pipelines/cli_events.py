@@ -10,18 +10,20 @@ from typing import Any
 
 def cmd_events_serve(args: argparse.Namespace) -> int:
     """Serve the webhook endpoint until interrupted."""
-    from pipelines.events_server import SECRET_ENV, EventsServer, secret_from_env
+    from pipelines.events_server import SECRET_ENV, EventsServer
     from resources.event_inbox import EventInbox
+    from resources.webhook_secrets import WebhookSecrets
 
-    secret = secret_from_env()
-    if not secret:
+    secrets = WebhookSecrets()
+    if not secrets.verifying():
         print(
-            f"billbridge events serve: set {SECRET_ENV} to the secret the PM system signs with",
+            f"billbridge events serve: set {SECRET_ENV} to the secret the PM system signs with "
+            "(or create one with `billbridge auth rotate`)",
             file=sys.stderr,
         )
         return 2
     inbox = EventInbox()
-    server = EventsServer(inbox, secret, host=args.host, port=args.port)
+    server = EventsServer(inbox, secrets.verifying, host=args.host, port=args.port)
     print(f"webhook endpoint {server.url}  inbox {inbox.path}")
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
+from pipelines.cli_args import entity_id, period
 from resources.configuration import current_config
+from resources.csv_export import write_spreadsheet_csv
 from resources.warehouse import Warehouse
 
 DLQ_ENV = ("XERO_BASE_URL", "XERO_ACCESS_TOKEN")
@@ -60,13 +60,14 @@ def cmd_dlq_show(args: argparse.Namespace) -> int:
 def cmd_dlq_replay(args: argparse.Namespace) -> int:
     """Replay dead letters through the exactly-once path (XERO_BASE_URL and XERO_ACCESS_TOKEN must be set)."""
     from assets.posting.dead_letters import replay_dead_letters
+    from resources.oauth import CONNECTION_ENV, unset_variables, xero_credentials
     from resources.xero import XeroClient
 
-    missing = [name for name in DLQ_ENV if not os.environ.get(name)]
+    missing = unset_variables(DLQ_ENV)
     if missing:
-        print(f"billbridge dlq replay: set {', '.join(missing)}", file=sys.stderr)
+        print(f"billbridge dlq replay: set {', '.join(missing)} (or {CONNECTION_ENV})", file=sys.stderr)
         return 2
-    xero = XeroClient(base_url=os.environ["XERO_BASE_URL"], access_token=os.environ["XERO_ACCESS_TOKEN"])
+    xero = XeroClient(base_url=os.environ["XERO_BASE_URL"], **xero_credentials(for_dagster=False))
     by_entity: dict[str, list[str]] = {}
     for dead_letter_id in args.ids:
         by_entity.setdefault(_entity_of(dead_letter_id), []).append(dead_letter_id)
@@ -116,9 +117,8 @@ def cmd_export_drafts(args: argparse.Namespace) -> int:
     if frame.height == 0:
         print(f"billbridge export-drafts: no drafts for {args.entity} {args.period}", file=sys.stderr)
         return 1
-    # Decimals are written with their exact digits (polars writes Decimal as text, never via float).
     out = Path(args.out or f"drafts-{args.entity}-{args.period}.csv")
-    frame.with_columns(pl.col(pl.Decimal).cast(pl.String)).write_csv(out)
+    write_spreadsheet_csv(frame, out)  # PM text neutralised against formulas; exact Decimal digits
     invoices = frame["invoice_number"].n_unique()
     print(f"wrote {invoices} draft invoice(s), {frame.height} line(s) to {out}")
     return 0
@@ -142,7 +142,7 @@ def register(subparsers: Any) -> None:
     dlq = subparsers.add_parser("dlq", help="dead letters: list, show, replay, discard")
     actions = dlq.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="open dead letters (--all for closed ones too)")
-    listing.add_argument("--entity")
+    listing.add_argument("--entity", type=entity_id)
     listing.add_argument("--all", action="store_true")
     listing.set_defaults(func=_guarded(cmd_dlq_list))
     show = actions.add_parser("show", help="one dead letter with its requests and responses")
@@ -156,7 +156,7 @@ def register(subparsers: Any) -> None:
     discard.add_argument("--reason", required=True)
     discard.set_defaults(func=_guarded(cmd_dlq_discard))
     export = subparsers.add_parser("export-drafts", help="invoice drafts as CSV for manual billing")
-    export.add_argument("--entity", required=True)
-    export.add_argument("--period", required=True, help="YYYY-MM")
+    export.add_argument("--entity", required=True, type=entity_id)
+    export.add_argument("--period", required=True, type=period, help="YYYY-MM")
     export.add_argument("--out", help="CSV path (default drafts-ENTITY-PERIOD.csv)")
     export.set_defaults(func=_guarded(cmd_export_drafts))

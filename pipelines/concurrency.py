@@ -10,12 +10,27 @@ runs launched from the UI are covered, and ours carry ENTITY_TAG explicitly.
 
 from __future__ import annotations
 
+from resources.access_config import current_identity
+from resources.identity import IdentityProblem
+
 ENTITY_TAG = "billbridge/entity"
 DAGSTER_ENTITY_TAG = "dagster/partition/entity"
 SOURCE_TAG = "billbridge/source"
 CORRECTION_TAG = "billbridge/correction"
+STARTED_BY_TAG = (
+    "billbridge/started_by"  # the person (or the daemon's account) behind the run: the audit trail
+)
+
+
+def started_by() -> str:
+    """Who starts runs from this process: the CLI's person, or the account the daemon runs as."""
+    try:
+        identity = current_identity()
+    except IdentityProblem:
+        return "(unverified identity token)"
+    return f"{identity.user} ({identity.source})"
 
 
 def entity_tags(entity: str, source: str) -> dict[str, str]:
     """The tags every run billbridge requests carries: its entity (the concurrency key) and who asked."""
-    return {ENTITY_TAG: entity, SOURCE_TAG: source}
+    return {ENTITY_TAG: entity, SOURCE_TAG: source, STARTED_BY_TAG: started_by()}

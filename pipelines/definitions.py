@@ -21,14 +21,19 @@ from assets.normalized.billable_lines import billable_lines
 from assets.posting.posted_invoices import posted_invoices
 from assets.raw.pm_extracts import pm_extracts
 from pipelines.allocation_jobs import reallocate
+from pipelines.audit_runs import AUDIT_SENSORS
 from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
 from pipelines.review import weekly_review
 from pipelines.schedules import SCHEDULES as ORCHESTRATION_SCHEDULES
 from pipelines.sensors import SENSORS as ORCHESTRATION_SENSORS
 from resources.fx import EcbRates
 from resources.harvest import HarvestClient
+from resources.oauth import xero_credentials
+from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
+
+secure_process()  # owner-only files, secrets from the secrets file: before any resource reads them
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
@@ -39,7 +44,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             account_id=dg.EnvVar("HARVEST_ACCOUNT_ID"),
             access_token=dg.EnvVar("HARVEST_ACCESS_TOKEN"),
         ),
-        "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), access_token=dg.EnvVar("XERO_ACCESS_TOKEN")),
+        "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), **xero_credentials(for_dagster=True)),
         "warehouse": Warehouse(),
         "fx": EcbRates(source_url=os.environ.get("BILLBRIDGE_FX_URL", "")),
     }
@@ -68,7 +73,7 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     consolidate_group,
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = [*ORCHESTRATION_SCHEDULES]
-SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS]
+SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS, *AUDIT_SENSORS]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from resources.private_files import private_dir, private_file
 from resources.warehouse import default_home
 from rules.pm_events import REJECTED
 
@@ -105,8 +106,9 @@ class EventInbox:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         con = sqlite3.connect(self.path, timeout=30)
+        private_file(self.path)  # SQLite gives its -wal and -shm files the database's mode
         try:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(SCHEMA)
@@ -130,7 +132,14 @@ class EventInbox:
         entity: str | None = None,
         days: tuple[str, ...] = (),
     ) -> bool:
-        """Store an event once; False when that event id is already stored (a redelivery)."""
+        """Store an event once; False when that event id is already stored (a redelivery).
+
+        The body (a PM record: names, notes) is stored encrypted (resources/field_crypto.py).
+        """
+        from resources.field_crypto import current_ring, enabled
+
+        if enabled():
+            body = current_ring().encrypt(body, "pm.webhook-body")
         with self._connect() as con:
             cursor = con.execute(
                 "INSERT OR IGNORE INTO events (event_id, received_at, event_type, record_kind, record_id,"

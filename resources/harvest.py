@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import dagster as dg
 import httpx
@@ -28,6 +29,20 @@ class Page:
     url: str
     page: int
     total_pages: int
+
+
+class UntrustedNextLinkError(RuntimeError):
+    """A `links.next` URL pointing outside the configured base URL: never followed, since the
+    request would carry the bearer token to whatever host the link names."""
+
+
+def _under_base(url: str, base_url: str) -> bool:
+    """Whether `url` has the base URL's scheme, host and port and lies under its path."""
+    link, base = urlsplit(url), urlsplit(base_url.rstrip("/") + "/")
+    same_origin = (link.scheme, link.netloc.lower()) == (base.scheme, base.netloc.lower())
+    # Dot segments could climb out of the base path once the client normalises the URL.
+    climbs = ".." in link.path.split("/")
+    return same_origin and not climbs and (link.path + "/").startswith(base.path)
 
 
 class HarvestClient(dg.ConfigurableResource):
@@ -95,4 +110,9 @@ class HarvestClient(dg.ConfigurableResource):
                 )
                 # links.next already carries every query parameter, including the cursor.
                 url = (body.get("links") or {}).get("next")
+                if url and not _under_base(url, self.base_url):
+                    raise UntrustedNextLinkError(
+                        f"Harvest {resource}: links.next {url!r} is not under the configured base URL "
+                        f"{self.base_url}; not followed (the request would carry the access token there)"
+                    )
                 request_params = None

@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from resources.http_limits import (
+    BodyLengthError,
+    BoundedThreadingHTTPServer,
+    RequestDeadlines,
+    ServerLimits,
+    declared_body_length,
+)
+
+log = logging.getLogger("billbridge.http")
 
 
 @dataclass
@@ -86,8 +97,9 @@ class JsonHTTPServer:
     """Serve `route` in a background thread; port 0 picks an ephemeral port.
 
     Every exchange is appended to `exchanges` when `record` is true, so contract tests
-    can validate what was actually sent and answered on the wire. A body larger than
-    `max_body_bytes` is refused with 413, unread.
+    can validate what was actually sent and answered on the wire. `limits` bound body size,
+    slow clients and connections (`resources/http_limits.py`); a route that raises is
+    answered 500 with no detail (the traceback goes to the log, never to the client).
     """
 
     def __init__(
@@ -96,13 +108,17 @@ class JsonHTTPServer:
         host: str = "127.0.0.1",
         port: int = 0,
         record: bool = False,
-        max_body_bytes: int | None = None,
+        limits: ServerLimits | None = None,
     ):
         self.route = route
         self.record = record
-        self.max_body_bytes = max_body_bytes
+        self.limits = limits or ServerLimits()
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
+        deadlines = (
+            RequestDeadlines(self.limits.request_deadline_s) if self.limits.request_deadline_s else None
+        )
+        self._deadlines = deadlines
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -110,18 +126,41 @@ class JsonHTTPServer:
             # Headers and body are written separately; with Nagle's algorithm on, a small body
             # waits for the client's delayed ACK (~40 ms a request on Linux loopback).
             disable_nagle_algorithm = True
+            timeout = server.limits.socket_timeout_s  # applied to the socket by StreamRequestHandler
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # quiet: the exchange log is the record
 
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if server.max_body_bytes is not None and length > server.max_body_bytes:
-                    # Refused unread: the connection closes rather than drain an oversized body.
+            def handle_one_request(self) -> None:
+                if deadlines is not None:
+                    deadlines.arm(self.connection)
+                try:
+                    super().handle_one_request()
+                finally:
+                    if deadlines is not None:
+                        deadlines.disarm(self.connection)
+
+            def _read_body(self) -> bytes | None:
+                """The declared body, or None when the request was answered (refused) or cut short."""
+                try:
+                    length = declared_body_length(self.headers, server.limits.max_body_bytes)
+                except BodyLengthError as exc:
+                    # Refused unread: the connection closes rather than drain a body of unknown size.
                     self.close_connection = True
-                    self._write(Response(413, {"error": "body too large"}))
-                    return
+                    self._write(Response(exc.status, {"error": str(exc)}))
+                    return None
                 body = self.rfile.read(length) if length else b""
+                if deadlines is not None:
+                    deadlines.disarm(self.connection)
+                if len(body) < length:  # the client went away (or was cut off) mid-body
+                    self.close_connection = True
+                    return None
+                return body
+
+            def _handle(self) -> None:
+                body = self._read_body()
+                if body is None:
+                    return
                 parts = urlsplit(self.path)
                 request = Request(
                     method=self.command,
@@ -133,8 +172,9 @@ class JsonHTTPServer:
                 )
                 try:
                     response = server.route(request)
-                except Exception as exc:  # a sandbox bug must answer, not hang the client
-                    response = Response(500, {"error": "sandbox_error", "detail": repr(exc)})
+                except Exception:  # a bug must answer, not hang the client, and not show its internals
+                    log.exception("%s %s failed", request.method, request.path)
+                    response = Response(500, {"error": "internal error"})
                 if response.drop:
                     self.close_connection = True
                     with contextlib.suppress(OSError):  # the client may already be gone
@@ -178,8 +218,7 @@ class JsonHTTPServer:
             do_POST = _handle
             do_DELETE = _handle
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = BoundedThreadingHTTPServer((host, port), Handler, self.limits.max_connections)
         self._thread: threading.Thread | None = None
 
     @property
@@ -204,6 +243,8 @@ class JsonHTTPServer:
         """Stop serving and release the port."""
         self._httpd.shutdown()
         self._httpd.server_close()
+        if self._deadlines is not None:
+            self._deadlines.stop()
 
     def serve_forever(self) -> None:
         """Serve in the calling thread (for `billbridge sandbox up`)."""

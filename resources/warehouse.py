@@ -25,7 +25,9 @@ import duckdb
 import polars as pl
 from pydantic import Field
 
+from resources.private_files import private_dir, private_file
 from resources.warehouse_tables import DDL, GROUP_DDL, RENAMED_COLUMNS
+from rules.settings import ENTITY_ID_PATTERN
 
 
 def default_home() -> str:
@@ -64,7 +66,10 @@ class Warehouse(dg.ConfigurableResource):
     )
 
     def path(self, entity: str) -> Path:
-        """The DuckDB file of `entity`."""
+        """The DuckDB file of `entity`; ValueError for anything that is not an entity id (so no
+        caller can name a file outside the warehouse folder, e.g. `../../x`)."""
+        if not re.fullmatch(ENTITY_ID_PATTERN, entity):
+            raise ValueError(f"{entity!r} is not an entity id (lower-case letters, digits, _)")
         return Path(self.home or default_home()) / "warehouse" / f"{entity}.duckdb"
 
     @contextmanager
@@ -85,9 +90,12 @@ class Warehouse(dg.ConfigurableResource):
             yield con
 
     def query(self, entity: str, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-        """Run a read query on the entity's file and return a polars frame (empty file: tables exist, no rows)."""
+        """Run a read query on the entity's file and return a polars frame (empty file: tables exist, no rows);
+        encrypted personal values come back decrypted (resources/field_crypto.py)."""
+        from resources.field_crypto import decrypt_frame  # here: field_crypto's keys live under default_home
+
         with self.connect(entity) as con:
-            return con.sql(sql, params=params or []).pl()
+            return decrypt_frame(con.sql(sql, params=params or []).pl())
 
     def exists(self, entity: str) -> bool:
         """Whether the entity's file has been created yet."""
@@ -123,11 +131,11 @@ class Warehouse(dg.ConfigurableResource):
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
     """Write `frame` to a temporary file beside `path`, then rename it over `path`: a reader sees the
     old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         frame.write_parquet(temporary)
-        os.replace(temporary, path)
+        os.replace(private_file(temporary), path)
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -172,8 +180,9 @@ def _opened(
     path: Path, ddl: str, *, migrate: bool, wait_s: float = 30.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to `path` (created if missing) with its tables brought up to date."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     con = _connect_waiting(lambda: duckdb.connect(str(path)), path, wait_s)
+    private_file(path)
     try:
         if migrate:
             _rename_old_columns(con)
@@ -222,9 +231,12 @@ def replace_slice(
 
 
 def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Insert `frame` into `table`, matching columns by name."""
+    """Insert `frame` into `table`, matching columns by name, its personal data encrypted."""
+    from resources.field_crypto import encrypt_frame
+
     if frame.height == 0:
         return
+    frame = encrypt_frame(table, frame)
     con.register("_incoming", frame)
     try:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from resources.circuit_breaker import CircuitBreaker, tenant_breaker
 from resources.http_retry import TRANSPORT_ERRORS, call_with_retries, raise_for_status
+from resources.oauth import bearer_auth
 from resources.rate_limit import DailyLimitReached, TenantThrottle, tenant_throttle
 
 MAX_INVOICES_PER_CALL = 50  # the provider's documented batch limit
@@ -71,7 +72,11 @@ class XeroClient(dg.ConfigurableResource):
     """Xero Accounting API client; the tenant is chosen per call (one per legal entity)."""
 
     base_url: str = Field(description="e.g. https://api.xero.com/api.xro/2.0")
-    access_token: str = Field(description="OAuth 2.0 access token")
+    access_token: str = Field(default="", description="a fixed OAuth 2.0 access token (without `connection`)")
+    connection: str = Field(
+        default="",
+        description="token-store connection (`billbridge auth xero`): its tokens, refreshed by themselves",
+    )
     timeout_s: float = 30.0
     max_attempts: int = Field(default=6, description="attempts for reads and idempotent writes")
     calls_per_minute: int = Field(default=60, ge=1, description="per tenant; Xero allows 60")
@@ -139,8 +144,8 @@ class XeroClient(dg.ConfigurableResource):
             verify=_tls_context(),
             base_url=self.base_url.rstrip("/") + "/",
             timeout=self.timeout_s,
+            auth=bearer_auth(self.access_token, self.connection),
             headers={
-                "Authorization": f"Bearer {self.access_token}",
                 "Xero-tenant-id": tenant_id,
                 "Accept": "application/json",
                 "User-Agent": "billbridge",

@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,18 +32,48 @@ REJECTED = "rejected"
 CORRECTION = "correction"  # accepted, but the day lies in an invoiced month
 
 SIGNATURE_HEADER = "X-Billbridge-Signature"
+# How far a delivery's signed timestamp may be from our clock: older deliveries are refused as
+# replays (the event-id check alone forgets nothing, but a purged inbox would accept them again).
+SIGNATURE_TOLERANCE_S = 300
+_SIGNATURE_RE = re.compile(r"t=(?P<t>[0-9]{1,12}),sha256=(?P<mac>[0-9a-f]{64})", re.ASCII)
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value of a body: "sha256=" and the hex HMAC-SHA256 under the shared secret."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+def _mac(secret: str, timestamp: int, body: bytes) -> str:
+    message = str(timestamp).encode("ascii") + b"." + body
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
-def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
-    """Whether `header` is `sha256=<hex HMAC-SHA256 of body>` under `secret` (constant-time compare)."""
-    if not secret or not header:
-        return False
-    return hmac.compare_digest(sign(secret, body), header)
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The signature header of a delivery: `t=<unix seconds>,sha256=<hex HMAC-SHA256>` of
+    `"<t>." + body` under the shared secret, so the time it was sent is signed with it."""
+    when = int(time.time()) if timestamp is None else timestamp
+    return f"t={when},sha256={_mac(secret, when, body)}"
+
+
+def signature_problem(
+    secrets: Sequence[str],
+    body: bytes,
+    header: str | None,
+    now: float,
+    tolerance_s: int = SIGNATURE_TOLERANCE_S,
+) -> str | None:
+    """Why a delivery's signature is refused (None when it verifies under any of `secrets`).
+
+    Several secrets verify during a rotation's overlap window. The header is parsed strictly as
+    ASCII before any comparison, and the comparison is constant-time.
+    """
+    if not header:
+        return "no signature"
+    match = _SIGNATURE_RE.fullmatch(header.strip())
+    if match is None:
+        return "malformed signature (expected t=<unix seconds>,sha256=<64 hex>)"
+    timestamp = int(match["t"])
+    if abs(now - timestamp) > tolerance_s:
+        return f"signed timestamp more than {tolerance_s} s from the server clock (stale or replayed)"
+    given = match["mac"].encode("ascii")
+    # Every secret is compared (no early exit), so timing does not say which one matched.
+    verified = [hmac.compare_digest(_mac(s, timestamp, body).encode("ascii"), given) for s in secrets if s]
+    return None if any(verified) else "signature does not match"
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,9 @@ CurrencyCode = Annotated[
     Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD"),
     AfterValidator(_known_currency),
 ]
-EntityId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$", description="lower-case entity id")]
+# An entity id names files and partitions, so it can never hold a path separator or a dot.
+ENTITY_ID_PATTERN = r"^[a-z][a-z0-9_]{0,15}$"
+EntityId = Annotated[str, Field(pattern=ENTITY_ID_PATTERN, description="lower-case entity id")]
 
 
 class ConfigurationError(Exception):

@@ -7,7 +7,8 @@ delivery, so a notification can arrive twice, and retries after a failed or slow
 Body: `{"id", "event", "occurred_at", "data", "previous"}` with `event` such as
 `time_entry.updated`; `data` is the record as the API would list it and `previous` the
 fields that changed (so a move to another day also re-syncs the day it left).
-Header `X-Billbridge-Signature: sha256=<hex HMAC-SHA256 of the raw body under the shared secret>`.
+Header `X-Billbridge-Signature: t=<unix seconds>,sha256=<hex HMAC-SHA256 of "<t>." + the raw body
+under the shared secret>` (`rules.pm_events.sign`): the send time is signed, so a replay is refused.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from sandbox.xero.faults import Fault, FaultQueue, fault_response
 from sandbox.xero.idempotency import run_write
 from sandbox.xero.ledger import Ledger
 from sandbox.xero.limits import LimitSettings, RateLimits, rate_limited
+from sandbox.xero.oauth import XeroIdentity
 from sandbox.xero.routes import dispatch
 
 
@@ -49,6 +50,7 @@ class XeroSandbox:
         base_currencies: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
         clock: Callable[[], float] = time.time,
+        identity: XeroIdentity | None = None,
     ):
         self.tenants = frozenset(tenants)
         if not self.tenants:
@@ -56,6 +58,7 @@ class XeroSandbox:
         # Tenant ids are GUIDs, which clients may send in either case; ledgers use the configured form.
         self._tenant_by_key = {tenant.lower(): tenant for tenant in self.tenants}
         self.token = token
+        self.identity = identity  # the OAuth provider (sandbox/xero/oauth.py): its tokens are accepted too
         self.idempotency_window_s = idempotency_window_s
         self.rate_limited_count = 0
         self._books = Books(Ledger(db_path), clock, dict(base_currencies or {}))
@@ -162,6 +165,8 @@ class XeroSandbox:
     # -- the request pipeline ------------------------------------------------------------------
 
     def _route(self, request: Request) -> Response:
+        if self.identity is not None and (answer := self.identity.route(request)) is not None:
+            return answer
         if not (request.path == API_BASE or request.path.startswith(API_BASE + "/")):
             return problem(404, "NotFound", f"No resource at {request.path}; the API is under {API_BASE}")
         resource = request.path[len(API_BASE) :].rstrip("/") or "/"
@@ -183,7 +188,9 @@ class XeroSandbox:
 
     def _authenticate(self, request: Request) -> str | Response:
         """The configured tenant this request may act for, or the 401/403 Xero answers."""
-        if request.header("Authorization") != f"Bearer {self.token}":
+        scheme, _, bearer = (request.header("Authorization") or "").partition(" ")
+        issued = self.identity is not None and self.identity.token_valid(bearer)
+        if scheme != "Bearer" or (bearer != self.token and not issued):
             response = problem(401, "Unauthorized", "AuthenticationUnsuccessful")
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             return response

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from pipelines.sensors import latest_versions, poll_window
 from resources.configuration import current_config
-from rules.pm_events import judge, signature_valid
+from rules.pm_events import judge, signature_problem
 from rules.routing import EntityRoutes
 
 ROUTES = EntityRoutes.from_config(current_config())
@@ -29,14 +29,31 @@ def _body(**overrides: object) -> bytes:
     return json.dumps(event).encode()
 
 
-def test_signature_is_hmac_sha256_of_the_raw_body() -> None:
+def signature_valid(secret: str, body: bytes, header: str | None, now: int = 1_790_000_000) -> bool:
+    return signature_problem([secret], body, header, now=now) is None
+
+
+def test_signature_is_hmac_sha256_of_the_timestamp_and_the_raw_body() -> None:
     body = _body()
-    good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    mac = hmac.new(b"s3cret", b"1790000000." + body, hashlib.sha256).hexdigest()
+    good = f"t=1790000000,sha256={mac}"
     assert signature_valid("s3cret", body, good)
     assert not signature_valid("other", body, good)
     assert not signature_valid("s3cret", body + b" ", good)
     assert not signature_valid("s3cret", body, None)
-    assert not signature_valid("s3cret", body, good.removeprefix("sha256="))
+    assert not signature_valid("s3cret", body, good.replace("sha256=", ""))
+    # The body alone, as main signed it, no longer verifies: the timestamp must be signed too.
+    assert not signature_valid(
+        "s3cret", body, "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    )
+    assert not signature_valid("s3cret", body, good, now=1_790_000_000 + 301)
+
+
+def test_during_a_rotation_either_secret_verifies() -> None:
+    body = _body()
+    header = f"t=1790000000,sha256={hmac.new(b'old', b'1790000000.' + body, hashlib.sha256).hexdigest()}"
+    assert signature_problem(["new", "old"], body, header, now=1_790_000_000) is None
+    assert signature_problem(["new"], body, header, now=1_790_000_000) == "signature does not match"
 
 
 def test_a_time_entry_change_names_its_entity_and_day() -> None:
