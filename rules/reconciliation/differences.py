@@ -50,6 +50,17 @@ class Settlement:
         return self.unapplied == 0 and self.still_due == 0
 
 
+def allocate_oldest_first(settled: Decimal, dues: list[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
+    """Spread `settled` over items (`dues`: (item id, amount still due), oldest first): each takes its
+    whole amount due while enough is left, the last one takes the rest; signs as the dues'."""
+    applied, left = [], settled
+    for item_id, due in dues:
+        take = due if abs(due) <= abs(left) else left
+        applied.append((item_id, take))
+        left -= take
+    return applied
+
+
 def percent_limit(amount: Decimal, percent: Decimal, currency: str) -> Decimal:
     """`percent` of `amount`, to the currency's minor units by PERCENT_LIMIT_RULE."""
     return round_decimal(abs(amount) * percent / 100, currency, PERCENT_LIMIT_RULE)

@@ -27,7 +27,12 @@ from typing import Any
 import polars as pl
 
 from rules.reconciliation.candidates import CandidatePool, Slack, find_candidates
-from rules.reconciliation.differences import Settlement, settle_other_currency, settle_same_currency
+from rules.reconciliation.differences import (
+    Settlement,
+    allocate_oldest_first,
+    settle_other_currency,
+    settle_same_currency,
+)
 from rules.reconciliation.frames import DECISION_SCHEMA
 from rules.reconciliation.rule_file import ReconciliationRules
 from rules.reconciliation.scoring import Components, amount_score, date_score
@@ -212,12 +217,11 @@ class Ladder:
 
     def _consume(self, candidate: Candidate) -> None:
         """Take what an auto-accepted line settles off its items, oldest due first."""
-        left = candidate.settlement.settled_in_item_currency
-        for item_id in sorted(candidate.item_ids, key=self._due_order):
-            take = self.still_due[item_id] if abs(self.still_due[item_id]) <= abs(left) else left
+        ordered = sorted(candidate.item_ids, key=self._due_order)
+        dues = [(i, self.still_due[i]) for i in ordered]
+        for item_id, take in allocate_oldest_first(candidate.settlement.settled_in_item_currency, dues):
             self.still_due[item_id] -= take
             self.paid_here[item_id].append(take)
-            left -= take
 
     def decide(self, line: dict[str, Any]) -> Decision:
         """Score every candidate of `line`, pick the best, flag anomalies, consume when auto-accepted."""
