@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from assets.reconciliation.matches import entity_metrics, reconciliation_lines
 from resources.warehouse import Warehouse
 from rules.settings import BillbridgeConfig
 
@@ -88,7 +89,11 @@ def entity_summary(warehouse: Warehouse, entity: str) -> dict[str, Any]:
 
 def summary(config: BillbridgeConfig, warehouse: Warehouse) -> list[dict[str, Any]]:
     """One summary per configured entity that has a warehouse file."""
-    return [entity_summary(warehouse, e) for e in config.entity_ids if warehouse.exists(e)]
+    return [
+        {**entity_summary(warehouse, e), "reconciliation": entity_metrics(warehouse, e)}
+        for e in config.entity_ids
+        if warehouse.exists(e)
+    ]
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -123,6 +128,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         lines
         + (["", "Held (dated inside a locked period):", *held] if held else [])
         + (["", "Corrections held, moved or blocked:", *corrections] if corrections else [])
+        + reconciliation_lines(rows)
         + events_footer()
     )
 

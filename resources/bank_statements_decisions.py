@@ -169,3 +169,31 @@ def record_matcher_decisions(
         record(con, log_row(decision, line, chosen, rules, actor, action="matched", period=period), line)
         logged += 1
     return logged
+
+
+def metrics_inputs(
+    con: duckdb.DuckDBPyConnection, entity: str, period: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(states, lines, settlements, applied) for rules/reconciliation/metrics.py, one month when `period` is given."""
+    where, params = (
+        ("AND strftime(b.booking_date, '%Y-%m') = ?", [entity, period]) if period else ("", [entity])
+    )
+    lines = con.sql(
+        f"SELECT line_id, amount, currency FROM reconciliation.bank_lines b WHERE entity = ? {where}",
+        params=params,
+    ).pl()
+    states = (
+        con.sql("SELECT line_id, status FROM reconciliation.line_state")
+        .pl()
+        .join(lines.select("line_id"), on="line_id")
+    )
+    settlements = con.sql(
+        "SELECT s.* FROM reconciliation.settlements s JOIN reconciliation.bank_lines b USING (line_id) "
+        f"WHERE s.entity = ? {where}",
+        params=params,
+    ).pl()
+    applied = con.sql(
+        "SELECT i.decision_id, i.item_id, i.applied, (SELECT max(r.issue_date) FROM reconciliation.receivables r "
+        "WHERE r.item_id = i.item_id) AS issue_date FROM reconciliation.settlement_items i"
+    ).pl()
+    return states, lines, settlements, applied
