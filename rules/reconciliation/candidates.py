@@ -18,7 +18,7 @@ from decimal import Decimal
 import polars as pl
 
 from rules.money import WIDE, exact_product
-from rules.reconciliation.parties import party_key, party_similarities
+from rules.reconciliation.parties import pair_similarity, party_key, party_similarities
 from rules.reconciliation.references import reference_hits
 from rules.reconciliation.rule_file import Matching
 
@@ -62,6 +62,20 @@ class Slack:
     absolute: Decimal
 
 
+def _referenced_party(
+    references: pl.DataFrame, lines: pl.DataFrame, items: pl.DataFrame, matching: Matching
+) -> pl.DataFrame:
+    """(line_id, item_id, party_score) for the items a line quotes: the payer against that item's contact."""
+    pairs = references.join(
+        lines.select("line_id", payer=party_key(pl.col("counterparty_name"))), on="line_id"
+    ).join(items.select("item_id", contact=party_key(pl.col("contact_name"))), on="item_id")
+    scores = pair_similarity(pairs["payer"].to_list(), pairs["contact"].to_list())
+    scored = pairs.with_columns(party_score=pl.Series(scores, dtype=pl.Float64))
+    return scored.filter(pl.col("party_score") >= matching.party_min_similarity / 100).select(
+        "line_id", "item_id", "party_score"
+    )
+
+
 def _plausible(pairs: pl.DataFrame, lines: pl.DataFrame, items: pl.DataFrame, slack: Slack) -> pl.DataFrame:
     """Party pairs whose amount due is within `slack` of the line's amount, in the
     item's currency (a line in another currency converted at the item's booking rate); a coarse
@@ -93,9 +107,12 @@ def find_candidates(
     )
     for line_id, item_id, score in references.iter_rows():
         pool.reference[line_id][item_id] = score
-    pairs = _party_pairs(lines, items, matching)
-    pool.known_payers = set(pairs["line_id"].unique().to_list())
-    referenced = pairs.join(references.select("line_id", "item_id"), on=["line_id", "item_id"])
+    referenced = _referenced_party(references, lines, items, matching)
+    unreferenced = lines.join(references.select("line_id").unique(), on="line_id", how="anti")
+    pairs = _party_pairs(unreferenced, items, matching)
+    pool.known_payers = set(pairs["line_id"].unique().to_list()) | set(
+        referenced["line_id"].unique().to_list()
+    )
     plausible = _plausible(pairs, lines, items, slack).select(pairs.columns)
     for line_id, item_id, score in pl.concat([referenced, plausible]).iter_rows():
         pool.party[line_id][item_id] = score

@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from rules.money import MONEY
 from rules.reconciliation.candidates import CandidatePool, Slack, find_candidates
 from rules.reconciliation.differences import (
     Settlement,
@@ -247,12 +248,31 @@ def match_lines(
 ) -> pl.DataFrame:
     """One decision row per bank line (DECISION_SCHEMA) for one entity's lines against its items."""
     ladder = Ladder(lines, items, rules, entity)
-    rows = [_decision_row(d, ladder, entity) for d in ladder.run()]
-    return (
-        pl.DataFrame(rows, schema=DECISION_SCHEMA, orient="row")
-        if rows
-        else pl.DataFrame(schema=DECISION_SCHEMA)
-    )
+    columns: dict[str, list[Any]] = {name: [] for name in DECISION_SCHEMA.names()}
+    for decision in ladder.run():
+        for name, value in zip(DECISION_SCHEMA.names(), _decision_row(decision, ladder, entity), strict=True):
+            columns[name].append(_flat(value))
+    # Money and lists travel as text and are converted once, column by column: exact, and far faster
+    # than building Decimal and list cells row by row.
+    as_text = {
+        n: pl.String() if d == MONEY or isinstance(d, pl.List) else d for n, d in DECISION_SCHEMA.items()
+    }
+    frame = pl.DataFrame(columns, schema=as_text)
+    lists = [n for n, d in DECISION_SCHEMA.items() if isinstance(d, pl.List)]
+    return frame.with_columns(
+        pl.col(n).str.split(_SEPARATOR).fill_null(pl.lit([], dtype=pl.List(pl.String()))) for n in lists
+    ).cast(DECISION_SCHEMA)
+
+
+_SEPARATOR = "\x1f"  # the ASCII unit separator: in no number, id or anomaly name
+
+
+def _flat(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list):
+        return _SEPARATOR.join(value) if value else None
+    return value
 
 
 def _summary(candidate: Candidate, ladder: Ladder) -> dict[str, Any]:

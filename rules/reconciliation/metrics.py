@@ -37,7 +37,9 @@ def reconciliation_metrics(
         "open_exceptions": count.get("exception", 0),
         "rejected": count.get("rejected", 0),
         "unapplied_cash": {c: str(a) for c, a in sorted(unapplied.items()) if a != 0},
-        "written_off": {c: str(a) for c, a in _sum_by_currency(settlements, "bank_currency", "write_off").items()},
+        "written_off": {
+            c: str(a) for c, a in _sum_by_currency(settlements, "bank_currency", "write_off").items()
+        },
         "dso_days": _dso(settlements, applied),
     }
 
@@ -52,7 +54,9 @@ def _sum_by_currency(frame: pl.DataFrame, currency: str, amount: str) -> dict[st
 def _dso(settlements: pl.DataFrame, applied: pl.DataFrame) -> float | None:
     if settlements.height == 0 or applied.height == 0:
         return None
-    paid = applied.join(settlements.select("decision_id", "booking_date"), on="decision_id").drop_nulls("issue_date")
+    paid = applied.join(settlements.select("decision_id", "booking_date"), on="decision_id").drop_nulls(
+        "issue_date"
+    )
     weights = [abs(Decimal(a)) for a in paid["applied"]]
     total = sum(weights, Decimal(0))
     if total == 0:

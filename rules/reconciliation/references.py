@@ -35,13 +35,15 @@ def _grams(lines: pl.DataFrame, ngram_tokens: int, shortest: int, longest: int) 
         .explode("word")
         .with_columns(word=compact(pl.col("word")))
         .filter(pl.col("word") != "")
-        .with_columns(position=pl.int_range(pl.len()).over("line_id"))
     )
-    runs = [words.select("line_id", "position", gram=pl.col("word"))]
+    runs = [words.select("line_id", gram=pl.col("word"))]
     for width in range(2, ngram_tokens + 1):
-        shifted = [pl.col("word").shift(-k).over("line_id") for k in range(width)]
-        runs.append(words.select("line_id", "position", gram=pl.concat_str(shifted)))
-    grams = pl.concat(runs).drop_nulls("gram").select("line_id", "gram").unique()
+        # Words are in line order, so a plain shift reaches the next words; a shift past the line's
+        # last word lands in the next line and is dropped by the line check (cheaper than a window).
+        same_line = pl.col("line_id").shift(-(width - 1)) == pl.col("line_id")
+        joined = pl.concat_str([pl.col("word").shift(-k) for k in range(width)])
+        runs.append(words.select("line_id", gram=pl.when(same_line).then(joined)))
+    grams = pl.concat(runs).drop_nulls("gram").unique()
     length = pl.col("gram").str.len_chars()
     return grams.filter((length >= shortest - 1) & (length <= longest + 1))
 
