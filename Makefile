@@ -28,7 +28,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 typecheck: setup
-	$(BIN)/mypy pipelines assets resources checks rules sandbox
+	$(BIN)/mypy pipelines assets resources checks rules sandbox web
 
 unit: setup
 	$(BIN)/pytest -q tests/unit

@@ -222,7 +222,12 @@ def _company_options(parser: argparse.ArgumentParser) -> None:
 
 
 # Modules that add their own sub-commands: each has `register(subparsers) -> None`.
-COMMAND_MODULES: list[str] = ["pipelines.cli_events", "pipelines.cli_posting", "pipelines.cli_allocation"]
+COMMAND_MODULES: list[str] = [
+    "pipelines.cli_events",
+    "pipelines.cli_posting",
+    "pipelines.cli_allocation",
+    "pipelines.cli_reconciliation",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

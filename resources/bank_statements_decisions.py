@@ -47,11 +47,11 @@ class LineState:
 
 def line_state(con: duckdb.DuckDBPyConnection, line_id: str) -> LineState | None:
     """The line's current state, or None when never decided."""
-    row = con.execute(
+    rows = con.execute(
         "SELECT status, item_ids, version, decision_id FROM reconciliation.line_state WHERE line_id = ?",
         [line_id],
-    ).fetchone()
-    return None if row is None else LineState(row[0], list(row[1]), int(row[2]), row[3])
+    ).fetchall()  # fetchall: DuckDB 2.0 refuses further work on a connection with a half-read result
+    return LineState(rows[0][0], list(rows[0][1]), int(rows[0][2]), rows[0][3]) if rows else None
 
 
 def undecided_lines(con: duckdb.DuckDBPyConnection, entity: str, start: Any, end: Any) -> pl.DataFrame:
@@ -111,6 +111,21 @@ def _settlement_items(log: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=SETTLEMENT_ITEM_SCHEMA)
 
 
+def check_fresh(con: duckdb.DuckDBPyConnection, line_id: str, seen_version: int) -> LineState:
+    """The line's state if it is still open at the version the person saw; else StaleItemError naming
+    who moved it on and when."""
+    state = line_state(con, line_id)
+    if state is not None and state.version == seen_version and state.status in OPEN_STATES:
+        return state
+    who = con.execute(
+        "SELECT decided_by, decided_at FROM reconciliation.match_log WHERE decision_id = ?",
+        [state.decision_id if state else ""],
+    ).fetchall()
+    by = f" by {who[0][0]} at {who[0][1]:%Y-%m-%d %H:%M}" if who else ""
+    what = f"already {state.status}{by}" if state else "not in the ledger"
+    raise StaleItemError(f"bank line {line_id} was {what}; nothing was changed: reload to see it")
+
+
 def record(
     con: duckdb.DuckDBPyConnection, log: dict[str, Any], line: dict[str, Any], seen_version: int | None = None
 ) -> None:
@@ -118,19 +133,11 @@ def record(
 
     `seen_version`: the version the person saw (None for the matcher, which re-decides open lines only).
     """
-    state = line_state(con, log["line_id"])
-    if seen_version is not None and (
-        state is None or state.version != seen_version or state.status not in OPEN_STATES
-    ):
-        who = con.execute(
-            "SELECT decided_by, decided_at FROM reconciliation.match_log WHERE decision_id = ?",
-            [state.decision_id if state else ""],
-        ).fetchone()
-        by = f" by {who[0]} at {who[1]:%Y-%m-%d %H:%M}" if who else ""
-        raise StaleItemError(
-            f"bank line {log['line_id']} was already {state.status if state else 'removed'}{by}; "
-            "nothing was changed: reload to see it"
-        )
+    state = (
+        check_fresh(con, log["line_id"], seen_version)
+        if seen_version is not None
+        else line_state(con, log["line_id"])
+    )
     append(con, "reconciliation.match_log", pl.DataFrame([log]))
     version = 1 if state is None else state.version + 1
     con.execute("DELETE FROM reconciliation.line_state WHERE line_id = ?", [log["line_id"]])

@@ -71,15 +71,16 @@ class ReceivedFile:
 
 
 def _overlapping(con: duckdb.DuckDBPyConnection, entity: str, s: ParsedStatement) -> str | None:
-    row = con.execute(
+    rows = con.execute(
         "SELECT file_name, from_date = ? AND to_date = ? AND opening_balance = ? AND closing_balance = ? "
         "FROM reconciliation.statement_files WHERE entity = ? AND status = ? AND account_id = ? "
         "AND from_date <= ? AND to_date >= ? ORDER BY received_at LIMIT 1",
         [s.from_date, s.to_date, s.opening_balance, s.closing_balance, entity, LOADED, s.account_id,
          s.to_date, s.from_date],
-    ).fetchone()  # fmt: skip
-    if row is None:
+    ).fetchall()  # fmt: skip
+    if not rows:
         return None
+    row = rows[0]
     same = "same account, dates and balances as" if row[1] else "dates overlap those of"
     return f"{same} {row[0]} (account {s.account_id}, {s.from_date}..{s.to_date}): not loaded twice"
 
@@ -122,9 +123,9 @@ def receive_file(warehouse: Warehouse, received: ReceivedFile) -> FileOutcome:
         seen = con.execute(
             "SELECT file_name, status FROM reconciliation.statement_files WHERE file_hash = ?",
             [received.file_hash],
-        ).fetchone()
-        if seen is not None:
-            reason = f"same content as {seen[0]} ({seen[1]}): not loaded twice"
+        ).fetchall()
+        if seen:
+            reason = f"same content as {seen[0][0]} ({seen[0][1]}): not loaded twice"
             return FileOutcome(received.name, received.file_hash, SEEN, reason)
         statement: ParsedStatement | None = None
         try:

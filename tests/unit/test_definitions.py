@@ -16,7 +16,16 @@ def test_every_asset_is_documented() -> None:
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         spec = graph.get(key)
-        groups = {"raw", "normalized", "billing", "posting", "allocation", "reporting", "consolidation", "reconciliation"}
+        groups = {
+            "raw",
+            "normalized",
+            "billing",
+            "posting",
+            "allocation",
+            "reporting",
+            "consolidation",
+            "reconciliation",
+        }
         assert spec.group_name in groups, key
         assert spec.description, key
         assert spec.owners, key
