@@ -1,5 +1,6 @@
 """The receivables side of reconciliation, read from the accounting API: sales invoices with what is
-still due, and sales credit notes with their remaining credit (the items a refund meets).
+still due, and sales credit notes, overpayments and prepayments with their remaining credit (the items
+a refund meets).
 
 One entity's tenant, paged a thousand at a time; voided and deleted documents are not receivables.
 Amounts stay exact Decimals from the JSON (resources/xero.loads_exact). Signs follow
@@ -21,6 +22,9 @@ NOT_RECEIVABLE = ("VOIDED", "DELETED")
 COLLECTIONS = (
     ("Invoices", "ACCREC", "InvoiceID", "InvoiceNumber", "invoice", "AmountDue", 1),
     ("CreditNotes", "ACCRECCREDIT", "CreditNoteID", "CreditNoteNumber", "credit_note", "RemainingCredit", -1),
+    # Money a customer paid beyond or before an invoice: a refund of it is money out, like a credit note's.
+    ("Overpayments", "RECEIVE-OVERPAYMENT", "OverpaymentID", "Reference", "overpayment", "RemainingCredit", -1),
+    ("Prepayments", "RECEIVE-PREPAYMENT", "PrepaymentID", "Reference", "prepayment", "RemainingCredit", -1),
 )
 
 
