@@ -23,7 +23,15 @@ COLLECTIONS = (
     ("Invoices", "ACCREC", "InvoiceID", "InvoiceNumber", "invoice", "AmountDue", 1),
     ("CreditNotes", "ACCRECCREDIT", "CreditNoteID", "CreditNoteNumber", "credit_note", "RemainingCredit", -1),
     # Money a customer paid beyond or before an invoice: a refund of it is money out, like a credit note's.
-    ("Overpayments", "RECEIVE-OVERPAYMENT", "OverpaymentID", "Reference", "overpayment", "RemainingCredit", -1),
+    (
+        "Overpayments",
+        "RECEIVE-OVERPAYMENT",
+        "OverpaymentID",
+        "Reference",
+        "overpayment",
+        "RemainingCredit",
+        -1,
+    ),
     ("Prepayments", "RECEIVE-PREPAYMENT", "PrepaymentID", "Reference", "prepayment", "RemainingCredit", -1),
 )
 

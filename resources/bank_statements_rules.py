@@ -11,9 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from resources.configuration import REPO_ROOT, _format_errors, _read_yaml
+from resources.configuration import REPO_ROOT, validated_document
 from rules.reconciliation.rule_file import ReconciliationRules, RulesDocument
 from rules.settings import ConfigurationError
 
@@ -29,13 +27,7 @@ def load_reconciliation_rules(
     `entities`, when given, must each have a rule: a missing one stops the load too.
     """
     rules_path = Path(path or os.environ.get(RULES_ENV) or DEFAULT_RULES_PATH).resolve()
-    raw = _read_yaml(rules_path)
-    if not isinstance(raw, dict):
-        raise ConfigurationError(f"{rules_path}: expected a mapping of keys at the top level")
-    try:
-        document = RulesDocument.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigurationError(_format_errors(rules_path, exc)) from None
+    document = validated_document(rules_path, RulesDocument)
     missing = sorted(set(entities) - {e.entity for e in document.entities})
     if missing:
         raise ConfigurationError(

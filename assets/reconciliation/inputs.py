@@ -4,6 +4,7 @@ booking dates); the receivables are that day's snapshot.
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -19,15 +20,19 @@ from resources.xero import XeroClient
 
 BANK_STATEMENT_LINES = dg.AssetKey(["reconciliation", "bank_statement_lines"])
 RECEIVABLES = dg.AssetKey(["reconciliation", "receivables"])
+# What both inputs share: entity x day, one run for a backfill, the reconciliation group.
+_INPUT: dict[str, Any] = {
+    "partitions_def": entity_day_partitions,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "group_name": "reconciliation",
+    "owners": ["team:finance-systems"],
+}
 
 
 @dg.asset(
     key=BANK_STATEMENT_LINES,
-    partitions_def=entity_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"duckdb", "file"},
-    group_name="reconciliation",
-    owners=["team:finance-systems"],
+    **_INPUT,
 )
 def bank_statement_lines(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Bank statement lines as received: every file in the entity's inbox kept raw with its hash, loaded once;
@@ -61,12 +66,9 @@ def bank_statement_lines(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 @dg.asset(
     key=RECEIVABLES,
-    partitions_def=entity_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"xero", "duckdb"},
-    group_name="reconciliation",
-    owners=["team:finance-systems"],
     pool="accounting_api",
+    **_INPUT,
 )
 def receivables(
     context: dg.AssetExecutionContext, warehouse: Warehouse, xero: XeroClient
