@@ -27,6 +27,7 @@ import polars as pl
 
 from rules.money import FX_CONVERSION_RULE, round_decimal
 from rules.reconciliation.frames import BANK_LINE_SCHEMA, OPEN_ITEM_SCHEMA
+from sandbox.bank_statement_files import Statement
 
 _FIRST = ("North", "Blue", "Silver", "Granite", "Harbor", "Maple", "Cedar", "Summit", "Iron", "Crystal",
           "Golden", "Red", "Oak", "Pine", "River", "Stone", "Bright", "Eagle", "Falcon", "Lion")  # fmt: skip
@@ -246,3 +247,41 @@ def generate_labelled_set(
         lines=pl.DataFrame(maker.lines, schema=BANK_LINE_SCHEMA),
         truth=truth,
     )
+
+
+def demo_statement(
+    invoices: list[dict[str, object]], month: date, base_currency: str, seed: int = 15
+) -> Statement:
+    """The demo company's bank statement for `month`: its authorised sales invoices paid as customers do.
+
+    Most quote the number; one in five pays by name only (a person confirms it in the workbench); one
+    in seven pays net of a 10.00 bank fee; and a rent payment goes out. Each line is booked in `month`,
+    in the entity's `base_currency` (an invoice in another currency at its own booking rate).
+    """
+    rng = Random(seed)
+    last_day = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    lines: list[dict[str, object]] = []
+    for n, invoice in enumerate(
+        i for i in invoices if i.get("Status") == "AUTHORISED" and i.get("Type") == "ACCREC"
+    ):
+        due, number = Decimal(str(invoice["AmountDue"])), str(invoice["InvoiceNumber"])
+        contact: dict[str, object] = invoice.get("Contact") or {}  # type: ignore[assignment]
+        name = str(contact.get("Name", ""))
+        when = month + timedelta(days=rng.randint(0, (last_day - month).days))
+        text, amount = number, due
+        if invoice.get("CurrencyCode") != base_currency:
+            rate = Decimal(str(invoice.get("CurrencyRate") or 1))
+            amount = round_decimal(due / rate, base_currency, FX_CONVERSION_RULE)
+        elif n % 5 == 4:
+            text = "THANK YOU"
+        elif n % 7 == 6:
+            amount = due - FEES[0]
+        lines.append({"booking_date": when, "amount": amount, "currency": base_currency,
+                      "counterparty_name": name.upper(), "remittance": text, "bank_reference": f"DEMO{n:05d}",
+                      "charges": None})  # fmt: skip
+    lines.append({"booking_date": last_day, "amount": Decimal("-2500.00"), "currency": base_currency,
+                  "counterparty_name": "Landlord Properties", "remittance": "RENT", "bank_reference": "RENT",
+                  "charges": None})  # fmt: skip
+    lines.sort(key=lambda line: (line["booking_date"], line["bank_reference"]))  # type: ignore[return-value]
+    return Statement(f"DEMO-{base_currency}-ACCOUNT", base_currency, f"DEMO-{month:%Y-%m}", month, last_day, Decimal("10000.00"),
+                     tuple(lines))  # fmt: skip
