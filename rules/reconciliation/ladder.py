@@ -248,31 +248,30 @@ def match_lines(
 ) -> pl.DataFrame:
     """One decision row per bank line (DECISION_SCHEMA) for one entity's lines against its items."""
     ladder = Ladder(lines, items, rules, entity)
-    columns: dict[str, list[Any]] = {name: [] for name in DECISION_SCHEMA.names()}
-    for decision in ladder.run():
-        for name, value in zip(DECISION_SCHEMA.names(), _decision_row(decision, ladder, entity), strict=True):
-            columns[name].append(_flat(value))
+    rows = [_decision_row(decision, ladder, entity) for decision in ladder.run()]
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(DECISION_SCHEMA)
     # Money and lists travel as text and are converted once, column by column: exact, and far faster
     # than building Decimal and list cells row by row.
-    as_text = {
-        n: pl.String() if d == MONEY or isinstance(d, pl.List) else d for n, d in DECISION_SCHEMA.items()
-    }
-    frame = pl.DataFrame(columns, schema=as_text)
+    data: dict[str, list[Any]] = {}
+    as_text: dict[str, pl.DataType] = {}
+    for (name, dtype), values in zip(DECISION_SCHEMA.items(), columns, strict=True):
+        if dtype == MONEY:
+            data[name], as_text[name] = [None if v is None else str(v) for v in values], pl.String()
+        elif isinstance(dtype, pl.List):
+            data[name], as_text[name] = [_SEPARATOR.join(v) if v else None for v in values], pl.String()
+        else:
+            data[name], as_text[name] = list(values), dtype
     lists = [n for n, d in DECISION_SCHEMA.items() if isinstance(d, pl.List)]
-    return frame.with_columns(
-        pl.col(n).str.split(_SEPARATOR).fill_null(pl.lit([], dtype=pl.List(pl.String()))) for n in lists
-    ).cast(DECISION_SCHEMA)
+    return (
+        pl.DataFrame(data, schema=as_text)
+        .with_columns(
+            pl.col(n).str.split(_SEPARATOR).fill_null(pl.lit([], dtype=pl.List(pl.String()))) for n in lists
+        )
+        .cast(DECISION_SCHEMA)
+    )
 
 
 _SEPARATOR = "\x1f"  # the ASCII unit separator: in no number, id or anomaly name
-
-
-def _flat(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, list):
-        return _SEPARATOR.join(value) if value else None
-    return value
 
 
 def _summary(candidate: Candidate, ladder: Ladder) -> dict[str, Any]:

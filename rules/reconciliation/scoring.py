@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 from rules.reconciliation.differences import Settlement, percent_limit
 from rules.reconciliation.rule_file import COMPONENTS, CurrencyRule, Matching, ScoreWeights
@@ -34,11 +35,17 @@ class Components:
 
     def confidence(self, weights: ScoreWeights) -> float:
         """The weighted sum of the components, rounded to 4 places."""
-        total = sum(float(w) * getattr(self, name) for name, w in weights.as_dict().items())
-        return round(total, 4)
+        w = _float_weights(weights)
+        return round(w[0] * self.reference + w[1] * self.amount + w[2] * self.party + w[3] * self.date, 4)
 
     def as_dict(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in COMPONENTS}
+
+
+@cache
+def _float_weights(weights: ScoreWeights) -> tuple[float, float, float, float]:
+    """The weights in COMPONENTS order as floats (the rules are frozen, so this is computed once)."""
+    return tuple(float(weights.as_dict()[name]) for name in COMPONENTS)  # type: ignore[return-value]
 
 
 def _closeness(difference: Decimal, limit: Decimal, ceiling: float) -> float:
