@@ -46,10 +46,14 @@ def cmd_workbench(args: argparse.Namespace) -> int:
     from resources.warehouse import Warehouse
     from web.app import WorkbenchSettings, create_app
 
-    entities = tuple(current_config().entity_ids)
+    config = current_config()
+    entities = tuple(config.entity_ids)
+    contact_of: dict[str, dict[str, str]] = {}
+    for client in config.mapping.clients:
+        contact_of.setdefault(client.entity, {})[str(client.pm_client_id)] = client.contact_name
     settings = WorkbenchSettings(
         Warehouse(), load_reconciliation_rules(entities=entities), entities, user_header=args.user_header or "",
-        local_user="" if args.user_header else (args.user or getpass.getuser()),
+        local_user="" if args.user_header else (args.user or getpass.getuser()), contact_of=contact_of,
     )  # fmt: skip
     print(f"workbench on http://127.0.0.1:{args.port} (acting person: "
           f"{'header ' + args.user_header if args.user_header else settings.local_user})")  # fmt: skip

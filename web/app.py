@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,10 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from resources.bank_statements_parties import party_records, write_alias
 from resources.bank_statements_store import reconciliation_transaction
-from resources.warehouse import Warehouse
+from resources.warehouse import Warehouse, default_home
+from rules.reconciliation.duplicates import Suggestion, duplicate_suggestions
 from rules.reconciliation.rule_file import ReconciliationRules
 from web.actions import Decision, Template, add_comment, apply_template, decide
 
@@ -41,6 +43,19 @@ class WorkbenchSettings:
     entities: tuple[str, ...]
     user_header: str = ""  # e.g. X-Remote-User; empty: `local_user` acts
     local_user: str = ""
+    contact_of: Mapping[str, Mapping[str, str]] = field(
+        default_factory=dict
+    )  # entity -> PM client -> contact
+
+    def suggestions(self) -> list[Suggestion]:
+        """Duplicate-party suggestions of every entity with a warehouse file."""
+        found: list[Suggestion] = []
+        for entity in self.entities:
+            if self.warehouse.exists(entity):
+                with reconciliation_transaction(self.warehouse, entity) as con:
+                    parties = party_records(con, entity)
+                found += duplicate_suggestions(parties, dict(self.contact_of.get(entity, {})))
+        return found
 
 
 def _queue_rows(settings: WorkbenchSettings, filters: dict[str, str]) -> list[dict[str, Any]]:
@@ -217,6 +232,27 @@ def create_app(settings: WorkbenchSettings) -> Starlette:
         messages += [("refused", o.message) for o in outcomes if not o.done]
         return back("/queue", messages)
 
+    async def parties(request: Request, who: str) -> Response:
+        path = Path(settings.warehouse.home or default_home()) / "mapping_suggestions" / "aliases.yaml"
+        return page(
+            request, "parties.html", {"suggestions": settings.suggestions(), "aliases_path": path}, who
+        )
+
+    async def accept_party(request: Request, who: str) -> Response:
+        form = await request.form()
+        chosen = [
+            s
+            for s in settings.suggestions()
+            if s.key == str(form.get("key")) and s.entity == form.get("entity")
+        ]
+        alias = chosen[0].alias_entry() if chosen else None
+        if alias is None:
+            return back("/parties", [("refused", "that suggestion is gone or cannot be an alias")])
+        written = write_alias(settings.warehouse.home or default_home(), alias, who)
+        return back(
+            "/parties", [("done", f"alias for PM client {alias['pm_client_id']} written to {written}")]
+        )
+
     return Starlette(
         routes=[
             Route("/", lambda r: RedirectResponse("/queue", status_code=303)),
@@ -227,5 +263,7 @@ def create_app(settings: WorkbenchSettings) -> Starlette:
             Route("/templates", signed_in(templates), methods=["GET"]),
             Route("/templates", signed_in(post_template), methods=["POST"]),
             Route("/templates/apply", signed_in(post_apply), methods=["POST"]),
+            Route("/parties", signed_in(parties)),
+            Route("/parties/accept", signed_in(accept_party), methods=["POST"]),
         ]
     )

@@ -20,10 +20,12 @@ from resources.bank_statements_decisions import (
     record_matcher_decisions,
     undecided_lines,
 )
+from resources.bank_statements_parties import party_records
 from resources.bank_statements_rules import load_reconciliation_rules
 from resources.bank_statements_store import reconciliation_transaction
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
+from rules.reconciliation.duplicates import duplicate_suggestions
 from rules.reconciliation.ladder import match_lines
 from rules.reconciliation.match_log import MATCHER, Actor
 from rules.reconciliation.metrics import reconciliation_metrics
@@ -32,9 +34,16 @@ BANK_MATCHES = dg.AssetKey(["reconciliation", "bank_matches"])
 
 
 def entity_metrics(warehouse: Warehouse, entity: str, period: str | None = None) -> dict[str, object]:
-    """The report's figures for one entity (one month of booking dates when `period` is given)."""
+    """The report's figures for one entity (one month of booking dates when `period` is given), with the
+    duplicate clients and contacts suggested for a person to look at."""
+    contact_of = {
+        str(c.pm_client_id): c.contact_name for c in current_config().mapping.clients if c.entity == entity
+    }
     with reconciliation_transaction(warehouse, entity) as con:
-        return reconciliation_metrics(*metrics_inputs(con, entity, period))
+        figures = reconciliation_metrics(*metrics_inputs(con, entity, period))
+        suggestions = duplicate_suggestions(party_records(con, entity), contact_of)
+    duplicates = [f"{s.a_source} {s.a_name!r} ~ {s.b_source} {s.b_name!r}" for s in suggestions]
+    return {**figures, "duplicate_parties": duplicates}
 
 
 def reconciliation_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -53,6 +62,7 @@ def reconciliation_lines(rows: list[dict[str, Any]]) -> list[str]:
             f"proposed {m['proposed']}, open exceptions {m['open_exceptions']}, unapplied cash {cash}, "
             f"written off {written}, DSO {m['dso_days'] if m['dso_days'] is not None else '-'} days"
         )
+        out += [f"    possible duplicate: {d}" for d in m.get("duplicate_parties", [])]
     return ["", "Reconciliation:", *out] if out else []
 
 

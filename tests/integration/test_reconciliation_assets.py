@@ -97,7 +97,7 @@ def test_statement_to_match_log(sandboxes: Sandboxes) -> None:
     # 1,200.00 paid 12 days after the 30 September invoice: DSO 12.0; the 600.00 proposal is cash not yet applied.
     assert figures == {"matched_automatically": 1, "matched_by_hand": 0, "proposed": 1, "open_exceptions": 1,
                        "rejected": 0, "unapplied_cash": {"GBP": "600.0000"}, "written_off": {"GBP": "0.0000"},
-                       "dso_days": 12.0}  # fmt: skip
+                       "dso_days": 12.0, "duplicate_parties": []}  # fmt: skip
     assert "uk: matched automatically 1, by hand 0, proposed 1, open exceptions 1" in format_table(
         summary(current_config(), warehouse)
     )

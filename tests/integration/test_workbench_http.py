@@ -73,3 +73,26 @@ def test_accept_is_logged_with_the_person_and_a_stale_second_accept_is_refused(w
         "uk", "SELECT received, status FROM reconciliation.settlements WHERE line_id = ?", [line]
     )
     assert settled.rows()[0][1] == "pending" and settled.height == 1  # settled once, not twice
+
+
+def test_duplicate_parties_are_suggested_and_an_accepted_one_becomes_a_mapping_alias(
+    warehouse: Warehouse,
+) -> None:
+    with warehouse.transaction("uk") as con:
+        for record_id, name in ((5101, "Initech"), (5199, "Hooli Limited")):
+            con.execute(
+                "INSERT INTO raw.directory VALUES ('uk', 'clients', ?, ?, 'h', now(), 'u', 'r', 'v')",
+                [record_id, f'{{"id": {record_id}, "name": "{name}"}}'],
+            )
+    settings = WorkbenchSettings(warehouse, load_reconciliation_rules(), ("uk",), user_header="X-Remote-User",
+                                 contact_of={"uk": {"5101": "Initech Ltd"}})  # fmt: skip
+    client = TestClient(create_app(settings))
+    page = client.get("/parties", headers={"X-Remote-User": "erin"}).text
+    assert "Hooli Limited (5199)" in page and "Initech (5101)" not in page  # 5101 is mapped to Initech Ltd
+    key = next(s.key for s in settings.suggestions() if "5199" in s.key)
+    done = client.post(
+        "/parties/accept", data={"entity": "uk", "key": key}, headers={"X-Remote-User": "erin"}
+    )
+    assert "alias for PM client 5199 written" in done.text
+    aliases = (Path(warehouse.home) / "mapping_suggestions" / "aliases.yaml").read_text()
+    assert "pm_client_id: 5199" in aliases and "contact_name: Hooli Ltd" in aliases and "erin" in aliases
