@@ -21,6 +21,7 @@ from assets.posting.posted_invoices import posted_invoices
 from assets.raw.pm_extracts import pm_extracts
 from assets.reconciliation.inputs import bank_statement_lines, receivables
 from assets.reconciliation.matches import bank_matches
+from assets.reconciliation.settlement_payments import settlement_payments
 from pipelines.allocation_jobs import reallocate
 from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
 from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, RECONCILIATION_SENSORS
@@ -57,7 +58,7 @@ ASSETS: list[dg.AssetsDefinition] = [
     cost_allocations,
     ledger_export,
     group_consolidation,
-    *(bank_statement_lines, receivables, bank_matches),  # reconciliation (docs/decisions/0024)
+    *(bank_statement_lines, receivables, bank_matches, settlement_payments),  # reconciliation (decision 0024)
 ]
 ASSET_CHECKS: list[dg.AssetChecksDefinition] = []
 JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and op jobs

@@ -16,6 +16,7 @@ import dagster as dg
 from assets.partitions import day_key, entity_day_partitions, entity_month_partitions, month_key
 from assets.reconciliation.inputs import BANK_STATEMENT_LINES, RECEIVABLES
 from assets.reconciliation.matches import BANK_MATCHES
+from assets.reconciliation.settlement_payments import SETTLEMENT_PAYMENTS
 from pipelines.concurrency import entity_tags
 from resources.bank_statements_inbox import inbox_folder, pending_files
 from resources.configuration import current_config
@@ -31,9 +32,9 @@ load_bank_statements = dg.define_asset_job(
 
 reconcile_bank = dg.define_asset_job(
     "reconcile_bank",
-    selection=dg.AssetSelection.assets(BANK_MATCHES),
+    selection=dg.AssetSelection.assets(BANK_MATCHES, SETTLEMENT_PAYMENTS),
     executor_def=dg.in_process_executor,
-    description="Match an entity-month's bank lines to its invoices; log every decision; queue settlements.",
+    description="Match an entity-month's bank lines to its invoices, log every decision, draft the Payments.",
 )
 
 

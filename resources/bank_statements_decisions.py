@@ -204,3 +204,26 @@ def metrics_inputs(
         "WHERE r.item_id = i.item_id) AS issue_date FROM reconciliation.settlement_items i"
     ).pl()
     return states, lines, settlements, applied
+
+
+def settlements_to_pay(
+    con: duckdb.DuckDBPyConnection, entity: str, period: str
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The entity-month's accepted settlements, each with its item shares (oldest due first, with the
+    item's kind from the receivables)."""
+    settlements = con.sql(
+        "SELECT * FROM reconciliation.settlements WHERE entity = ? AND period = ? ORDER BY booking_date, decision_id",
+        params=[entity, period],
+    ).pl()
+    shares = con.sql(
+        "SELECT i.*, coalesce((SELECT any_value(r.item_kind) FROM reconciliation.receivables r "
+        "WHERE r.item_id = i.item_id), 'invoice') AS item_kind, "
+        "(SELECT min(r.due_date) FROM reconciliation.receivables r WHERE r.item_id = i.item_id) AS due_date "
+        "FROM reconciliation.settlement_items i JOIN reconciliation.settlements s USING (decision_id) "
+        "WHERE s.entity = ? AND s.period = ? ORDER BY due_date, i.item_id",
+        params=[entity, period],
+    ).pl()
+    by_decision: dict[str, list[dict[str, Any]]] = {}
+    for share in shares.iter_rows(named=True):
+        by_decision.setdefault(share["decision_id"], []).append(share)
+    return [(s, by_decision.get(s["decision_id"], [])) for s in settlements.iter_rows(named=True)]

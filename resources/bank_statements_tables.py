@@ -5,6 +5,8 @@ connection that touches them runs RECONCILIATION_DDL first (resources/bank_state
 `match_log` is append-only: nothing in billbridge updates or deletes its rows.
 """
 
+from resources.warehouse_tables import document_tables
+
 RECONCILIATION_DDL = """
 CREATE SCHEMA IF NOT EXISTS reconciliation;
 -- Every statement file as received (raw bytes and hash), and what became of it.
@@ -63,6 +65,8 @@ CREATE TABLE IF NOT EXISTS reconciliation.settlement_items (
     decision_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, item_number VARCHAR, currency VARCHAR NOT NULL,
     applied DECIMAL(18,4) NOT NULL, PRIMARY KEY (decision_id, item_id)
 );
+-- Accepted matches as Payments in the outbound document shape (rules/documents.py), for the outbox.
+{payment_documents}
 -- Comments people leave on a bank line (the workbench's history, beside the match log).
 CREATE TABLE IF NOT EXISTS reconciliation.comments (
     comment_id VARCHAR NOT NULL PRIMARY KEY, entity VARCHAR NOT NULL, line_id VARCHAR NOT NULL,
@@ -74,4 +78,4 @@ CREATE TABLE IF NOT EXISTS reconciliation.templates (
     reference_pattern VARCHAR NOT NULL, action VARCHAR NOT NULL, account_code VARCHAR,
     created_by VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL
 );
-"""
+""".replace("{payment_documents}", document_tables("reconciliation.payment"))

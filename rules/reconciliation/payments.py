@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from rules.documents import document_number_prefix
+import polars as pl
+
+from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA, content_hash, document_number_prefix
 from rules.money import FX_CONVERSION_RULE
 
 RATE_PLACES = Decimal("0.00000001")
@@ -102,3 +104,31 @@ def payments_for(
             for account, amount, purpose in extras:
                 add(share, account, amount, purpose, None)
     return out
+
+
+PAYMENT_TYPES = {"invoice": "ACCRECPAYMENT", "credit_note": "ARCREDITPAYMENT"}
+
+
+def payment_documents(
+    payments: list[PaymentDocument], base_currency: str, rule_set_version: str, run_id: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Payments in the outbound document shape (rules/documents.py): kind `payment`, numbered by their
+    reference, the invoice or credit note they settle as `original_number`, one line naming the account."""
+    headers, lines = [], []
+    for p in payments:
+        line: dict[str, object] = {"document_number": p.reference, "line_no": 1, "entity": p.entity, "period": p.period,
+                "description": f"{p.purpose} {p.item_number}", "quantity": Decimal(1), "unit_amount": p.amount,
+                "line_amount": p.amount, "tax_type": "NONE", "tax_amount": Decimal(0), "account_code": p.account_code}  # fmt: skip
+        header: dict[str, object] = {"document_number": p.reference, "document_kind": "payment",
+                  "document_type": PAYMENT_TYPES[p.item_kind], "entity": p.entity, "period": p.period,
+                  "contact_name": None, "reference": p.item_number, "document_date": p.payment_date,
+                  "due_date": None, "currency": p.currency, "base_currency": base_currency,
+                  "currency_rate": p.currency_rate or Decimal(1), "line_amount_types": "NoTax",
+                  "subtotal": p.amount, "total_tax": Decimal(0), "total": p.amount,
+                  "original_number": p.item_number}  # fmt: skip
+        header["content_hash"] = content_hash(header, [line])
+        headers.append({**header, "rule_set_version": rule_set_version, "run_id": run_id})
+        lines.append(line)
+    return pl.DataFrame(headers, schema=DOCUMENT_HEADER_SCHEMA), pl.DataFrame(
+        lines, schema=DOCUMENT_LINE_SCHEMA
+    )

@@ -86,6 +86,10 @@ def test_statement_to_match_log(sandboxes: Sandboxes) -> None:
     assert len(by_text) == 3
     settlements = warehouse.query("uk", "SELECT received, status FROM reconciliation.settlements")
     assert settlements.rows() == [(D("1200.0000"), "pending")]
+    payments = warehouse.query("uk", "SELECT d.document_kind, d.original_number, d.total, l.account_code FROM "
+                                     "reconciliation.payment_documents d JOIN reconciliation.payment_document_lines l "
+                                     "USING (document_number)")  # fmt: skip
+    assert payments.rows() == [("payment", "BB-UK-202609-5101-GBP", D("1200.0000"), "090")]
     assert [k.keys_by_dimension["month"] for k in months_to_reconcile("uk", date(2026, 10, 3))] == [
         "2026-10-01", "2026-09-01",
     ]  # fmt: skip

@@ -47,3 +47,15 @@ def test_a_refund_pays_the_credit_note() -> None:
     (payment,) = payments_for(_settlement("-120.00"), [_share("cn1", "-120.00", kind="credit_note")], "090", "404",
                               "480")  # fmt: skip
     assert (payment.item_kind, payment.amount, payment.account_code) == ("credit_note", D("120.00"), "090")
+
+
+def test_payments_in_the_outbound_document_shape() -> None:
+    from rules.reconciliation.payments import payment_documents
+
+    payments = payments_for(_settlement("1237.50", "12.50"), [_share("5101", "1250.00")], "090", "404", "480")
+    headers, lines = payment_documents(payments, "GBP", "v1", "run")
+    assert headers["document_kind"].to_list() == ["payment", "payment"]
+    assert headers["original_number"].to_list() == ["BB-UK-202609-5101-GBP"] * 2
+    assert headers["total"].to_list() == [D("1237.50"), D("12.50")]
+    assert lines["account_code"].to_list() == ["090", "404"]
+    assert headers["content_hash"].n_unique() == 2
