@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export BILLBRIDGE_HOME ?= $(CURDIR)/.billbridge
 export DAGSTER_HOME ?= $(BILLBRIDGE_HOME)/dagster_home
 
-.PHONY: setup demo test lint typecheck unit ui sandbox bench clean
+.PHONY: setup browser demo test lint typecheck unit ui sandbox bench clean
 
 # The virtualenv is rebuilt whenever the lock file or the project metadata changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -20,15 +20,22 @@ setup: $(VENV)/.installed
 demo: setup
 	$(BIN)/billbridge demo
 
-test: setup lint typecheck
+test: setup browser lint typecheck
 	$(BIN)/pytest -q
+
+# The workbench's browser tests drive Debian's Chromium through Playwright (Playwright's own browser
+# download is not reachable from here): installed once, only when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: setup
-	$(BIN)/mypy pipelines assets resources checks rules sandbox
+	$(BIN)/mypy pipelines assets resources checks rules sandbox web
 
 unit: setup
 	$(BIN)/pytest -q tests/unit

@@ -114,6 +114,9 @@ def main() -> None:
     )
     parser.add_argument("--skip-extraction", action="store_true")
     parser.add_argument(
+        "--reconcile-invoices", type=int, default=100_000, help="bank lines x open items to match (0 skips)"
+    )
+    parser.add_argument(
         "--post-invoices", type=int, default=60_000, help="invoices to post at 600 calls/min (0 skips)"
     )
     args = parser.parse_args()
@@ -127,6 +130,13 @@ def main() -> None:
     bench_field_encryption(args.entries)
     print(f"\n== audit trail: append and verify {args.entries:,} entries ==")
     bench_audit_verify(args.entries)
+    if args.reconcile_invoices:
+        from bench.reconciliation import bench_reconciliation
+
+        print(
+            f"\n== reconciliation: {args.reconcile_invoices:,} bank lines x open items, ladder vs exact-key join =="
+        )
+        bench_reconciliation(args.reconcile_invoices)
     if not args.skip_extraction:
         print("\n== extraction at the provider's limit (100 requests / 15 s, 2,000 rows a page) ==")
         bench_extraction(args.extract_rows)

@@ -280,6 +280,7 @@ COMMAND_MODULES: list[str] = [
     "pipelines.cli_access",
     "pipelines.cli_keys",
     "pipelines.cli_gdpr",
+    "pipelines.cli_reconciliation",
 ]
 
 

@@ -20,9 +20,13 @@ from assets.intercompany.intercompany_charges import intercompany_charges
 from assets.normalized.billable_lines import billable_lines
 from assets.posting.posted_invoices import posted_invoices
 from assets.raw.pm_extracts import pm_extracts
+from assets.reconciliation.inputs import bank_statement_lines, receivables
+from assets.reconciliation.matches import bank_matches
+from assets.reconciliation.settlement_payments import settlement_payments
 from pipelines.allocation_jobs import reallocate
 from pipelines.audit_runs import AUDIT_SENSORS
 from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
+from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, RECONCILIATION_SENSORS
 from pipelines.review import weekly_review
 from pipelines.schedules import SCHEDULES as ORCHESTRATION_SCHEDULES
 from pipelines.sensors import SENSORS as ORCHESTRATION_SENSORS
@@ -62,6 +66,7 @@ ASSETS: list[dg.AssetsDefinition] = [
     group_consolidation,
     quarantine_share,
     month_outcome_asset,
+    *(bank_statement_lines, receivables, bank_matches, settlement_payments),  # reconciliation (decision 0024)
 ]
 ASSET_CHECKS: list[dg.AssetChecksDefinition] = []
 JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and op jobs
@@ -71,9 +76,10 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     weekly_review,
     export_ledger,
     consolidate_group,
+    *RECONCILIATION_JOBS,
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = [*ORCHESTRATION_SCHEDULES]
-SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS, *AUDIT_SENSORS]
+SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS, *AUDIT_SENSORS, *RECONCILIATION_SENSORS]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from assets.reconciliation.matches import entity_metrics, reconciliation_lines
 from resources.warehouse import Warehouse, WarehouseBusyError
 from rules.money import minor_units
 from rules.settings import BillbridgeConfig
@@ -226,6 +227,7 @@ def summary(
         try:
             row = entity_summary(warehouse, entity, scope)
             row["findings"] = _findings(warehouse, config, entity, row["periods"])
+            row["reconciliation"] = entity_metrics(warehouse, entity)
         except WarehouseBusyError as exc:
             row = {"entity": entity, "busy": str(exc)}
         rows.append(row)
@@ -289,6 +291,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
               + (": " + ", ".join(f"{k} {v}" for k, v in r["quarantined_by_reason"].items()) if r["quarantined"] else ""))
         for r in ready
     ]  # fmt: skip
+    out += [_clip(line) for line in reconciliation_lines(ready)]
     out += _attention(rows)
     return "\n".join(out + events_footer())
 

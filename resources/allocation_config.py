@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from resources.configuration import REPO_ROOT, _format_errors, _read_yaml
+from resources.configuration import REPO_ROOT, validated_document
 from rules.allocation.rule_set import AllocationInputs, OverheadRow, RuleSetDocument, UsageRow, _Strict
 from rules.settings import ConfigurationError
 
@@ -59,13 +59,7 @@ def load_allocation_inputs(path: str | os.PathLike[str] | None = None) -> Alloca
     naming the file, the key or CSV line, and what was expected.
     """
     rules_path = Path(path or os.environ.get("BILLBRIDGE_ALLOCATION_RULES") or DEFAULT_RULES_PATH).resolve()
-    raw = _read_yaml(rules_path)
-    if not isinstance(raw, dict):
-        raise ConfigurationError(f"{rules_path}: expected a mapping of keys at the top level")
-    try:
-        rules = RuleSetDocument.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigurationError(_format_errors(rules_path, exc)) from None
+    rules = validated_document(rules_path, RuleSetDocument)
     overheads = _read_csv((rules_path.parent / rules.overheads).resolve(), OverheadRow)
     usage = _read_csv((rules_path.parent / rules.usage).resolve(), UsageRow)
     references = [o.reference for o in overheads]  # type: ignore[attr-defined]

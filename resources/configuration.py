@@ -11,15 +11,17 @@ import hashlib
 import os
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from resources.fx import published_currencies
 from rules.settings import BillbridgeConfig, ConfigurationError, MappingDocument
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "billbridge.yaml"
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def _read_yaml(path: Path) -> object:
@@ -43,6 +45,18 @@ def _format_errors(path: Path, exc: ValidationError, prefix: str = "") -> str:
         got_text = "" if isinstance(got, dict | list) else f" (got {got!r})"
         lines.append(f"  - key {key}: {error['msg']}{got_text}")
     return "\n".join(lines)
+
+
+def validated_document(path: Path, model: type[ModelT]) -> ModelT:
+    """The YAML file at `path` validated as `model`; ConfigurationError naming the file, every bad key
+    and what was expected."""
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{path}: expected a mapping of keys at the top level")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigurationError(_format_errors(path, exc)) from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> BillbridgeConfig:

@@ -74,6 +74,10 @@ FX_CONVERSION_RULE = RoundingRule.HALF_UP
 AVERAGE_RATE_RULE = RoundingRule.HALF_UP
 TRANSLATION_RULE = RoundingRule.HALF_UP
 BASE_SPLIT_RULE = RoundingRule.HALF_UP
+# Reconciliation (docs/decisions/0024): a percentage limit (amount tolerance, write-off) is the amount
+# x percent / 100, half-up to minor units; an amount due in another currency is converted to the bank's
+# by FX_CONVERSION_RULE, and the realised FX difference is the received amount less that conversion.
+PERCENT_LIMIT_RULE = RoundingRule.HALF_UP
 
 
 def minor_units(currency: str) -> int:

@@ -25,6 +25,7 @@ def test_every_asset_is_documented() -> None:
             "reporting",
             "consolidation",
             "health",
+            "reconciliation",
         }
         assert spec.group_name in groups, key
         assert spec.description, key

@@ -1,0 +1,116 @@
+"""Reconciliation matches, entity x month: the month's undecided bank lines against what is still due.
+
+Every decision goes to the append-only match log (rules/reconciliation/match_log.py); an
+auto-accepted match also becomes a settlement waiting for the outbox. Lines a person or the matcher
+already closed are never decided again, so a rerun logs only what changed.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from assets.partitions import days_to_month, entity_month_partitions, month_slices
+from assets.reconciliation.inputs import BANK_STATEMENT_LINES, RECEIVABLES
+from assets.reporting import preview
+from resources.bank_statements_decisions import (
+    current_items,
+    metrics_inputs,
+    record_matcher_decisions,
+    undecided_lines,
+)
+from resources.bank_statements_parties import party_records
+from resources.bank_statements_rules import load_reconciliation_rules
+from resources.bank_statements_store import reconciliation_transaction
+from resources.configuration import current_config
+from resources.warehouse import Warehouse
+from rules.reconciliation.duplicates import duplicate_suggestions
+from rules.reconciliation.ladder import match_lines
+from rules.reconciliation.match_log import MATCHER, Actor
+from rules.reconciliation.metrics import reconciliation_metrics
+
+BANK_MATCHES = dg.AssetKey(["reconciliation", "bank_matches"])
+
+
+def entity_metrics(warehouse: Warehouse, entity: str, period: str | None = None) -> dict[str, object]:
+    """The report's figures for one entity (one month of booking dates when `period` is given), with the
+    duplicate clients and contacts suggested for a person to look at."""
+    contact_of = {
+        str(c.pm_client_id): c.contact_name for c in current_config().mapping.clients if c.entity == entity
+    }
+    with reconciliation_transaction(warehouse, entity) as con:
+        figures = reconciliation_metrics(*metrics_inputs(con, entity, period))
+        suggestions = duplicate_suggestions(party_records(con, entity), contact_of)
+    duplicates = [f"{s.a_source} {s.a_name!r} ~ {s.b_source} {s.b_name!r}" for s in suggestions]
+    return {**figures, "duplicate_parties": duplicates}
+
+
+def reconciliation_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The report's reconciliation section: one line per entity that has bank lines."""
+    out = []
+    for row in rows:
+        m = row.get("reconciliation") or {}
+        if not any(
+            m.get(k) for k in ("matched_automatically", "matched_by_hand", "proposed", "open_exceptions")
+        ):
+            continue
+        cash = ", ".join(f"{v} {k}" for k, v in m["unapplied_cash"].items()) or "0"
+        written = ", ".join(f"{v} {k}" for k, v in m["written_off"].items()) or "0"
+        out.append(
+            f"  {row['entity']}: matched automatically {m['matched_automatically']}, by hand {m['matched_by_hand']}, "
+            f"proposed {m['proposed']}, open exceptions {m['open_exceptions']}, unapplied cash {cash}, "
+            f"written off {written}, DSO {m['dso_days'] if m['dso_days'] is not None else '-'} days"
+        )
+        out += [f"    possible duplicate: {d}" for d in m.get("duplicate_parties", [])]
+    return ["", "Reconciliation:", *out] if out else []
+
+
+@dg.asset(
+    key=BANK_MATCHES,
+    deps=[
+        dg.AssetDep(BANK_STATEMENT_LINES, partition_mapping=days_to_month),
+        dg.AssetDep(RECEIVABLES, partition_mapping=days_to_month),
+    ],
+    partitions_def=entity_month_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"duckdb"},
+    group_name="reconciliation",
+    owners=["team:finance-systems"],
+)
+def bank_matches(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """The month's bank lines matched to invoices and credit notes: auto-accepted, proposed to a person, or an
+    exception, each decision in the append-only match log with its score components and the rule version."""
+    config = current_config()
+    rules = load_reconciliation_rules(entities=tuple(config.entity_ids))
+    summaries, previews = {}, []
+    for part in month_slices(context):
+        actor = Actor(MATCHER, datetime.now(UTC), context.run.run_id)
+        with reconciliation_transaction(warehouse, part.entity) as con:
+            lines = undecided_lines(con, part.entity, part.month, part.month_end)
+            items = current_items(con, part.entity)
+            decisions = match_lines(lines, items, rules, part.entity)
+            logged = record_matcher_decisions(con, decisions, lines, items, rules, actor, part.period)
+        summaries[part.label()] = {"decided": decisions.height, "logged": logged,
+                                   **entity_metrics(warehouse, part.entity, part.period)}  # fmt: skip
+        previews.append(decisions)
+        context.log.info(
+            f"{part.label()}: {decisions.height} line(s) decided, {logged} new decision(s) logged"
+        )
+    decided = pl.concat(previews) if previews else pl.DataFrame()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": decided.height,
+            "rule_version": rules.version,
+            "by_partition": dg.MetadataValue.json(summaries),
+            "decisions": dg.MetadataValue.md(
+                preview(
+                    decided,
+                    ["line_id", "status", "item_numbers", "confidence", "anomalies", "explanation"],
+                    20,
+                )
+                if decided.height
+                else "_no rows_"
+            ),
+        }
+    )

@@ -1,0 +1,90 @@
+"""`make bench` section: the matching ladder over 100,000 bank lines and 100,000 open items, next to the
+bare exact-key DuckDB join over the same rows (the floor: no typos, no names, no tolerances).
+
+Each measurement runs in a fresh process so its peak RSS is its own (polars and DuckDB allocate outside
+Python's heap, where tracemalloc cannot see). Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import time
+
+import duckdb
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _labelled(invoices: int):  # type: ignore[no-untyped-def]
+    from sandbox.bank_statements import generate_labelled_set
+
+    return generate_labelled_set(seed=15, invoices=invoices, clients=max(300, invoices // 10))
+
+
+def _measure_ladder(invoices: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    import polars as pl
+
+    from resources.bank_statements_rules import load_reconciliation_rules
+    from rules.reconciliation.ladder import match_lines
+
+    labelled = _labelled(invoices)
+    rules = load_reconciliation_rules()
+    baseline = _peak_rss_mib()
+    t0, c0 = time.perf_counter(), time.process_time()
+    decisions = match_lines(labelled.lines, labelled.items, rules, "uk")
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    joined = decisions.join(labelled.truth, on="line_id")
+    auto = joined.filter(pl.col("status") == "auto_accepted")
+    correct = (auto["item_ids"].list.sort() == auto["true_item_ids"].list.sort()).sum()
+    out.put({"seconds": elapsed, "cpu_seconds": cpu, "peak_mib": _peak_rss_mib(), "baseline_mib": baseline,
+             "lines": labelled.lines.height, "items": labelled.items.height, "auto": auto.height,
+             "precision": correct / max(auto.height, 1)})  # fmt: skip
+
+
+def _measure_floor(invoices: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    labelled = _labelled(invoices)
+    baseline = _peak_rss_mib()
+    con = duckdb.connect()
+    con.register("lines", labelled.lines)
+    con.register("items", labelled.items)
+    t0 = time.perf_counter()
+    matched = con.execute(
+        "SELECT count(*) FROM lines l JOIN items i ON l.remittance = i.number AND l.amount = i.amount_due "
+        "AND l.currency = i.currency"
+    ).fetchone()
+    elapsed = time.perf_counter() - t0
+    out.put({"seconds": elapsed, "peak_mib": _peak_rss_mib(), "baseline_mib": baseline,
+             "matched": matched[0] if matched else 0})  # fmt: skip
+
+
+def _in_fresh_process(target, invoices: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
+    process = multiprocessing.get_context("spawn").Process(target=target, args=(invoices, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result  # type: ignore[no-any-return]
+
+
+def bench_reconciliation(invoices: int = 100_000) -> dict[str, dict[str, float]]:
+    """Print and return the ladder's and the floor's wall time and peak memory."""
+    ladder = _in_fresh_process(_measure_ladder, invoices)
+    floor = _in_fresh_process(_measure_floor, invoices)
+    print(f"ladder:       {ladder['seconds']:6.2f}s ({ladder['cpu_seconds']:.1f}s CPU)  {ladder['lines']:,.0f} bank lines x {ladder['items']:,.0f} items, "
+          f"{ladder['auto']:,.0f} auto-accepted at precision {ladder['precision']:.4f}; "
+          f"peak RSS {ladder['peak_mib']:,.0f} MiB ({ladder['baseline_mib']:,.0f} before matching)")  # fmt: skip
+    print(f"DuckDB floor: {floor['seconds']:6.2f}s  exact-key join, {floor['matched']:,.0f} lines matched; "
+          f"peak RSS {floor['peak_mib']:,.0f} MiB ({floor['baseline_mib']:,.0f} before joining)")  # fmt: skip
+    print(f"ladder / floor: {ladder['seconds'] / floor['seconds']:,.0f}x (target: under 60 s)")
+    return {"ladder": ladder, "floor": floor}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--invoices", type=int, default=100_000)
+    print(json.dumps(bench_reconciliation(parser.parse_args().invoices), indent=1))

@@ -1,0 +1,1 @@
+"""Reconciliation: bank lines matched to receivables, settlement differences, the match log shape."""

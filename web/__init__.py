@@ -1,0 +1,1 @@
+"""The reconciliation workbench: server-rendered pages over the warehouse (docs/decisions/0025)."""
