@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from dotenv import load_dotenv
 
 from pipelines.cli_access import run_authorised
-from pipelines.cli_args import entity_id, period
+from pipelines.cli_args import entity_id
 from resources.configuration import current_config
 from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse, default_home
