@@ -16,16 +16,29 @@ from typing import Any
 import httpx
 import pytest
 
+from rules.billing.drafting import BillingRules, DraftingContext, Drafts, draft_invoices
 from rules.outbound_payloads import outbound_document
 from rules.rule_sets import MoneyRounding, TaxRounding
 from rules.settings import BillbridgeConfig
 from sandbox.xero import XeroSandbox, dumps_exact, loads_exact
-from tests.unit.test_money_rounding import _config, _drafts, _three_ties, _uk_ties
+from tests.unit.drafting_gates import passes_the_gates
+from tests.unit.test_money_rounding import AUGUST, RATES, _config, _lines, _three_ties, _uk_ties
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "demo-xero-token"
 UNLIMITED: dict[str, Any] = {"minute_limit": None, "day_limit": None, "concurrent_limit": None}
+
+
+def _drafts(config: BillbridgeConfig, entity: str, entries: list[dict[str, Any]], currency: str) -> Drafts:
+    """The entity's August drafts of `entries`, through every gate the asset applies."""
+    return passes_the_gates(
+        draft_invoices(
+            _lines(config, entity, entries, currency),
+            DraftingContext(config.entity(entity), *AUGUST, RATES, "run"),
+            BillingRules.of(config),
+        )
+    )
 
 
 @pytest.fixture
