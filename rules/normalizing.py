@@ -98,6 +98,7 @@ RULES: list[tuple[str, pl.Expr]] = [
     ("fx_rate_missing", pl.col("fx_rate").is_null() | pl.col("fx_rate_reporting").is_null()),
 ]  # fmt: skip
 _ADMITTED = pl.col("failures").list.len() == 0
+_HOURS_WORKED = pl.when(_IS_TIME).then(pl.col("quantity")).cast(QUANTITY).alias("hours")  # before any rule
 
 
 @dataclass(frozen=True)
@@ -189,9 +190,7 @@ def held_time(raw_time_entries: pl.DataFrame, directory: pl.DataFrame, under: Ju
     judges them), with their TRACE_COLUMNS: hours, cost rate and approval, without pricing them."""
     judged = judge_records(raw_time_entries, raw_time_entries.clear(), directory, under)
     admitted = judged.records.filter(_ADMITTED)
-    return admitted.select(*TRACE_COLUMNS).with_columns(
-        pl.col("hours").cast(QUANTITY), pl.col("cost_rate").cast(MONEY)
-    )
+    return admitted.with_columns(_HOURS_WORKED, pl.col("cost_rate").cast(MONEY)).select(TRACE_COLUMNS)
 
 
 def _with_contacts(records: pl.DataFrame, config: BillbridgeConfig) -> pl.DataFrame:
@@ -224,10 +223,7 @@ def _with_currencies(records: pl.DataFrame, entity: EntityConfig, config: Billbr
         .otherwise(pl.lit(0).cast(QUANTITY))
         .alias("cost_rate"),
         (pl.col("entry_billable") & pl.col("project_is_billable").fill_null(False)).alias("billable"),
-    ).with_columns(
-        pl.lit(config.reporting_currency).alias("reporting_currency"),
-        pl.when(_IS_TIME).then(pl.col("quantity")).alias("hours"),  # as worked, before any rule
-    )
+    ).with_columns(pl.lit(config.reporting_currency).alias("reporting_currency"))
 
 
 def _conversions_needed(records: pl.DataFrame) -> pl.DataFrame:
@@ -300,7 +296,8 @@ def _billed_quantities(good: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("quantity"))
     )
     return good.with_columns(
-        pl.when(_IS_TIME).then(entry_units(shared)).otherwise(shared).cast(QUANTITY).alias("quantity"),
+        _HOURS_WORKED,
+        entry_units(shared, only=_IS_TIME).cast(QUANTITY).alias("quantity"),
         pl.when(_IS_TIME).then(pl.col("rounding_id")).alias("rounding_rule_id"),
     )  # fmt: skip
 

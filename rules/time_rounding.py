@@ -59,18 +59,20 @@ def round_up_to_increment(hours: pl.Expr, increment_minutes: pl.Expr, minimum_mi
     return (rounded.cast(WIDE) * pl.lit(Decimal("0.0001"), WIDE)).cast(QUANTITY)
 
 
-def _units(hours: pl.Expr, grain: str) -> pl.Expr:
-    """`hours` rounded by the row's rule when that rule governs `grain`, else unchanged."""
+def _units(hours: pl.Expr, grain: str, only: pl.Expr | None = None) -> pl.Expr:
+    """`hours` rounded by the row's rule when that rule governs `grain` (and `only` holds), else unchanged."""
     rounded = round_up_to_increment(
         hours, pl.col(f"{_PREFIX}_increment_minutes"), pl.col(f"{_PREFIX}_minimum_minutes")
     )
-    return pl.when(pl.col(f"{_PREFIX}_apply") == grain).then(rounded).otherwise(hours)
+    governed = pl.col(f"{_PREFIX}_apply") == grain
+    return pl.when(governed if only is None else only & governed).then(rounded).otherwise(hours)
 
 
-def entry_units(hours: pl.Expr) -> pl.Expr:
+def entry_units(hours: pl.Expr, only: pl.Expr) -> pl.Expr:
     """A time entry's invoiceable units: `hours` rounded by its `per_entry` rule (rows of
-    `with_time_rounding`); hours under a `per_line` rule or none are left for the invoice line."""
-    return _units(hours, PER_ENTRY)
+    `with_time_rounding`) on the rows where `only` holds (the time entries; an expense is never
+    rounded); hours under a `per_line` rule or none are left for the invoice line."""
+    return _units(hours, PER_ENTRY, only)
 
 
 def invoice_line_units(lines: pl.DataFrame, rules: Sequence[TimeRounding]) -> pl.DataFrame:
