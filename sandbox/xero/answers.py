@@ -88,3 +88,17 @@ def safe_echo(element: Any, keys: Iterable[str]) -> dict[str, Any]:
     if not isinstance(element, dict):
         return {}
     return {k: element[k] for k in keys if isinstance(element.get(k), str)}
+
+
+def rejected_element(
+    echo: dict[str, Any], id_field: str, errors: list[str], flag: str | None
+) -> dict[str, Any]:
+    """An element as answered when it was not saved: echoed fields, a zero id, and its errors
+    (`flag` names the element's has-errors field, e.g. HasValidationErrors, if it has one)."""
+    has_errors = bool(errors)
+    answer: dict[str, Any] = {**echo, id_field: ZERO_GUID}
+    if flag is not None:
+        answer[flag] = has_errors
+    answer["StatusAttributeString"] = "ERROR" if has_errors else "OK"
+    answer["ValidationErrors"] = validation_messages(errors)
+    return answer

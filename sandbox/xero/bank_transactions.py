@@ -16,7 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from resources.http_server import Response
-from sandbox.xero.answers import ZERO_GUID, ok, safe_echo, validation_exception, validation_messages
+from sandbox.xero.answers import (
+    ok,
+    rejected_element,
+    safe_echo,
+    validation_exception,
+)
 from sandbox.xero.books import Books, Write
 from sandbox.xero.contacts import create_planned_contact, resolve_contact
 from sandbox.xero.exact import ms_date
@@ -191,14 +196,10 @@ def _insert(books: Books, write: Write, kind: TransactionKind, body: dict[str, A
 
 
 def _error_element(item: Checked) -> dict[str, Any]:
-    has_errors = bool(item.errors)
-    return {
-        **safe_echo(item.element, ("Reference",)),
-        **({"Type": item.element["Type"]} if _known_type(item.element) else {}),
-        "BankTransactionID": ZERO_GUID,
-        "StatusAttributeString": "ERROR" if has_errors else "OK",
-        "ValidationErrors": validation_messages(item.errors),
-    }
+    echo = safe_echo(item.element, ("Reference",))
+    if _known_type(item.element):
+        echo["Type"] = item.element["Type"]
+    return rejected_element(echo, "BankTransactionID", item.errors, None)
 
 
 def _known_type(element: Any) -> bool:

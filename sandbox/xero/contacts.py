@@ -8,7 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from resources.http_server import Request, Response
-from sandbox.xero.answers import ZERO_GUID, ok, problem, safe_echo, validation_exception, validation_messages
+from sandbox.xero.answers import (
+    ok,
+    problem,
+    rejected_element,
+    safe_echo,
+    validation_exception,
+)
 from sandbox.xero.books import Books, Write
 from sandbox.xero.exact import ms_date
 from sandbox.xero.kinds import CONTACT_FIELDS
@@ -64,14 +70,9 @@ def _check_contact(ledger: Ledger, tenant: str, element: Any, seen: set[str]) ->
 
 
 def _error_element(item: Checked) -> dict[str, Any]:
-    has_errors = bool(item.errors)
-    return {
-        **safe_echo(item.element, ("Name",)),
-        "ContactID": ZERO_GUID,
-        "HasValidationErrors": has_errors,
-        "StatusAttributeString": "ERROR" if has_errors else "OK",
-        "ValidationErrors": validation_messages(item.errors),
-    }
+    return rejected_element(
+        safe_echo(item.element, ("Name",)), "ContactID", item.errors, "HasValidationErrors"
+    )
 
 
 def insert_contact(

@@ -12,12 +12,11 @@ from typing import Any
 from resources.http_server import Response
 from sandbox.xero.answers import (
     ERR_POST_DATA,
-    ZERO_GUID,
     api_error,
     ok,
+    rejected_element,
     safe_echo,
     validation_exception,
-    validation_messages,
 )
 from sandbox.xero.books import Books, Write
 from sandbox.xero.contacts import create_planned_contact, resolve_contact
@@ -122,14 +121,7 @@ def error_element(kind: DocumentKind, item: Checked) -> dict[str, Any]:
     echo = safe_echo(item.element, (kind.number_field, "Reference"))
     if isinstance(item.element, dict) and item.element.get("Type") in kind.types:
         echo["Type"] = item.element["Type"]
-    has_errors = bool(item.errors)
-    return {
-        **echo,
-        kind.id_field: ZERO_GUID,
-        "HasErrors": has_errors,
-        "StatusAttributeString": "ERROR" if has_errors else "OK",
-        "ValidationErrors": validation_messages(item.errors),
-    }
+    return rejected_element(echo, kind.id_field, item.errors, "HasErrors")
 
 
 def check_invoice(

@@ -175,35 +175,42 @@ class Ledger:
 
     # -- documents -------------------------------------------------------------------------------
 
+    def _insert(self, table: str, columns: dict[str, Any]) -> None:
+        names, marks = ", ".join(columns), ", ".join("?" * len(columns))
+        self.con.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(columns.values()))
+
+    @staticmethod
+    def _columns(document: NewDocument, key: str | None, now: float) -> dict[str, Any]:
+        """The stored columns every document and transaction has."""
+        return {
+            "tenant": document.tenant,
+            "doc_id": document.doc_id,
+            "doc_type": document.doc_type,
+            "number": document.number,
+            "reference": document.reference,
+            "status": document.status,
+            "contact_id": document.contact_id,
+            "contact_name": document.contact_name,
+            "created_utc": iso_utc(now),
+            "updated_utc": iso_utc(now),
+            "idempotency_key": key,
+            "request_json": dumps_exact(document.request_element),
+            "body": dumps_exact(document.body),
+        }
+
+    def _replace_body(self, table: str, tenant: str, doc_id: str, body: dict[str, Any], now: float) -> None:
+        self.con.execute(
+            f"UPDATE {table} SET body = ?, status = ?, updated_utc = ? WHERE tenant = ? AND doc_id = ?",
+            (dumps_exact(body), body["Status"], iso_utc(now), tenant, doc_id),
+        )
+
     def insert_document(self, document: NewDocument, key: str | None, now: float) -> None:
         """Store a new document (the caller holds a transaction)."""
-        self.con.execute(
-            "INSERT INTO documents (tenant, doc_id, doc_type, number, reference, status, contact_id, "
-            "contact_name, created_utc, updated_utc, idempotency_key, request_json, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                document.tenant,
-                document.doc_id,
-                document.doc_type,
-                document.number,
-                document.reference,
-                document.status,
-                document.contact_id,
-                document.contact_name,
-                iso_utc(now),
-                iso_utc(now),
-                key,
-                dumps_exact(document.request_element),
-                dumps_exact(document.body),
-            ),
-        )
+        self._insert("documents", self._columns(document, key, now))
 
     def update_document(self, tenant: str, doc_id: str, body: dict[str, Any], now: float) -> None:
         """Replace a stored document's body and status (the caller holds a transaction)."""
-        self.con.execute(
-            "UPDATE documents SET body = ?, status = ?, updated_utc = ? WHERE tenant = ? AND doc_id = ?",
-            (dumps_exact(body), body["Status"], iso_utc(now), tenant, doc_id),
-        )
+        self._replace_body("documents", tenant, doc_id, body, now)
 
     def find_document(self, tenant: str, doc_id: str, types: tuple[str, ...]) -> dict[str, Any] | None:
         """A stored document of one of `types` by id (any letter case), or None."""
@@ -228,35 +235,12 @@ class Ledger:
 
     def insert_transaction(self, row: NewTransaction, key: str | None, now: float) -> None:
         """Store a new payment, bank transaction or credit (the caller holds a transaction)."""
-        self.con.execute(
-            "INSERT INTO transactions (tenant, collection, doc_id, doc_type, number, reference, status, "
-            "contact_id, contact_name, parent_id, created_utc, updated_utc, idempotency_key, request_json, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                row.tenant,
-                row.collection,
-                row.doc_id,
-                row.doc_type,
-                row.number,
-                row.reference,
-                row.status,
-                row.contact_id,
-                row.contact_name,
-                row.parent_id,
-                iso_utc(now),
-                iso_utc(now),
-                key,
-                dumps_exact(row.request_element),
-                dumps_exact(row.body),
-            ),
-        )
+        columns = {**self._columns(row, key, now), "collection": row.collection, "parent_id": row.parent_id}
+        self._insert("transactions", columns)
 
     def update_transaction(self, tenant: str, doc_id: str, body: dict[str, Any], now: float) -> None:
         """Replace a stored transaction's body and status (the caller holds a transaction)."""
-        self.con.execute(
-            "UPDATE transactions SET body = ?, status = ?, updated_utc = ? WHERE tenant = ? AND doc_id = ?",
-            (dumps_exact(body), body["Status"], iso_utc(now), tenant, doc_id),
-        )
+        self._replace_body("transactions", tenant, doc_id, body, now)
 
     def find_transaction(self, tenant: str, collection: str, doc_id: str) -> dict[str, Any] | None:
         """A stored transaction of a collection by id (any letter case), or None."""

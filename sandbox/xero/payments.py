@@ -19,7 +19,12 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from resources.http_server import Response
-from sandbox.xero.answers import ZERO_GUID, ok, safe_echo, validation_exception, validation_messages
+from sandbox.xero.answers import (
+    ok,
+    rejected_element,
+    safe_echo,
+    validation_exception,
+)
 from sandbox.xero.books import Books, Write
 from sandbox.xero.exact import CENT, loads_exact, ms_date
 from sandbox.xero.kinds import CREDIT_NOTES, INVOICES, PAYMENTS, DocumentKind
@@ -290,11 +295,6 @@ def _store(ledger: Ledger, write: Write, payment: dict[str, Any], element: Any) 
 
 
 def _error_element(item: Checked) -> dict[str, Any]:
-    has_errors = bool(item.errors)
-    return {
-        **safe_echo(item.element, ("Reference",)),
-        "PaymentID": ZERO_GUID,
-        "HasValidationErrors": has_errors,
-        "StatusAttributeString": "ERROR" if has_errors else "OK",
-        "ValidationErrors": validation_messages(item.errors),
-    }
+    return rejected_element(
+        safe_echo(item.element, ("Reference",)), "PaymentID", item.errors, "HasValidationErrors"
+    )
