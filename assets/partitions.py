@@ -1,7 +1,9 @@
 """Partitions: entity x day for extraction and normalization, entity x month for billing and posting.
 
-Entities come from configuration. A day partition is the entity's local calendar day
-(Harvest's `spent_date`); a month partition is named by its first day (YYYY-MM-01).
+Entities come from configuration: `Partitions.of(config)` builds the partitions of one
+configuration, and every asset factory takes them (`pipelines/definitions.py`). A day partition
+is the entity's local calendar day (Harvest's `spent_date`); a month partition is named by its
+first day (YYYY-MM-01).
 """
 
 from __future__ import annotations
@@ -11,23 +13,38 @@ from datetime import date
 
 import dagster as dg
 
-from resources.configuration import current_config
 from rules.calendar import month_end
+from rules.settings import BillbridgeConfig
 
 ENTITY = "entity"
 DAY = "day"
 MONTH = "month"
 
-_config = current_config()
-entity_partitions = dg.StaticPartitionsDefinition(_config.entity_ids)
-_start = _config.billing_start
 
-entity_day_partitions = dg.MultiPartitionsDefinition(
-    {ENTITY: entity_partitions, DAY: dg.DailyPartitionsDefinition(start_date=_start.isoformat())}
-)
-# The group's months (consolidation); the entity-month partitions share this definition.
-month_partitions = dg.MonthlyPartitionsDefinition(start_date=_start.replace(day=1).isoformat())
-entity_month_partitions = dg.MultiPartitionsDefinition({ENTITY: entity_partitions, MONTH: month_partitions})
+@dataclass(frozen=True)
+class Partitions:
+    """The partitions of one configuration: its entities by day and by month, and the group's months."""
+
+    entity_day: dg.MultiPartitionsDefinition
+    entity_month: dg.MultiPartitionsDefinition
+    # The group's months (consolidation); the entity-month partitions share this definition.
+    month: dg.MonthlyPartitionsDefinition
+
+    @classmethod
+    def of(cls, config: BillbridgeConfig) -> Partitions:
+        """The configured entities, from the configuration's `billing_start`."""
+        entities = dg.StaticPartitionsDefinition(config.entity_ids)
+        start = config.billing_start
+        month = dg.MonthlyPartitionsDefinition(start_date=start.replace(day=1).isoformat())
+        return cls(
+            entity_day=dg.MultiPartitionsDefinition(
+                {ENTITY: entities, DAY: dg.DailyPartitionsDefinition(start_date=start.isoformat())}
+            ),
+            entity_month=dg.MultiPartitionsDefinition({ENTITY: entities, MONTH: month}),
+            month=month,
+        )
+
+
 # The group close of a month reads that month of every entity.
 entity_months_to_month = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=MONTH)
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import dagster as dg
 import polars as pl
 
 
@@ -25,17 +22,3 @@ def preview(frame: pl.DataFrame, columns: list[str], rows: int = 10) -> str:
     for row in head.iter_rows():
         lines.append("| " + " | ".join("" if v is None else str(v) for v in row) + " |")
     return "\n".join(lines)
-
-
-def check_results(
-    asset_key: dg.AssetKey, logged: dict[str, list[tuple[bool, str]]]
-) -> Iterator[dg.AssetCheckResult]:
-    """One result per check over a run's partitions: passed only if it passed for every one,
-    with every partition's detail."""
-    for name, outcomes in logged.items():
-        yield dg.AssetCheckResult(
-            check_name=name,
-            asset_key=asset_key,
-            passed=all(ok for ok, _ in outcomes),
-            metadata={"detail": "; ".join(detail for _, detail in outcomes)},
-        )

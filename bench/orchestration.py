@@ -25,10 +25,10 @@ ENTITY = "uk"
 
 
 def _job(executor: dg.ExecutorDefinition, name: str, groups: tuple[str, ...]) -> dg.JobDefinition:
-    from pipelines.definitions import ASSETS, build_resources
+    from pipelines.definitions import defs
 
     job = dg.define_asset_job(name, selection=dg.AssetSelection.groups(*groups), executor_def=executor)
-    return dg.Definitions(assets=ASSETS, jobs=[job], resources=build_resources()).resolve_job_def(name)
+    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(name)
 
 
 def in_process_job() -> dg.JobDefinition:

@@ -17,20 +17,14 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from assets.allocation.allocation_assets import (
-    COST_ALLOCATIONS,
-    check_evaluations,
-    check_outcomes,
-    run_metadata,
-    stop_if_broken,
-)
-from assets.allocation.runs import plan_month, write_run
+from assets.allocation.allocation_assets import CHECKS, COST_ALLOCATIONS, judge_scope, run_metadata
+from assets.allocation.runs import AllocationRun, plan_month, write_run
 from assets.partitions import month_key
 from resources.allocation_config import load_allocation_inputs
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.warehouse import Warehouse
 from rules.calendar import add_months
-from rules.settings import ConfigurationError
+from rules.settings import BillbridgeConfig, ConfigurationError
 
 
 class ReallocateConfig(dg.Config):
@@ -50,9 +44,9 @@ class ReallocateConfig(dg.Config):
     dry_run: bool = Field(default=False, description="compute and diff, write nothing")
 
 
-def resolve_scope(config: ReallocateConfig) -> tuple[list[str], list[date], list[date]]:
-    """(entities, months to reallocate, months skipped as before the effective date); ValueError on bad input."""
-    known = current_config().entity_ids
+def resolve_scope(config: ReallocateConfig, known: list[str]) -> tuple[list[str], list[date], list[date]]:
+    """(entities among the `known` ones, months to reallocate, months skipped as before the effective
+    date); ValueError on bad input."""
     entities = config.entities or known
     unknown = [e for e in entities if e not in known]
     if unknown:
@@ -72,10 +66,12 @@ def resolve_scope(config: ReallocateConfig) -> tuple[list[str], list[date], list
     description="Reallocate the configured entity-months; a new allocation run id each, earlier runs kept.",
     tags={"kind": "allocation"},
 )
-def reallocate_scope(context: dg.OpExecutionContext, config: ReallocateConfig, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+def reallocate_scope(  # type: ignore[no-untyped-def]
+    context: dg.OpExecutionContext, config: ReallocateConfig, warehouse: Warehouse, settings: Settings
+):
     """Load the rule set, reallocate each entity-month in scope, report the diff per entity-month."""
     try:
-        entities, months, kept = resolve_scope(config)
+        entities, months, kept = resolve_scope(config, settings.entity_ids)
         inputs = load_allocation_inputs(config.rule_set_path or None)
     except (ValueError, ConfigurationError) as exc:
         raise dg.Failure(description=f"reallocate: {exc}") from None
@@ -85,16 +81,17 @@ def reallocate_scope(context: dg.OpExecutionContext, config: ReallocateConfig, w
             description=f"reallocate: {inputs.source_path} is version {version!r}, "
             f"the run config asked for {config.rule_set_version!r}"
         )
-    settings = current_config()
     runs = [
         plan_month(warehouse, inputs, entity, settings.entity(entity).base_currency, month, context.run_id)
         for entity in entities
         for month in months
     ]
     # A dry run's checks judge a rule set that is not the asset's: they stay in the op's output.
-    if runs and not config.dry_run:
-        yield from check_evaluations(runs)
-    stop_if_broken(warehouse, runs, record=not config.dry_run)
+    gate = judge_scope(warehouse, runs, context.run_id, record=not config.dry_run)
+    if not config.dry_run:
+        yield from gate.evaluations()
+    if not gate.passed:
+        raise gate.failure()
     if not config.dry_run:
         runs = [write_run(warehouse, inputs, run) for run in runs]
         for run in runs:
@@ -114,28 +111,34 @@ def reallocate_scope(context: dg.OpExecutionContext, config: ReallocateConfig, w
             "kept_before_effective_date": ", ".join(m.strftime("%Y-%m") for m in kept) or "none",
             "changed_cost_objects": sum(r.diff.filter(r.diff["reason"] != "unchanged").height for r in runs),
             "diff": dg.MetadataValue.md("\n\n".join(diff_sections) or "_nothing in scope_"),
-            "checks": dg.MetadataValue.md(
-                "\n".join(
-                    ["| check | held in every entity-month |", "|---|---|"]
-                    + [f"| {name} | {passed} |" for name, (passed, _) in check_outcomes(runs).items()]
-                )
-            ),
+            "checks": dg.MetadataValue.md(_held_table(runs)),
         },
     )
 
 
-def _launchpad_default() -> dict[str, Any]:
+def _held_table(runs: list[AllocationRun]) -> str:
+    """Each invariant and whether it held in every entity-month of the scope, as a markdown table."""
+    rows = ["| check | held in every entity-month |", "|---|---|"]
+    rows += [f"| {name} | {all(run.outcome.checks[name][0] for run in runs)} |" for name in CHECKS]
+    return "\n".join(rows)
+
+
+def _launchpad_default(billing_start: date) -> dict[str, Any]:
     """What the launchpad opens with: a dry run of last month for every entity (valid as it stands)."""
     last_month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
-    month = max(last_month, current_config().billing_start.replace(day=1))
+    month = max(last_month, billing_start.replace(day=1))
     return {"ops": {"reallocate_scope": {"config": {"months": [month.strftime("%Y-%m")], "dry_run": True}}}}
 
 
-@dg.job(
-    description="Re-run cost allocation on demand: rule set (or draft), effective date, scope, dry run.",
-    executor_def=dg.in_process_executor,
-    config=_launchpad_default(),
-)
-def reallocate() -> None:
-    """The `reallocate` job: one op that loops over the configured entity-months."""
-    reallocate_scope()
+def build_reallocate(config: BillbridgeConfig) -> dg.JobDefinition:
+    """The `reallocate` job of a configuration: one op that loops over the configured entity-months."""
+
+    @dg.job(
+        description="Re-run cost allocation on demand: rule set (or draft), effective date, scope, dry run.",
+        executor_def=dg.in_process_executor,
+        config=_launchpad_default(config.billing_start),
+    )
+    def reallocate() -> None:
+        reallocate_scope()
+
+    return reallocate

@@ -10,7 +10,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     """Run `reallocate` for the given scope and print each entity-month's diff."""
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import current_definitions
     from pipelines.runner import QUIET, _failure, ensure_dagster_home
 
     ensure_dagster_home()
@@ -23,10 +23,14 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         "dry_run": args.dry_run,
     }
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("reallocate").execute_in_process(
-            instance=instance,
-            run_config={**QUIET, "ops": {"reallocate_scope": {"config": op_config}}},
-            raise_on_error=False,
+        result = (
+            current_definitions()
+            .resolve_job_def("reallocate")
+            .execute_in_process(
+                instance=instance,
+                run_config={**QUIET, "ops": {"reallocate_scope": {"config": op_config}}},
+                raise_on_error=False,
+            )
         )
     if not result.success:
         print(f"reallocate FAILED (run {result.run_id[:8]}): {_failure(result)}")

@@ -14,7 +14,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     from assets.partitions import day_key, month_key
     from pipelines.concurrency import entity_tags
-    from pipelines.definitions import defs
+    from pipelines.definitions import current_definitions
     from pipelines.runner import QUIET, _failure, ensure_dagster_home
     from resources.configuration import current_config
     from rules.calendar import previous_local_day
@@ -26,7 +26,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             ("reconcile_bank", month_key(entity.id, date.fromisoformat(f"{args.period}-01")))]  # fmt: skip
     with dg.DagsterInstance.get() as instance:
         for job, key in runs:
-            result = defs.resolve_job_def(job).execute_in_process(
+            result = current_definitions().resolve_job_def(job).execute_in_process(
                 instance=instance, partition_key=str(key), tags=entity_tags(entity.id, "cli"), run_config=QUIET,
                 raise_on_error=False,
             )  # fmt: skip

@@ -1,41 +1,49 @@
 """The one code location: every asset, check, job, schedule, sensor and resource of billbridge.
 
-`make ui` loads this file through workspace.yaml. Secrets and endpoints come from the
-environment (see .env.example); nothing is read from them until a run starts. Each
-capability adds its pieces to the lists below, one line each.
+`build_definitions(config)` builds them all from one configuration object: its entities and
+billing start make the partitions, its schedules and sensors are built from it, and the object
+itself reaches assets and ops as the `settings` resource. The module-level `defs` (what
+`make ui` loads through workspace.yaml) is built from the configuration file; a test builds its
+own from a configuration made in code. Secrets and endpoints come from the environment (see
+.env.example); nothing is read from them until a run starts. Each capability adds its pieces to
+the lists below, one line each.
 """
 
 import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
 
-from assets.allocation.allocation_assets import cost_allocations
-from assets.billing.correction_drafts import correction_drafts
-from assets.billing.invoice_drafts import invoice_drafts
-from assets.consolidation.group_consolidation import group_consolidation
-from assets.consolidation.ledger_export import ledger_export
-from assets.health.outcome_assets import month_outcome_asset, quarantine_share
-from assets.intercompany.intercompany_charges import intercompany_charges
-from assets.normalized.billable_lines import billable_lines
-from assets.posting.posted_invoices import posted_invoices
-from assets.raw.pm_extracts import pm_extracts
-from assets.reconciliation.inputs import bank_statement_lines, receivables
-from assets.reconciliation.matches import bank_matches
-from assets.reconciliation.settlement_payments import settlement_payments
-from pipelines.allocation_jobs import reallocate
+from assets.allocation.allocation_assets import build_cost_allocations
+from assets.billing.correction_drafts import build_correction_drafts
+from assets.billing.invoice_drafts import build_invoice_drafts
+from assets.consolidation.group_consolidation import build_group_consolidation
+from assets.consolidation.ledger_export import build_ledger_export
+from assets.health.outcome_assets import build_month_outcome, build_quarantine_share
+from assets.intercompany.intercompany_charges import build_intercompany_charges
+from assets.normalized.billable_lines import build_billable_lines
+from assets.partitions import Partitions
+from assets.posting.posted_invoices import build_posted_invoices
+from assets.raw.pm_extracts import build_pm_extracts
+from assets.reconciliation.inputs import build_bank_statement_lines, build_receivables
+from assets.reconciliation.matches import build_bank_matches
+from assets.reconciliation.settlement_payments import build_settlement_payments
+from pipelines.allocation_jobs import build_reallocate
 from pipelines.audit_runs import AUDIT_SENSORS
 from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
-from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, RECONCILIATION_SENSORS
+from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, build_reconciliation_sensors
 from pipelines.review import weekly_review
-from pipelines.schedules import SCHEDULES as ORCHESTRATION_SCHEDULES
-from pipelines.sensors import SENSORS as ORCHESTRATION_SENSORS
+from pipelines.schedules import build_schedules
+from pipelines.sensors import build_sensors
+from resources.configuration import SETTINGS, current_config
 from resources.fx import EcbRates
 from resources.harvest import HarvestClient
 from resources.oauth import xero_credentials
 from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
+from rules.settings import BillbridgeConfig
 
 secure_process()  # owner-only files, secrets from the secrets file: before any resource reads them
 
@@ -54,38 +62,64 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     }
 
 
-ASSETS: list[dg.AssetsDefinition] = [
-    pm_extracts,
-    billable_lines,
-    invoice_drafts,
-    correction_drafts,
-    intercompany_charges,
-    posted_invoices,
-    cost_allocations,
-    ledger_export,
-    group_consolidation,
-    quarantine_share,
-    month_outcome_asset,
-    *(bank_statement_lines, receivables, bank_matches, settlement_payments),  # reconciliation (decision 0024)
+# Each asset factory builds its assets over the configuration's partitions.
+ASSET_FACTORIES: list[Callable[[Partitions], dg.AssetsDefinition]] = [
+    build_pm_extracts,
+    build_billable_lines,
+    build_invoice_drafts,
+    build_correction_drafts,
+    build_intercompany_charges,
+    build_posted_invoices,
+    build_cost_allocations,
+    build_ledger_export,
+    build_group_consolidation,
+    build_quarantine_share,
+    build_month_outcome,
+    *(
+        build_bank_statement_lines,
+        build_receivables,
+        build_bank_matches,
+        build_settlement_payments,
+    ),  # decision 0024
 ]
+# Definitions that do not depend on the configuration, one line each.
+ASSETS: list[dg.AssetsDefinition] = []
 ASSET_CHECKS: list[dg.AssetChecksDefinition] = []
+SCHEDULES: list[dg.ScheduleDefinition] = []
+SENSORS: list[dg.SensorDefinition] = [*AUDIT_SENSORS]
+# Asset jobs select by group or key, so they take the partitions of the assets they are bound to.
 JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and op jobs
     extract_and_normalize,
     bill_and_post,
-    reallocate,
     weekly_review,
     export_ledger,
     consolidate_group,
     *RECONCILIATION_JOBS,
 ]
-SCHEDULES: list[dg.ScheduleDefinition] = [*ORCHESTRATION_SCHEDULES]
-SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS, *AUDIT_SENSORS, *RECONCILIATION_SENSORS]
 
-defs = dg.Definitions(
-    assets=ASSETS,
-    asset_checks=ASSET_CHECKS,
-    jobs=JOBS,
-    schedules=SCHEDULES,
-    sensors=SENSORS,
-    resources=build_resources(),
-)
+
+def build_definitions(config: BillbridgeConfig, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
+    """Every definition of billbridge for `config`; `resources` replace the environment-bound defaults."""
+    partitions = Partitions.of(config)
+    return dg.Definitions(
+        assets=[*(build(partitions) for build in ASSET_FACTORIES), *ASSETS],
+        asset_checks=ASSET_CHECKS,
+        jobs=[*JOBS, build_reallocate(config)],
+        schedules=[*build_schedules(config), *SCHEDULES],
+        sensors=[
+            *build_sensors(config, partitions),
+            *build_reconciliation_sensors(config, partitions),
+            *SENSORS,
+        ],
+        resources={**build_resources(), SETTINGS: config, **(resources or {})},
+    )
+
+
+defs = build_definitions(current_config())
+
+
+def current_definitions() -> dg.Definitions:
+    """The code location for the configuration the process holds now: `defs`, unless an entry point
+    (the CLI, or a test of it) has loaded another configuration since."""
+    config = current_config()
+    return defs if (defs.resources or {}).get(SETTINGS) is config else build_definitions(config)

@@ -13,15 +13,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from assets.partitions import day_key, entity_day_partitions, entity_month_partitions, month_key
+from assets.partitions import Partitions, day_key, month_key
 from assets.reconciliation.inputs import BANK_STATEMENT_LINES, RECEIVABLES
 from assets.reconciliation.matches import BANK_MATCHES
 from assets.reconciliation.settlement_payments import SETTLEMENT_PAYMENTS
 from pipelines.concurrency import entity_tags
 from resources.bank_statements_inbox import inbox_folder, pending_files
-from resources.configuration import current_config
 from resources.warehouse import default_home
 from rules.calendar import previous_local_day
+from rules.settings import BillbridgeConfig
 
 load_bank_statements = dg.define_asset_job(
     "load_bank_statements",
@@ -42,21 +42,17 @@ def _inbox_digest(names_and_sizes: list[tuple[str, int, int]]) -> str:
     return hashlib.sha256(repr(sorted(names_and_sizes)).encode()).hexdigest()[:16]
 
 
-# Listens for files dropped into $BILLBRIDGE_HOME/inbox/bank/<entity>/: one run per entity and set of
-# files (the run key names the files, so an unchanged inbox is not requested twice). The run reads the
-# inbox as of the entity's yesterday, the latest day partition that exists.
-@dg.sensor(
-    job=load_bank_statements, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED
-)
-def bank_statement_inbox(context: dg.SensorEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
-    """Request `load_bank_statements` for every entity with files waiting in its inbox."""
+def inbox_requests(
+    config: BillbridgeConfig, entity_days: dg.MultiPartitionsDefinition
+) -> Iterator[dg.RunRequest | dg.SkipReason]:
+    """`load_bank_statements` for every configured entity with files waiting in its inbox."""
     home, requested = default_home(), False
-    for entity in current_config().entities:
+    for entity in config.entities:
         files = pending_files(inbox_folder(home, entity.id))
         if not files:
             continue
         key = day_key(entity.id, previous_local_day(datetime.now(UTC), entity.timezone))
-        if not entity_day_partitions.has_partition_key(str(key)):
+        if not entity_days.has_partition_key(str(key)):
             continue
         stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
         requested = True
@@ -69,28 +65,23 @@ def bank_statement_inbox(context: dg.SensorEvaluationContext) -> Iterator[dg.Run
         yield dg.SkipReason("no statement files waiting in any inbox")
 
 
-def months_to_reconcile(entity: str, day: date) -> list[dg.MultiPartitionKey]:
+def months_to_reconcile(
+    entity: str, day: date, entity_months: dg.MultiPartitionsDefinition
+) -> list[dg.MultiPartitionKey]:
     """The inbox day's month and the one before (statements arrive after the month they cover)."""
     first = day.replace(day=1)
     months = [first, (first - timedelta(days=1)).replace(day=1)]
     keys = [month_key(entity, m) for m in months]
-    return [k for k in keys if entity_month_partitions.has_partition_key(str(k))]
+    return [k for k in keys if entity_months.has_partition_key(str(k))]
 
 
-# Once statement lines are loaded for an entity-day, its months are matched: the match runs after
-# the load by construction (it is requested by the load's own materialization).
-@dg.asset_sensor(
-    asset_key=BANK_STATEMENT_LINES, job=reconcile_bank, default_status=dg.DefaultSensorStatus.STOPPED
-)
-def bank_lines_loaded(
-    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry
-) -> Iterator[dg.RunRequest]:
-    """Request `reconcile_bank` for the months of an entity-day whose statement lines were just loaded."""
+def loaded_requests(asset_event: dg.EventLogEntry, partitions: Partitions) -> Iterator[dg.RunRequest]:
+    """`reconcile_bank` for the months of an entity-day whose statement lines were just loaded."""
     partition = asset_event.dagster_event.partition if asset_event.dagster_event else None
     if partition is None:
         return
-    dims = entity_day_partitions.get_partition_key_from_str(partition).keys_by_dimension
-    for key in months_to_reconcile(dims["entity"], date.fromisoformat(dims["day"])):
+    dims = partitions.entity_day.get_partition_key_from_str(partition).keys_by_dimension
+    for key in months_to_reconcile(dims["entity"], date.fromisoformat(dims["day"]), partitions.entity_month):
         yield dg.RunRequest(
             run_key=f"bank_lines_loaded|{asset_event.run_id}|{partition}|{key}",
             partition_key=str(key),
@@ -99,4 +90,32 @@ def bank_lines_loaded(
 
 
 RECONCILIATION_JOBS = [load_bank_statements, reconcile_bank]
-RECONCILIATION_SENSORS = [bank_statement_inbox, bank_lines_loaded]
+
+
+def build_reconciliation_sensors(
+    config: BillbridgeConfig, partitions: Partitions
+) -> list[dg.SensorDefinition]:
+    """The inbox sensor over the configured entities, and the match request after each load."""
+
+    # Listens for files dropped into $BILLBRIDGE_HOME/inbox/bank/<entity>/: one run per entity and set of
+    # files (the run key names the files, so an unchanged inbox is not requested twice). The run reads the
+    # inbox as of the entity's yesterday, the latest day partition that exists.
+    @dg.sensor(
+        job=load_bank_statements, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED
+    )
+    def bank_statement_inbox(context: dg.SensorEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
+        """Request `load_bank_statements` for every entity with files waiting in its inbox."""
+        yield from inbox_requests(config, partitions.entity_day)
+
+    # Once statement lines are loaded for an entity-day, its months are matched: the match runs after
+    # the load by construction (it is requested by the load's own materialization).
+    @dg.asset_sensor(
+        asset_key=BANK_STATEMENT_LINES, job=reconcile_bank, default_status=dg.DefaultSensorStatus.STOPPED
+    )
+    def bank_lines_loaded(
+        context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry
+    ) -> Iterator[dg.RunRequest]:
+        """Request `reconcile_bank` for the months of an entity-day whose statement lines were just loaded."""
+        yield from loaded_requests(asset_event, partitions)
+
+    return [bank_statement_inbox, bank_lines_loaded]

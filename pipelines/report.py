@@ -227,7 +227,7 @@ def summary(
         try:
             row = entity_summary(warehouse, entity, scope)
             row["findings"] = _findings(warehouse, config, entity, row["periods"])
-            row["reconciliation"] = entity_metrics(warehouse, entity)
+            row["reconciliation"] = entity_metrics(warehouse, config, entity)
         except WarehouseBusyError as exc:
             row = {"entity": entity, "busy": str(exc)}
         rows.append(row)

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.event_inbox import EventInbox
 from resources.warehouse import Warehouse, WarehouseBusyError
 
@@ -51,12 +51,12 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 @dg.op(description="Collect exceptions per entity and week from every warehouse and the event inbox.")
-def review_exceptions(context: dg.OpExecutionContext) -> dg.Output[int]:
+def review_exceptions(context: dg.OpExecutionContext, settings: Settings) -> dg.Output[int]:
     # Read-only and briefly: the review must never take an entity's file from a run writing it.
     warehouse = Warehouse(read_only=True, lock_wait_s=5.0)
     rows: list[dict[str, Any]] = []
     busy: list[str] = []
-    for entity in current_config().entity_ids:
+    for entity in settings.entity_ids:
         try:
             rows += entity_exceptions(warehouse, entity)
         except (duckdb.Error, WarehouseBusyError) as exc:  # a run holds the file: review the others

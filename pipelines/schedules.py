@@ -20,7 +20,6 @@ from assets.partitions import day_key, month_key
 from pipelines.concurrency import entity_tags
 from pipelines.jobs import bill_and_post, extract_and_normalize
 from pipelines.review import weekly_review
-from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from rules.calendar import add_months, local_day, previous_local_day, previous_month
 from rules.settings import BillbridgeConfig, EntityConfig
@@ -175,6 +174,3 @@ def build_schedules(config: BillbridgeConfig) -> list[dg.ScheduleDefinition]:
         )
     )
     return schedules
-
-
-SCHEDULES = build_schedules(current_config())

@@ -31,17 +31,17 @@ import dagster as dg
 import httpx
 
 from assets.consolidation.group_consolidation import GROUP_CONSOLIDATION
-from assets.partitions import day_key, entity_day_partitions, month_key
+from assets.partitions import Partitions, day_key, month_key
 from pipelines.concurrency import CORRECTION_TAG, ENTITY_TAG, entity_tags
 from pipelines.failures import alert_text, run_failure_line
 from pipelines.jobs import GROUP_TAGS, extract_and_normalize
-from resources.configuration import current_config
 from resources.event_inbox import Change, EventInbox
 from resources.harvest import HarvestClient
 from resources.http_retry import ServiceUnreachableError
 from rules.pm_events import ACCEPTED, CORRECTION
 from rules.pm_payloads import canonical_payload
 from rules.routing import EntityRoutes, route_record
+from rules.settings import BillbridgeConfig, OrchestrationConfig
 
 POSTED_ASSET = dg.AssetKey(["posting", "posted_invoices"])
 POLLED_KINDS = ("time_entries", "expenses")
@@ -65,16 +65,18 @@ def _run_key(source: str, partition: tuple[str, str], changes: list[Change]) -> 
 
 
 def run_requests(
-    changes: Iterable[Change], source: str, inbox: EventInbox, invoiced: set[str]
+    changes: Iterable[Change],
+    source: str,
+    inbox: EventInbox,
+    invoiced: set[str],
+    entity_days: dg.MultiPartitionsDefinition,
 ) -> tuple[list[dg.RunRequest], list[Change]]:
-    """One run request per entity-day among the changes no sensor has requested yet.
+    """One run request per entity-day (of `entity_days`) among the changes no sensor has requested yet.
 
     Returns the requests and the changes that fall in invoiced months (the correction path).
     """
     candidates = [
-        c
-        for c in changes
-        if entity_day_partitions.has_partition_key(str(day_key(c.entity, date.fromisoformat(c.day))))
+        c for c in changes if entity_days.has_partition_key(str(day_key(c.entity, date.fromisoformat(c.day))))
     ]
     by_partition: dict[tuple[str, str], list[Change]] = {}
     for change in candidates:
@@ -98,16 +100,10 @@ def run_requests(
     return requests, corrections
 
 
-# Listens to the durable webhook inbox (`billbridge events serve` fills it) and re-syncs
-# exactly the entity-days the PM system says changed, within a minute of the change.
-@dg.sensor(
-    name="pm_webhook_inbox",
-    job=extract_and_normalize,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Request the entity-days named by PM webhooks stored in the inbox.",
-)
-def pm_webhook_inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+def webhook_tick(
+    context: dg.SensorEvaluationContext, entity_days: dg.MultiPartitionsDefinition
+) -> dg.SensorResult | dg.SkipReason:
+    """One tick of `pm_webhook_inbox`: the inbox's new events after the cursor, as run requests."""
     inbox = EventInbox()
     cursor = context.cursor or ""
     after = int(cursor) if cursor.isdigit() else 0
@@ -130,7 +126,9 @@ def pm_webhook_inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult | d
         if e.status == ACCEPTED and e.entity
         for day in e.days
     ]
-    requests, corrections = run_requests(changes, "webhook", inbox, posted_months(context.instance))
+    requests, corrections = run_requests(
+        changes, "webhook", inbox, posted_months(context.instance), entity_days
+    )
     corrected = {(c.record_kind, c.record_id, c.updated_at) for c in corrections}
     for event in events:
         if (event.record_kind, event.record_id, event.updated_at) in corrected:
@@ -196,19 +194,13 @@ def poll_changes(kind: str, records: dict[int, dict[str, Any]], routes: EntityRo
     return changes
 
 
-# The safety net: polls the PM API for records updated since the last watermark (minus an
-# overlap), so a lost or never-sent webhook is caught within one poll interval.
-@dg.sensor(
-    name="pm_updated_since_poll",
-    job=extract_and_normalize,
-    minimum_interval_seconds=current_config().orchestration.poll_interval_seconds,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Poll the PM API with updated_since (overlapping windows) and request changed entity-days.",
-)
-def pm_updated_since_poll(
-    context: dg.SensorEvaluationContext, harvest: HarvestClient
+def poll_tick(
+    context: dg.SensorEvaluationContext,
+    harvest: HarvestClient,
+    config: BillbridgeConfig,
+    entity_days: dg.MultiPartitionsDefinition,
 ) -> dg.SensorResult | dg.SkipReason:
-    config = current_config()
+    """One tick of `pm_updated_since_poll`: the records updated since the watermark, as run requests."""
     routes = EntityRoutes.from_config(config)
     window = poll_window(context.cursor, config.orchestration.poll_overlap_seconds, datetime.now(UTC))
     try:
@@ -228,7 +220,9 @@ def pm_updated_since_poll(
     except (ServiceUnreachableError, httpx.HTTPError, RuntimeError, ValueError) as exc:
         return dg.SkipReason(f"PM API poll failed ({exc}); the next tick retries the same window")
     try:
-        requests, corrections = run_requests(changes, "poll", EventInbox(), posted_months(context.instance))
+        requests, corrections = run_requests(
+            changes, "poll", EventInbox(), posted_months(context.instance), entity_days
+        )
     except sqlite3.Error as exc:
         return dg.SkipReason(f"event inbox unavailable ({exc}); next tick retries")
     for change in corrections:
@@ -258,30 +252,23 @@ def failure_message(run: dg.DagsterRun, error: str) -> dict[str, str]:
     }
 
 
-# Listens for failed runs of this code location and raises an alert: the Dagster log always,
-# and a POST to `orchestration.alert_webhook_url` (Slack-compatible `text`) when configured.
-@dg.run_failure_sensor(
-    name="alert_on_run_failure",
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Alert (log and webhook) naming the entity, partition and run of every failed run.",
-)
-def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
-    settings = current_config().orchestration
+def alert(context: dg.RunFailureSensorContext, orchestration: OrchestrationConfig) -> None:
+    """Log the failed run's alert, and POST it to the configured webhook when there is one."""
     # The failed step in one line (not Dagster's "Steps failed: [...]"), its runbook and who to escalate to.
     error = run_failure_line(
-        context.instance, context.dagster_run.run_id, os.environ, settings.runbook_base_url
+        context.instance, context.dagster_run.run_id, os.environ, orchestration.runbook_base_url
     )
-    error = alert_text(error or context.failure_event.message or "run failed", settings.runbook_base_url,
-                       settings.escalation)  # fmt: skip
+    error = alert_text(error or context.failure_event.message or "run failed", orchestration.runbook_base_url,
+                       orchestration.escalation)  # fmt: skip
+    webhook_url = orchestration.alert_webhook_url
     message = failure_message(context.dagster_run, error)
     context.log.error(message["text"])
-    url = current_config().orchestration.alert_webhook_url
-    if not url:
+    if not webhook_url:
         return
     try:
-        httpx.post(url, json=message, timeout=10.0).raise_for_status()
+        httpx.post(webhook_url, json=message, timeout=10.0).raise_for_status()
     except httpx.HTTPError as exc:  # the alert channel being down must not hide the alert
-        context.log.error(f"alert webhook {url} failed: {exc}; the alert is in this log")
+        context.log.error(f"alert webhook {webhook_url} failed: {exc}; the alert is in this log")
 
 
 # The group close: a month is consolidated when every entity's ledger export for it exists and one
@@ -294,9 +281,45 @@ group_close = dg.AutomationConditionSensorDefinition(
     description="Consolidate a month once every entity has exported its ledger for it.",
 )
 
-SENSORS: list[dg.SensorDefinition] = [
-    pm_webhook_inbox,
-    pm_updated_since_poll,
-    alert_on_run_failure,
-    group_close,
-]
+
+def build_sensors(config: BillbridgeConfig, partitions: Partitions) -> list[dg.SensorDefinition]:
+    """Every sensor of a configuration: its entity-days, its poll interval, its alert channel."""
+    orchestration = config.orchestration
+
+    # Listens to the durable webhook inbox (`billbridge events serve` fills it) and re-syncs
+    # exactly the entity-days the PM system says changed, within a minute of the change.
+    @dg.sensor(
+        name="pm_webhook_inbox",
+        job=extract_and_normalize,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Request the entity-days named by PM webhooks stored in the inbox.",
+    )
+    def pm_webhook_inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        return webhook_tick(context, partitions.entity_day)
+
+    # The safety net: polls the PM API for records updated since the last watermark (minus an
+    # overlap), so a lost or never-sent webhook is caught within one poll interval.
+    @dg.sensor(
+        name="pm_updated_since_poll",
+        job=extract_and_normalize,
+        minimum_interval_seconds=orchestration.poll_interval_seconds,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Poll the PM API with updated_since (overlapping windows) and request changed entity-days.",
+    )
+    def pm_updated_since_poll(
+        context: dg.SensorEvaluationContext, harvest: HarvestClient
+    ) -> dg.SensorResult | dg.SkipReason:
+        return poll_tick(context, harvest, config, partitions.entity_day)
+
+    # Listens for failed runs of this code location and raises an alert: the Dagster log always,
+    # and a POST to `orchestration.alert_webhook_url` (Slack-compatible `text`) when configured.
+    @dg.run_failure_sensor(
+        name="alert_on_run_failure",
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Alert (log and webhook) naming the entity, partition and run of every failed run.",
+    )
+    def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
+        alert(context, orchestration)
+
+    return [pm_webhook_inbox, pm_updated_since_poll, alert_on_run_failure, group_close]

@@ -123,6 +123,6 @@ def run_sync(request: SyncRequest) -> SyncReport:
 
 def _definitions() -> dg.Definitions:
     """The code location, imported when first needed (it loads every asset module)."""
-    from pipelines.definitions import defs
+    from pipelines.definitions import current_definitions
 
-    return defs
+    return current_definitions()

@@ -1,5 +1,8 @@
 """Load and validate the entity configuration and the mapping document from their files.
 
+Only entry points load it (the CLI, the module-level `defs` of `pipelines/definitions.py`); assets
+receive the loaded object as the `settings` resource (`Settings`), sensors and schedules are built
+from it, so Definitions can be built for any configuration, one made in code included.
 Bad configuration must stop at load with the file, the key and what was expected: the models
 (`rules/settings.py`) forbid unknown keys, and every error is re-raised as a
 `ConfigurationError` that names all of them at once.
@@ -13,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
+import dagster as dg
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -22,6 +26,11 @@ from rules.settings import BillbridgeConfig, ConfigurationError, MappingDocument
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "billbridge.yaml"
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# The configuration as a Dagster resource: `settings: Settings` in an asset or op receives the
+# object the Definitions were built from (docs/decisions/0018).
+SETTINGS = "settings"
+Settings = dg.ResourceParam[BillbridgeConfig]
 
 
 def _read_yaml(path: Path) -> object:
@@ -113,5 +122,5 @@ def _require_ecb_rates(path: Path, config: BillbridgeConfig) -> None:
 
 @cache
 def current_config() -> BillbridgeConfig:
-    """The configuration for this process, loaded once (definitions, CLI and runs share it)."""
+    """The configuration file of this process, loaded once: for entry points only (the CLI, `defs`)."""
     return load_config()

@@ -1,4 +1,4 @@
-"""Builders of raw PM records and frames for transform tests (Harvest-shaped, minimal)."""
+"""Builders for tests: a configuration made in code, raw PM records and frames (Harvest-shaped, minimal)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,51 @@ import polars as pl
 from rules.fx_rates import FxSnapshot
 from rules.pm_payloads import RAW_COLUMNS, canonical_payload
 from rules.routing import CLAIMED
+from rules.settings import BillbridgeConfig, ClientMapping, EntityConfig, MappingDocument
+
+
+def entity(
+    entity_id: str = "acme", *, currency: str = "USD", timezone: str = "America/New_York"
+) -> EntityConfig:
+    """A legal entity billing without tax (its own 0% code NONE), with its own tenant."""
+    return EntityConfig(
+        id=entity_id,
+        name=f"{entity_id.title()} Inc.",
+        base_currency=currency,
+        timezone=timezone,
+        accounting_tenant_id=f"tenant-{entity_id}",
+        revenue_account_code="200",
+        tax_type="NONE",
+        tax_rate_percent=Decimal(0),
+        payment_terms_days=30,
+    )
+
+
+def configuration(
+    *entities: EntityConfig, clients: dict[int, str] | None = None, billing_start: date = date(2026, 8, 1)
+) -> BillbridgeConfig:
+    """A configuration made in code: `entities` (one `entity()` if none) and clients {PM client id: entity}.
+
+    Each client is billed to the contact "Client <id>"; unclaimed records go to the first entity.
+    """
+    entities = entities or (entity(),)
+    clients = clients if clients is not None else {5001: entities[0].id}
+    mapping = MappingDocument(
+        version="test-1",
+        clients=[
+            ClientMapping(pm_client_id=client, entity=owner, contact_name=f"Client {client}")
+            for client, owner in clients.items()
+        ],
+    )
+    return BillbridgeConfig(
+        version=1,
+        reporting_currency="EUR",
+        billing_start=billing_start,
+        mapping=mapping,
+        unclaimed_records_entity=entities[0].id,
+        entities=list(entities),
+        content_hash="0" * 64,
+    )
 
 
 def time_entry(

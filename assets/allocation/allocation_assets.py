@@ -15,11 +15,12 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.allocation.runs import AllocationRun, plan_month, record_outcomes, write_run
-from assets.partitions import days_to_month, entity_month_partitions, month_slices
+from assets.allocation.runs import AllocationRun, plan_month, write_run
+from assets.gate import CheckGate, blocking_checks
+from assets.partitions import Partitions, days_to_month, month_slices
 from assets.reporting import money_totals, preview
 from resources.allocation_config import load_allocation_inputs
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.warehouse import Warehouse
 
 COST_ALLOCATIONS = dg.AssetKey(["allocation", "cost_allocations"])
@@ -34,63 +35,53 @@ CHECKS = {
 }
 
 
-def check_outcomes(runs: list[AllocationRun]) -> dict[str, tuple[bool, dict[str, Any]]]:
-    """Each invariant over the runs' entity-months: (held in every one, metadata with each one's detail)."""
-    outcomes: dict[str, tuple[bool, dict[str, Any]]] = {}
-    for name in CHECKS:
-        results = [(run.label, *run.outcome.checks[name]) for run in runs]
-        broken = [label for label, ok, _ in results if not ok]
-        table = ["| entity-month | passed | detail |", "|---|---|---|"]
-        table += [f"| {label} | {ok} | {detail} |" for label, ok, detail in results]
-        outcomes[name] = (
-            not broken,
-            {
-                "entity_months": len(results),
-                "broken_in": ", ".join(broken) or "none",
-                "detail": dg.MetadataValue.md("\n".join(table)),
-            },
-        )
-    return outcomes
+CHECK_SPECS = blocking_checks(COST_ALLOCATIONS, CHECKS)
 
 
-def check_evaluations(runs: list[AllocationRun]) -> list[dg.AssetCheckEvaluation]:
-    """The invariants as blocking check evaluations of `allocation/cost_allocations`, for an op job.
+SPECS = [
+    dg.AssetSpec(
+        COST_ALLOCATIONS,
+        deps=[
+            dg.AssetDep(["normalized", "billable_lines"], partition_mapping=days_to_month),
+            dg.AssetDep(["billing", "invoice_drafts"]),
+        ],
+        description="Shared cost pools spread over projects, clients or cost centres by documented drivers.",
+        kinds={"polars", "duckdb"},
+        group_name="allocation",
+        owners=["team:data"],
+    ),
+    dg.AssetSpec(
+        PROFITABILITY,
+        deps=[COST_ALLOCATIONS],
+        description="Per project: invoiced revenue, direct cost, allocated shared cost and margin.",
+        kinds={"duckdb"},
+        group_name="allocation",
+        owners=["team:data"],
+    ),
+    dg.AssetSpec(
+        JOURNAL_DRAFTS,
+        deps=[COST_ALLOCATIONS],
+        description="ManualJournal drafts: Capex capitalization and its straight-line depreciation.",
+        kinds={"duckdb"},
+        group_name="allocation",
+        owners=["team:data"],
+    ),
+]
 
-    One evaluation per check and run (not per entity-month): the checks are not partitioned,
-    and Dagster keeps one execution per check, run and partition.
+
+def judge_scope(warehouse: Warehouse, runs: list[AllocationRun], run_id: str, *, record: bool) -> CheckGate:
+    """The gate over a planned scope: every entity-month judged before any of it is written.
+
+    With `record`, the broken entity-months' outcomes go to quality.check_results now (the report
+    counts them); those that held are recorded when they are written (`write_run`).
     """
-    return [
-        dg.AssetCheckEvaluation(
-            asset_key=COST_ALLOCATIONS,
-            check_name=name,
-            passed=passed,
-            metadata=metadata,
-            blocking=True,
-            description=CHECKS[name],
-        )
-        for name, (passed, metadata) in check_outcomes(runs).items()
-    ]
-
-
-def stop_if_broken(warehouse: Warehouse, runs: list[AllocationRun], *, record: bool) -> None:
-    """Raise a dg.Failure naming every broken check and entity-month; nothing of the scope is written.
-
-    With `record`, the broken entity-months' outcomes go to quality.check_results (the report
-    counts them); entity-months that held are left as they were, since nothing of them changed.
-    """
-    broken = [(run, name, detail) for run in runs for name, detail in run.failed.items()]
-    if not broken:
-        return
-    if record:
-        for run in runs:
-            if run.failed:
-                record_outcomes(warehouse, run)
-    names = sorted({name for _, name, _ in broken})
-    raise dg.Failure(
-        description=f"blocking check(s) {', '.join(names)} failed, nothing of the scope written: "
-        + "; ".join(f"{name} on {run.label}: {detail}" for run, name, detail in broken),
-        metadata={"failed_checks": ", ".join(names), "entity_months": len(runs)},
-    )
+    gate = CheckGate(CHECK_SPECS, warehouse, run_id)
+    for run in runs:
+        if record:
+            gate.admit(run, run.outcome.checks)
+        else:
+            gate.judge(run.label(), run.outcome.checks)
+    return gate
 
 
 def run_metadata(run: AllocationRun) -> dict[str, Any]:
@@ -115,67 +106,30 @@ def run_metadata(run: AllocationRun) -> dict[str, Any]:
     }
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            COST_ALLOCATIONS,
-            deps=[
-                dg.AssetDep(["normalized", "billable_lines"], partition_mapping=days_to_month),
-                dg.AssetDep(["billing", "invoice_drafts"]),
-            ],
-            description="Shared cost pools spread over projects, clients or cost centres by documented drivers.",
-            kinds={"polars", "duckdb"},
-            group_name="allocation",
-            owners=["team:data"],
-        ),
-        dg.AssetSpec(
-            PROFITABILITY,
-            deps=[COST_ALLOCATIONS],
-            description="Per project: invoiced revenue, direct cost, allocated shared cost and margin.",
-            kinds={"duckdb"},
-            group_name="allocation",
-            owners=["team:data"],
-        ),
-        dg.AssetSpec(
-            JOURNAL_DRAFTS,
-            deps=[COST_ALLOCATIONS],
-            description="ManualJournal drafts: Capex capitalization and its straight-line depreciation.",
-            kinds={"duckdb"},
-            group_name="allocation",
-            owners=["team:data"],
-        ),
-    ],
-    check_specs=[
-        dg.AssetCheckSpec(name, asset=COST_ALLOCATIONS, blocking=True, description=text)
-        for name, text in CHECKS.items()
-    ],
-    partitions_def=entity_month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-)
-def cost_allocations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> Iterator[object]:
+def allocate_months(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
     """Allocate the run's entity-months with the shipped rule set, each as a new allocation run."""
-    config = current_config()
     inputs = load_allocation_inputs()
     planned = [
         plan_month(
             warehouse,
             inputs,
             part.entity,
-            config.entity(part.entity).base_currency,
+            settings.entity(part.entity).base_currency,
             part.month,
             context.run.run_id,
         )
         for part in month_slices(context)
     ]
-    for name, (passed, metadata) in check_outcomes(planned).items():
-        yield dg.AssetCheckResult(
-            check_name=name, asset_key=COST_ALLOCATIONS, passed=passed, metadata=metadata
-        )
-    stop_if_broken(warehouse, planned, record=True)
+    gate = judge_scope(warehouse, planned, context.run.run_id, record=True)
+    if not gate.passed:
+        yield from gate.stop()
     runs = [write_run(warehouse, inputs, run) for run in planned]
     last = runs[-1]
     yield dg.MaterializeResult(
         asset_key=COST_ALLOCATIONS,
+        check_results=gate.results(),
         metadata={**run_metadata(last), "rule_set_version": inputs.version, "partitions": len(runs)},
     )
     yield dg.MaterializeResult(
@@ -217,3 +171,14 @@ def cost_allocations(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
             ),
         },
     )
+
+
+def build_cost_allocations(partitions: Partitions) -> dg.AssetsDefinition:
+    """`allocation/*` over the configuration's entity-months."""
+    return dg.multi_asset(
+        name="cost_allocations",
+        specs=SPECS,
+        check_specs=CHECK_SPECS,
+        partitions_def=partitions.entity_month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )(allocate_months)

@@ -48,7 +48,6 @@ class AllocationRun:
     diff_markdown: str
     written: bool
 
-    @property
     def label(self) -> str:
         """`entity|period`, as check outcomes name the entity-month."""
         return f"{self.entity}|{self.period}"
@@ -145,7 +144,7 @@ def record_outcomes(warehouse: Warehouse, run: AllocationRun) -> None:
     """Store a planned entity-month's check outcomes in quality.check_results (the report reads them)."""
     with warehouse.transaction(run.entity) as con:
         record_checks(
-            con, entity=run.entity, asset=ASSET_NAME, partition=run.label, outcomes=run.outcome.checks,
+            con, entity=run.entity, asset=ASSET_NAME, partition=run.label(), outcomes=run.outcome.checks,
             run_id=run.run_id,
         )  # fmt: skip
 
@@ -156,7 +155,7 @@ def write_run(warehouse: Warehouse, inputs: AllocationInputs, run: AllocationRun
     Refuses (AllocationInvariantError, nothing written) a run with a broken invariant.
     """
     if run.failed:
-        raise AllocationInvariantError(f"{run.label}: allocation breaks {run.failed}; nothing written")
+        raise AllocationInvariantError(f"{run.label()}: allocation breaks {run.failed}; nothing written")
     outcome, entity, period, run_id = run.outcome, run.entity, run.period, run.run_id
     # The write gate: every frame has the declared exact types before anything is stored.
     for model, frame in (
@@ -199,7 +198,12 @@ def write_run(warehouse: Warehouse, inputs: AllocationInputs, run: AllocationRun
             ],
         )
         record_checks(
-            con, entity=entity, asset=ASSET_NAME, partition=run.label, outcomes=outcome.checks, run_id=run_id
+            con,
+            entity=entity,
+            asset=ASSET_NAME,
+            partition=run.label(),
+            outcomes=outcome.checks,
+            run_id=run_id,
         )
     return replace(run, written=True)
 
@@ -223,5 +227,5 @@ def reallocate_month(
     if run.failed:
         if not dry_run:
             record_outcomes(warehouse, run)
-        raise AllocationInvariantError(f"{run.label}: allocation breaks {run.failed}; nothing written")
+        raise AllocationInvariantError(f"{run.label()}: allocation breaks {run.failed}; nothing written")
     return run if dry_run else write_run(warehouse, inputs, run)

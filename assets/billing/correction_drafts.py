@@ -8,7 +8,7 @@ the same month's posting pass; the reasons anything was moved, held or blocked g
 billing.correction_holds (`billbridge report` lists them). Nothing is ever posted from here.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,8 +18,9 @@ import polars as pl
 from pydantic import Field
 
 from assets.billing.invoice_drafts import INVOICE_DRAFTS
-from assets.partitions import MonthSlice, entity_month_partitions, month_slices
-from assets.reporting import check_results, money_totals, preview
+from assets.gate import CheckGate, blocking_checks
+from assets.partitions import MonthSlice, Partitions, month_slices
+from assets.reporting import money_totals, preview
 from checks.schemas import (
     CorrectionDocumentLines,
     CorrectionDocuments,
@@ -28,10 +29,10 @@ from checks.schemas import (
     validate,
 )
 from resources.circuit_breaker import CircuitOpenError
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.http_retry import TRANSPORT_ERRORS, PermanentHTTPError, TransientHTTPError
 from resources.rate_limit import DailyLimitReached
-from resources.warehouse import Warehouse, append, record_checks, replace_slice
+from resources.warehouse import Warehouse, append, replace_slice
 from resources.xero import XeroClient
 from rules.billing.correction_check import reconciles
 from rules.billing.corrections import (
@@ -52,7 +53,6 @@ from rules.settings import BillbridgeConfig, EntityConfig
 CORRECTION_DRAFTS = dg.AssetKey(["billing", "correction_drafts"])
 TOTALS_CHECK = "correction_total_equals_sum_of_lines"
 RECONCILES_CHECK = "billed_plus_corrections_equals_current_draft"
-ASSET_NAME = "billing/correction_drafts"
 
 
 class CorrectionRun(dg.Config):
@@ -172,6 +172,7 @@ def _in_flight(outbox: pl.DataFrame, documents: pl.DataFrame) -> dict[str, str]:
 
 
 def correct_month(
+    settings: BillbridgeConfig,
     warehouse: Warehouse,
     part: MonthSlice,
     lock_date_override: date | None,
@@ -183,7 +184,6 @@ def correct_month(
     The lock date is the run config's override, else the later of the mapping document's and the
     tenant's own (`ledger_lock_date`, read only when something of the month is booked).
     """
-    settings = current_config()
     entity = settings.entity(part.entity)
     policy = settings.mapping.corrections.settings(part.entity)
     posted = _read(warehouse, part, "SELECT * FROM posting.posted_lines WHERE entity = ? AND period = ?")
@@ -252,79 +252,69 @@ def _signed_totals(documents: pl.DataFrame, kind: str) -> dict[str, str]:
     return money_totals(documents.filter(pl.col("document_kind") == kind), "currency", "total")
 
 
-@dg.asset(
-    key=CORRECTION_DRAFTS,
-    deps=[INVOICE_DRAFTS],
-    partitions_def=entity_month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            TOTALS_CHECK,
-            asset=CORRECTION_DRAFTS,
-            blocking=True,
-            description="Each credit note's and supplementary invoice's subtotal, tax and total equal the sums of its lines.",
-        ),
-        dg.AssetCheckSpec(
-            RECONCILES_CHECK,
-            asset=CORRECTION_DRAFTS,
-            blocking=True,
-            description="Per line key, what was booked plus the corrections equals the current invoice draft.",
-        ),
-    ],
-    kinds={"polars", "duckdb"},
-    group_name="billing",
-    owners=["team:data"],
+CHECKS = blocking_checks(
+    CORRECTION_DRAFTS,
+    {
+        TOTALS_CHECK: "Each credit note's and supplementary invoice's subtotal, tax and total equal the sums of its lines.",
+        RECONCILES_CHECK: "Per line key, what was booked plus the corrections equals the current invoice draft.",
+    },
 )
-def correction_drafts(  # type: ignore[no-untyped-def]
-    context: dg.AssetExecutionContext, config: CorrectionRun, warehouse: Warehouse, xero: XeroClient
-):
+
+
+def _tenant_lock_date(
+    context: dg.AssetExecutionContext, xero: XeroClient, entity: EntityConfig
+) -> Callable[[], date | None]:
+    """Reads the tenant's lock date when called; None (and a warning) when the ledger cannot say."""
+
+    def read() -> date | None:
+        try:
+            return xero.lock_date(entity.accounting_tenant_id)
+        except (
+            *TRANSPORT_ERRORS,
+            TransientHTTPError,
+            PermanentHTTPError,
+            DailyLimitReached,
+            CircuitOpenError,
+        ) as exc:
+            # The outbox still refuses to send into a locked period; drafting goes on with the configured date.
+            context.log.warning(
+                f"{entity.id}: the tenant's lock date could not be read ({exc}); using the configured one"
+            )
+            return None
+
+    return read
+
+
+def correct_months(
+    context: dg.AssetExecutionContext,
+    config: CorrectionRun,
+    warehouse: Warehouse,
+    xero: XeroClient,
+    settings: Settings,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
     """Credit notes and supplementary invoices for posted invoices whose drafts changed since posting."""
     override = _lock_date_override(config.lock_date)
-    settings = current_config()
-
-    def tenant_lock_date(entity: str) -> Callable[[], date | None]:
-        def read() -> date | None:
-            try:
-                return xero.lock_date(settings.entity(entity).accounting_tenant_id)
-            except (
-                *TRANSPORT_ERRORS,
-                TransientHTTPError,
-                PermanentHTTPError,
-                DailyLimitReached,
-                CircuitOpenError,
-            ) as exc:
-                # The outbox still refuses to send into a locked period; drafting goes on with the configured date.
-                context.log.warning(
-                    f"{entity}: the tenant's lock date could not be read ({exc}); using the configured one"
-                )
-                return None
-
-        return read
-
+    gate = CheckGate(CHECKS, warehouse, context.run.run_id)
     documents_all: list[pl.DataFrame] = []
     holds_all: list[pl.DataFrame] = []
-    check_log: dict[str, list[tuple[bool, str]]] = {TOTALS_CHECK: [], RECONCILES_CHECK: []}
     for part in month_slices(context):
         corrections, outcomes, posted_numbers = correct_month(
-            warehouse, part, override, context.run.run_id, tenant_lock_date(part.entity)
+            settings,
+            warehouse,
+            part,
+            override,
+            context.run.run_id,
+            _tenant_lock_date(context, xero, settings.entity(part.entity)),
         )
         # The write gate: wrong money never reaches the tables, whatever the checks say.
         documents = validate(CorrectionDocuments, corrections.documents)
         lines = validate(CorrectionDocumentLines, corrections.lines)
         sources = validate(CorrectionSources, corrections.sources)
         holds = validate(CorrectionHolds, corrections.holds)
+        if not gate.admit(part, outcomes):
+            yield from gate.stop()
         where, params = "entity = ? AND period = ?", [part.entity, part.period]
-        if not all(ok for ok, _ in outcomes.values()):
-            with warehouse.transaction(part.entity) as con:
-                record_checks(
-                    con, entity=part.entity, asset=ASSET_NAME, partition=part.label(), outcomes=outcomes,
-                    run_id=context.run.run_id,
-                )  # fmt: skip
-            raise dg.Failure(
-                description=f"{part.label()}: corrections violate a money invariant; nothing written",
-                metadata={name: detail for name, (_, detail) in outcomes.items()},
-            )
-        with warehouse.transaction(part.entity) as con:
+        with gate.transaction(part) as con:
             replace_slice(con, "billing.correction_documents", documents, where, params)
             replace_slice(con, "billing.correction_document_lines", lines, where, params)
             # A booked document's trace stays: it maps its lines back to their keys in later rounds.
@@ -335,19 +325,13 @@ def correction_drafts(  # type: ignore[no-untyped-def]
             )
             append(con, "billing.correction_sources", sources)
             replace_slice(con, "billing.correction_holds", holds, where, params)
-            record_checks(
-                con, entity=part.entity, asset=ASSET_NAME, partition=part.label(), outcomes=outcomes,
-                run_id=context.run.run_id,
-            )  # fmt: skip
-        for name, outcome in outcomes.items():
-            check_log[name].append(outcome)
         documents_all.append(documents)
         holds_all.append(holds)
     documents = pl.concat(documents_all)
     holds = pl.concat(holds_all)
-    yield from check_results(CORRECTION_DRAFTS, check_log)
     by_status: dict[str, Any] = dict(holds.group_by("status").len().sort("status").iter_rows())
     yield dg.MaterializeResult(
+        check_results=gate.results(),
         metadata={
             "dagster/row_count": documents.height,
             "credit_notes": documents.filter(pl.col("document_kind") == "credit_note").height,
@@ -365,5 +349,19 @@ def correction_drafts(  # type: ignore[no-untyped-def]
             "holds_preview": dg.MetadataValue.md(
                 preview(holds, ["original_number", "document_number", "status", "reason"])
             ),
-        }
+        },
     )
+
+
+def build_correction_drafts(partitions: Partitions) -> dg.AssetsDefinition:
+    """`billing/correction_drafts` over the configuration's entity-months."""
+    return dg.asset(
+        key=CORRECTION_DRAFTS,
+        deps=[INVOICE_DRAFTS],
+        partitions_def=partitions.entity_month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=CHECKS,
+        kinds={"polars", "duckdb"},
+        group_name="billing",
+        owners=["team:data"],
+    )(correct_months)

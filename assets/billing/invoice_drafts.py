@@ -1,15 +1,18 @@
 """The billing layer's asset: invoice drafts per entity-month, with blocking money checks."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 
-from assets.normalized.billable_lines import FxRerun, billable_lines
-from assets.partitions import days_to_month, entity_month_partitions, month_slices
-from assets.reporting import check_results, money_totals, preview
+from assets.gate import CheckGate, blocking_checks
+from assets.normalized.billable_lines import BILLABLE_LINES, FxRerun
+from assets.partitions import Partitions, days_to_month, month_slices
+from assets.reporting import money_totals, preview
 from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, RetainerBalances, validate
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.fx import EcbRates
-from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_checks, replace_slice
+from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
 from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.billing.retainers import RetainerPeriodMissing, in_force, opening_balances
 from rules.calendar import previous_period
@@ -20,38 +23,24 @@ LINES_SUM_TO_TOTALS = "invoice_total_equals_sum_of_lines"
 BILLED_ONCE = "no_time_entry_billed_twice"
 
 
-@dg.asset(
-    key=INVOICE_DRAFTS,
-    deps=[dg.AssetDep(["normalized", "billable_lines"], partition_mapping=days_to_month)],
-    partitions_def=entity_month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            LINES_SUM_TO_TOTALS,
-            asset=INVOICE_DRAFTS,
-            blocking=True,
-            description="Each invoice's subtotal, tax and total equal the sums of its lines.",
-        ),
-        dg.AssetCheckSpec(
-            BILLED_ONCE,
-            asset=INVOICE_DRAFTS,
-            blocking=True,
-            description="No time entry or expense is billed by two invoice lines.",
-        ),
-    ],
-    kinds={"polars", "duckdb"},
-    group_name="billing",
-    owners=["team:data"],
+CHECKS = blocking_checks(
+    INVOICE_DRAFTS,
+    {
+        LINES_SUM_TO_TOTALS: "Each invoice's subtotal, tax and total equal the sums of its lines.",
+        BILLED_ONCE: "No time entry or expense is billed by two invoice lines.",
+    },
 )
-def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates):  # type: ignore[no-untyped-def]
+
+
+def draft_months(
+    context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates, settings: Settings
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
     """One draft invoice per client and month: a line per project, task and rate, priced as the ledger books it."""
-    assert billable_lines  # the upstream asset, imported so the dependency is explicit in code
-    settings = current_config()
+    gate = CheckGate(CHECKS, warehouse, context.run.run_id)
     snapshot = fx.snapshot()
     invoices_all: list[pl.DataFrame] = []
     lines_all: list[pl.DataFrame] = []
     balances_all: list[pl.DataFrame] = []
-    check_log: dict[str, list[tuple[bool, str]]] = {LINES_SUM_TO_TOTALS: [], BILLED_ONCE: []}
     for part in month_slices(context):
         entity = settings.entity(part.entity)
         invoice_day = [part.month_end.isoformat()]
@@ -97,46 +86,25 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
             "SELECT line_id FROM billing.invoice_line_sources WHERE entity = ? AND period <> ?",
             [part.entity, part.period],
         )
-        sums_ok = lines_sum_to_totals(invoices, draft_lines)
-        once_ok = billed_at_most_once(drafts.sources, billed_elsewhere)
-        outcomes = {LINES_SUM_TO_TOTALS: sums_ok, BILLED_ONCE: once_ok}
-        if not (sums_ok[0] and once_ok[0]):
-            with warehouse.transaction(part.entity) as con:
-                record_checks(
-                    con,
-                    entity=part.entity,
-                    asset="billing/invoice_drafts",
-                    partition=part.label(),
-                    outcomes=outcomes,
-                    run_id=context.run.run_id,
-                )
-            raise dg.Failure(
-                description=f"{part.label()}: drafts violate a money invariant; nothing written",
-                metadata={LINES_SUM_TO_TOTALS: sums_ok[1], BILLED_ONCE: once_ok[1]},
-            )
+        outcomes = {
+            LINES_SUM_TO_TOTALS: lines_sum_to_totals(invoices, draft_lines),
+            BILLED_ONCE: billed_at_most_once(drafts.sources, billed_elsewhere),
+        }
+        if not gate.admit(part, outcomes):
+            yield from gate.stop()
         where, params = "entity = ? AND period = ?", [part.entity, part.period]
-        with warehouse.transaction(part.entity) as con:
+        with gate.transaction(part) as con:
             replace_slice(con, "billing.invoice_drafts", invoices, where, params)
             replace_slice(con, "billing.invoice_draft_lines", draft_lines, where, params)
             replace_slice(con, "billing.invoice_line_sources", drafts.sources, where, params)
             replace_slice(con, "billing.retainer_balances", balances, where, params)
             pin_rates(con, part.entity, drafts.rates_used, context.run.run_id)
-            record_checks(
-                con,
-                entity=part.entity,
-                asset="billing/invoice_drafts",
-                partition=part.label(),
-                outcomes=outcomes,
-                run_id=context.run.run_id,
-            )
-        check_log[LINES_SUM_TO_TOTALS].append(sums_ok)
-        check_log[BILLED_ONCE].append(once_ok)
         invoices_all.append(invoices)
         lines_all.append(draft_lines)
         balances_all.append(balances)
     invoices = pl.concat(invoices_all)
-    yield from check_results(INVOICE_DRAFTS, check_log)
     yield dg.MaterializeResult(
+        check_results=gate.results(),
         metadata={
             "dagster/row_count": invoices.height,
             "invoice_lines": sum(f.height for f in lines_all),
@@ -154,5 +122,19 @@ def invoice_drafts(context: dg.AssetExecutionContext, config: FxRerun, warehouse
                     invoices, ["invoice_number", "contact_name", "currency", "subtotal", "total_tax", "total"]
                 )
             ),
-        }
+        },
     )
+
+
+def build_invoice_drafts(partitions: Partitions) -> dg.AssetsDefinition:
+    """`billing/invoice_drafts` over the configuration's entity-months."""
+    return dg.asset(
+        key=INVOICE_DRAFTS,
+        deps=[dg.AssetDep(BILLABLE_LINES, partition_mapping=days_to_month)],
+        partitions_def=partitions.entity_month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=CHECKS,
+        kinds={"polars", "duckdb"},
+        group_name="billing",
+        owners=["team:data"],
+    )(draft_months)

@@ -6,6 +6,9 @@ per month in the group file, versioned: a rerun reuses the latest version unless
 says `rerate_fx: true`, so a past month reproduces to the cent after a new ECB file arrives.
 """
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
@@ -13,12 +16,13 @@ import duckdb
 import polars as pl
 
 from assets.consolidation.ledger_export import LEDGER_EXPORT
+from assets.gate import CheckGate, Outcomes, Partition, blocking_checks
 from assets.normalized.billable_lines import FxRerun
-from assets.partitions import MonthSlice, entity_months_to_month, month_partitions
-from assets.reporting import check_results, preview
+from assets.partitions import MonthSlice, Partitions, entity_months_to_month
+from assets.reporting import preview
 from checks.consolidation_schemas import GroupTotals, TranslationRates
 from checks.schemas import validate
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, read_parquet, replace_slice
 from rules.consolidation.consolidate import (
@@ -64,57 +68,54 @@ def _same_rates(rates: pl.DataFrame, pinned: pl.DataFrame) -> bool:
     ).equals(rates.select(columns).cast(schema).sort("currency", "rate_type"))  # type: ignore[arg-type]
 
 
-def _record(
-    con: duckdb.DuckDBPyConnection, period: str, outcomes: dict[str, tuple[bool, str]], run_id: str
-) -> None:
-    for name, (passed, detail) in outcomes.items():
-        con.execute(
-            "DELETE FROM consolidation.check_results WHERE period = ? AND check_name = ?", [period, name]
-        )
-        con.execute(
-            "INSERT INTO consolidation.check_results VALUES (?, ?, ?, ?, ?, now())",
-            [period, name, passed, detail, run_id],
-        )
+@dataclass(frozen=True)
+class GroupMonth(MonthSlice):
+    """A month of the group close, labelled by its period alone (the group has no entity)."""
+
+    def label(self) -> str:
+        return self.period
 
 
-@dg.asset(
-    key=GROUP_CONSOLIDATION,
-    deps=[dg.AssetDep(LEDGER_EXPORT, partition_mapping=entity_months_to_month)],
-    partitions_def=month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            ELIMINATIONS_NET_TO_ZERO,
-            asset=GROUP_CONSOLIDATION,
-            blocking=True,
-            description="Every intercompany reference has both sides and its eliminations net to zero.",
-        ),
-        dg.AssetCheckSpec(
-            GROUP_EQUALS_ENTITIES,
-            asset=GROUP_CONSOLIDATION,
-            blocking=True,
-            description="Group totals equal the sum of the entities less the eliminations; the group balances.",
-        ),
-    ],
-    kinds={"polars", "duckdb", "parquet"},
-    group_name="consolidation",
-    # Closes a month once every entity has exported it, again when one re-exports (corrections):
-    # evaluated by the `group_close` automation sensor, stopped until an operator starts it.
-    automation_condition=dg.AutomationCondition.eager(),
-    owners=["team:data"],
+class GroupGate(CheckGate):
+    """The gate of the group close: the group's file and its own check table, by period."""
+
+    scope = "months"
+
+    def _transaction(self, part: Partition) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return self.warehouse.group_transaction()
+
+    def _record(self, con: duckdb.DuckDBPyConnection, part: Partition, outcomes: Outcomes) -> None:
+        period = part.label()
+        for name, (passed, detail) in outcomes.items():
+            con.execute(
+                "DELETE FROM consolidation.check_results WHERE period = ? AND check_name = ?", [period, name]
+            )
+            con.execute(
+                "INSERT INTO consolidation.check_results VALUES (?, ?, ?, ?, ?, now())",
+                [period, name, passed, detail, self.run_id],
+            )
+
+
+CHECKS = blocking_checks(
+    GROUP_CONSOLIDATION,
+    {
+        ELIMINATIONS_NET_TO_ZERO: "Every intercompany reference has both sides and its eliminations net to zero.",
+        GROUP_EQUALS_ENTITIES: "Group totals equal the sum of the entities less the eliminations; the group balances.",
+    },
 )
-def group_consolidation(  # type: ignore[no-untyped-def]
-    context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates
-):
+
+
+def consolidate_months(
+    context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates, settings: Settings
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
     """The month's consolidated accounts in the group reporting currency, with eliminations."""
-    settings = current_config()
     reporting = settings.reporting_currency
     snapshot = fx.snapshot()
     run_id = context.run.run_id
-    logged: dict[str, list[tuple[bool, str]]] = {ELIMINATIONS_NET_TO_ZERO: [], GROUP_EQUALS_ENTITIES: []}
+    gate = GroupGate(CHECKS, warehouse, run_id)
     metadata: dict[str, object] = {}
     for key in sorted(context.partition_keys):
-        part = MonthSlice("group", date.fromisoformat(key))
+        part = GroupMonth("group", date.fromisoformat(key))
         period = part.period
         paths = {e: warehouse.export_path(e, period) for e in settings.entity_ids}
         missing = sorted(e for e, p in paths.items() if not p.exists())
@@ -146,21 +147,11 @@ def group_consolidation(  # type: ignore[no-untyped-def]
                 translated, differences, elims, group
             ),
         }
+        if not gate.admit(part, outcomes):
+            yield from gate.stop()
         stamp = [pl.lit(period).alias("period"), pl.lit(run_id).alias("run_id")]
-        for name, outcome in outcomes.items():
-            logged[name].append(outcome)
-        if not all(ok for ok, _ in outcomes.values()):
-            with warehouse.group_transaction() as con:
-                _record(con, period, outcomes, run_id)
-            yield from check_results(
-                GROUP_CONSOLIDATION, logged
-            )  # the UI shows the failed check and its references
-            raise dg.Failure(
-                description=f"{period}: the consolidation fails a blocking check; nothing written",
-                metadata={name: detail for name, (_ok, detail) in outcomes.items()},
-            )
         where, params = "period = ?", [period]
-        with warehouse.group_transaction() as con:
+        with gate.transaction(part) as con:
             if new_version != version:
                 pinned_rows = rates.with_columns(
                     pl.lit(new_version, pl.Int64).alias("snapshot_version"),
@@ -189,7 +180,6 @@ def group_consolidation(  # type: ignore[no-untyped-def]
             group_rows = group.with_columns(*stamp, pl.lit(reporting).alias("reporting_currency"))
             group_rows = validate(GroupTotals, group_rows.select(list(GroupTotals.to_schema().columns)))
             replace_slice(con, "consolidation.group_totals", group_rows, where, params)
-            _record(con, period, outcomes, run_id)
         per_entity = totals.pivot(on="line_item", index="entity", values="amount_reporting").sort("entity")
         metadata[period] = dg.MetadataValue.md(
             f"**{period} in {reporting}** (rates version {new_version})\n\n"
@@ -206,5 +196,24 @@ def group_consolidation(  # type: ignore[no-untyped-def]
                 rates, ["currency", "rate_type", "rate", "rate_date_from", "rate_date_to", "note"], rows=50
             )
         )
-    yield from check_results(GROUP_CONSOLIDATION, logged)
-    yield dg.MaterializeResult(metadata={"reporting_currency": reporting, **metadata})  # type: ignore[dict-item]
+    yield dg.MaterializeResult(
+        check_results=gate.results(),
+        metadata={"reporting_currency": reporting, **metadata},  # type: ignore[dict-item]
+    )
+
+
+def build_group_consolidation(partitions: Partitions) -> dg.AssetsDefinition:
+    """`consolidation/group_consolidation` over the group's months."""
+    return dg.asset(
+        key=GROUP_CONSOLIDATION,
+        deps=[dg.AssetDep(LEDGER_EXPORT, partition_mapping=entity_months_to_month)],
+        partitions_def=partitions.month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=CHECKS,
+        kinds={"polars", "duckdb", "parquet"},
+        group_name="consolidation",
+        # Closes a month once every entity has exported it, again when one re-exports (corrections):
+        # evaluated by the `group_close` automation sensor, stopped until an operator starts it.
+        automation_condition=dg.AutomationCondition.eager(),
+        owners=["team:data"],
+    )(consolidate_months)

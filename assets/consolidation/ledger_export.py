@@ -5,48 +5,37 @@ atomically (temporary file, then rename). The group close reads these files, nev
 DuckDB file, so neither ever waits for the other's lock (docs/decisions/0011).
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 
-from assets.partitions import days_to_month, entity_month_partitions, month_slices
-from assets.reporting import check_results, money_totals, preview
+from assets.gate import CheckGate, blocking_checks
+from assets.partitions import Partitions, days_to_month, month_slices
+from assets.reporting import money_totals, preview
 from checks.consolidation_schemas import LedgerExport
 from checks.schemas import validate
-from resources.configuration import current_config
-from resources.warehouse import Warehouse, record_checks, write_parquet_atomically
+from resources.configuration import Settings
+from resources.warehouse import Warehouse, write_parquet_atomically
 from rules.consolidation.ledger import CHARGE_COLUMNS, entity_ledger, ledger_balances
 
 LEDGER_EXPORT = dg.AssetKey(["reporting", "ledger_export"])
 LEDGER_BALANCES = "ledger_result_equals_net_assets"
 
 
-@dg.asset(
-    key=LEDGER_EXPORT,
-    deps=[
-        dg.AssetDep(["billing", "invoice_drafts"]),
-        dg.AssetDep(["billing", "intercompany_charges"]),
-        dg.AssetDep(["normalized", "billable_lines"], partition_mapping=days_to_month),
-    ],
-    partitions_def=entity_month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            LEDGER_BALANCES,
-            asset=LEDGER_EXPORT,
-            blocking=True,
-            description="Per currency, the month's income less expense equals its assets less liabilities.",
-        )
-    ],
-    kinds={"polars", "duckdb", "parquet"},
-    group_name="reporting",
-    owners=["team:data"],
+CHECKS = blocking_checks(
+    LEDGER_EXPORT,
+    {LEDGER_BALANCES: "Per currency, the month's income less expense equals its assets less liabilities."},
 )
-def ledger_export(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+
+
+def export_months(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
     """Revenue, direct cost, receivables, tax and intercompany rows of an entity-month, exported for the group."""
-    settings = current_config()
+    gate = CheckGate(CHECKS, warehouse, context.run.run_id)
     homes = {p.pm_user_id: p.home_entity for p in settings.mapping.people}
     exported: list[pl.DataFrame] = []
-    outcomes_all: list[tuple[bool, str]] = []
     for part in month_slices(context):
         period_params = [part.entity, part.period]
         with warehouse.connect(part.entity) as con:
@@ -74,23 +63,15 @@ def ledger_export(context: dg.AssetExecutionContext, warehouse: Warehouse):  # t
             lines=lines, charges=charges, homes=homes, run_id=context.run.run_id,
         )  # fmt: skip
         ledger = validate(LedgerExport, ledger)
-        balanced = ledger_balances(ledger)
-        outcomes_all.append(balanced)
-        with warehouse.transaction(part.entity) as con:
-            record_checks(
-                con, entity=part.entity, asset="reporting/ledger_export", partition=part.label(),
-                outcomes={LEDGER_BALANCES: balanced}, run_id=context.run.run_id,
-            )  # fmt: skip
-        if not balanced[0]:
-            raise dg.Failure(
-                description=f"{part.label()}: the ledger export does not balance; nothing written",
-                metadata={LEDGER_BALANCES: balanced[1]},
-            )
-        write_parquet_atomically(ledger, warehouse.export_path(part.entity, part.period))
+        if not gate.admit(part, {LEDGER_BALANCES: ledger_balances(ledger)}):
+            yield from gate.stop()
+        # The outcome commits only once the file is in place (written atomically).
+        with gate.transaction(part):
+            write_parquet_atomically(ledger, warehouse.export_path(part.entity, part.period))
         exported.append(ledger)
     ledger = pl.concat(exported)
-    yield from check_results(LEDGER_EXPORT, {LEDGER_BALANCES: outcomes_all})
     yield dg.MaterializeResult(
+        check_results=gate.results(),
         metadata={
             "dagster/row_count": ledger.height,
             "files": ", ".join(str(warehouse.export_path(s.entity, s.period)) for s in month_slices(context)),
@@ -102,5 +83,23 @@ def ledger_export(context: dg.AssetExecutionContext, warehouse: Warehouse):  # t
                     ["entity", "period", "statement", "line_item", "contact_name", "currency", "amount"],
                 )
             ),
-        }
+        },
     )
+
+
+def build_ledger_export(partitions: Partitions) -> dg.AssetsDefinition:
+    """`reporting/ledger_export` over the configuration's entity-months."""
+    return dg.asset(
+        key=LEDGER_EXPORT,
+        deps=[
+            dg.AssetDep(["billing", "invoice_drafts"]),
+            dg.AssetDep(["billing", "intercompany_charges"]),
+            dg.AssetDep(["normalized", "billable_lines"], partition_mapping=days_to_month),
+        ],
+        partitions_def=partitions.entity_month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=CHECKS,
+        kinds={"polars", "duckdb", "parquet"},
+        group_name="reporting",
+        owners=["team:data"],
+    )(export_months)

@@ -13,10 +13,10 @@ from typing import Any
 import dagster as dg
 
 from assets.health.states import Outcome, days_outcome, month_outcome, posting_stop_reason
-from assets.normalized.billable_lines import billable_lines
-from assets.partitions import day_slices, entity_day_partitions, entity_month_partitions, month_slices
+from assets.normalized.billable_lines import BILLABLE_LINES, QUARANTINE
+from assets.partitions import Partitions, day_slices, month_slices
 from assets.posting.posted_invoices import POSTED_INVOICES
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.warehouse import Warehouse
 
 MONTH_OUTCOME = dg.AssetKey(["health", "month_outcome"])
@@ -25,9 +25,11 @@ MONTH_DONE = "month_done"
 DAYS_USABLE = "days_not_mostly_quarantined"
 
 
-def _report(asset: dg.AssetKey, check: str, outcomes: list[Outcome]) -> Iterator[dg.MaterializeResult]:
-    """Metadata and the check result, then a Failure naming every failed finding (one line each)."""
-    base = current_config().orchestration.runbook_base_url
+def _report(
+    asset: dg.AssetKey, check: str, outcomes: list[Outcome], base: str
+) -> Iterator[dg.MaterializeResult]:
+    """Metadata and the check result, then a Failure naming every failed finding (one line each);
+    `base` is the runbooks' base URL."""
     findings = [f for o in outcomes for f in o.findings]
     failed = [f for f in findings if f.failed]
     totals: dict[str, int] = {}
@@ -65,46 +67,53 @@ def _health(key: dg.AssetKey, check: str, check_description: str) -> dict[str, A
     }
 
 
-@dg.asset(
-    deps=[k for k in billable_lines.keys],
-    partitions_def=entity_day_partitions,
-    **_health(
-        QUARANTINE_SHARE,
-        DAYS_USABLE,
-        "The run's days are not mostly quarantined (orchestration.quarantine_failure_share).",
-    ),
-)
 def quarantine_share(
-    context: dg.AssetExecutionContext, warehouse: Warehouse
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings
 ) -> Iterator[dg.MaterializeResult]:
     """How much of each entity's extracted days went to quarantine; a run that mostly quarantined fails."""
-    config = current_config()
     yield from _report(
         QUARANTINE_SHARE,
         DAYS_USABLE,
-        [days_outcome(warehouse, config, p.entity, p.first, p.last) for p in day_slices(context)],
+        [days_outcome(warehouse, settings, p.entity, p.first, p.last) for p in day_slices(context)],
+        settings.orchestration.runbook_base_url,
     )
 
 
-@dg.asset(
-    deps=[POSTED_INVOICES],
-    partitions_def=entity_month_partitions,
-    **_health(
-        MONTH_OUTCOME,
-        MONTH_DONE,
-        "Every drafted document is in the ledger, none is in the dead letters, and the month is not mostly "
-        "quarantined.",
-    ),
-)
 def month_outcome_asset(
-    context: dg.AssetExecutionContext, warehouse: Warehouse
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings
 ) -> Iterator[dg.MaterializeResult]:
     """Whether the entity-month is done: posted in full, nothing dead-lettered, not mostly quarantined."""
-    config = current_config()
     outcomes = [
         month_outcome(
-            warehouse, config, p.entity, p.month, posting_stop_reason(context.instance, p.entity, p.month)
+            warehouse, settings, p.entity, p.month, posting_stop_reason(context.instance, p.entity, p.month)
         )
         for p in month_slices(context)
     ]
-    yield from _report(MONTH_OUTCOME, MONTH_DONE, outcomes)
+    yield from _report(MONTH_OUTCOME, MONTH_DONE, outcomes, settings.orchestration.runbook_base_url)
+
+
+def build_quarantine_share(partitions: Partitions) -> dg.AssetsDefinition:
+    """`health/quarantine_share` over the configuration's entity-days."""
+    return dg.asset(
+        deps=[BILLABLE_LINES, QUARANTINE],
+        partitions_def=partitions.entity_day,
+        **_health(
+            QUARANTINE_SHARE,
+            DAYS_USABLE,
+            "The run's days are not mostly quarantined (orchestration.quarantine_failure_share).",
+        ),
+    )(quarantine_share)
+
+
+def build_month_outcome(partitions: Partitions) -> dg.AssetsDefinition:
+    """`health/month_outcome` over the configuration's entity-months."""
+    return dg.asset(
+        deps=[POSTED_INVOICES],
+        partitions_def=partitions.entity_month,
+        **_health(
+            MONTH_OUTCOME,
+            MONTH_DONE,
+            "Every drafted document is in the ledger, none is in the dead letters, and the month is not "
+            "mostly quarantined.",
+        ),
+    )(month_outcome_asset)

@@ -6,17 +6,19 @@ side from its own billable lines logged by other entities' people. Both sides ar
 the same function from the same entries, so they agree; consolidation eliminates them.
 """
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import dagster as dg
 import polars as pl
 
-from assets.normalized.billable_lines import FxRerun
-from assets.partitions import MonthSlice, days_to_month, entity_month_partitions, month_slices
-from assets.reporting import check_results, money_totals, preview
-from resources.configuration import current_config
+from assets.gate import CheckGate, blocking_checks
+from assets.normalized.billable_lines import BILLABLE_LINES, FxRerun
+from assets.partitions import MonthSlice, Partitions, days_to_month, month_slices
+from assets.reporting import money_totals, preview
+from resources.configuration import Settings
 from resources.fx import EcbRates
-from resources.warehouse import Warehouse, pin_rates, pinned_rates, record_checks, replace_slice
+from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
 from rules.fx_conversion import rates_for
 from rules.fx_rates import FxSnapshot
@@ -74,7 +76,7 @@ def _purchase_rates(
     return rates
 
 
-def _gate(result: Intercompany) -> None:
+def _require_table_schemas(result: Intercompany) -> None:
     """The write gate: every frame has exactly its table's columns and types (money Decimal(18,4))."""
     for table, schema, attribute in _TABLES:
         frame: pl.DataFrame = getattr(result, attribute)
@@ -82,44 +84,25 @@ def _gate(result: Intercompany) -> None:
             raise dg.Failure(description=f"{table}: frame schema {frame.schema} is not {schema}")
 
 
-@dg.asset(
-    key=INTERCOMPANY_CHARGES,
-    deps=[
-        dg.AssetDep(["normalized", "billable_lines"], partition_mapping=days_to_month),
-        dg.AssetDep(["raw", "time_entries"], partition_mapping=days_to_month),
-    ],
-    partitions_def=entity_month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            DOCUMENTS_EQUAL_LINES,
-            asset=INTERCOMPANY_CHARGES,
-            blocking=True,
-            description="Each intercompany invoice's and bill's subtotal, tax and total equal the sums of its lines.",
-        ),
-        dg.AssetCheckSpec(
-            NET_IS_COST_PLUS_MARKUP,
-            asset=INTERCOMPANY_CHARGES,
-            blocking=True,
-            description="Each charge's net = cost + markup, equals its document's subtotal, and its hours "
-            "are the sum of the time entries it charges.",
-        ),
-    ],
-    description="Intercompany charges at cost plus markup: sales to and purchases from the other entities, "
-    "with their ACCREC invoices and ACCPAY bills, each in its own entity's ledger.",
-    kinds={"polars", "duckdb"},
-    group_name="billing",
-    owners=["team:data"],
+CHECKS = blocking_checks(
+    INTERCOMPANY_CHARGES,
+    {
+        DOCUMENTS_EQUAL_LINES: "Each intercompany invoice's and bill's subtotal, tax and total equal the sums "
+        "of its lines.",
+        NET_IS_COST_PLUS_MARKUP: "Each charge's net = cost + markup, equals its document's subtotal, and its "
+        "hours are the sum of the time entries it charges.",
+    },
 )
-def intercompany_charges(
-    context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates
-):  # type: ignore[no-untyped-def]
+
+
+def charge_months(
+    context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates, settings: Settings
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
     """Charge other entities for this entity's people's time on their projects, and book their charges."""
-    settings = current_config()
     snapshot = fx.snapshot()
     run_id = context.run.run_id
+    gate = CheckGate(CHECKS, warehouse, run_id)
     results: list[Intercompany] = []
-    check_log: dict[str, list[tuple[bool, str]]] = {DOCUMENTS_EQUAL_LINES: [], NET_IS_COST_PLUS_MARKUP: []}
     for part in month_slices(context):
         entity = settings.entity(part.entity)
         window = [part.entity, part.month, part.month_end]
@@ -154,36 +137,26 @@ def intercompany_charges(
                 intercompany_side(purchases_work, PURCHASE, part.entity, month, currency_rates),
             ]
         )
-        _gate(result)
+        _require_table_schemas(result)
         outcomes = {
             DOCUMENTS_EQUAL_LINES: lines_sum_to_totals(
                 result.documents, result.document_lines, key="document_number"
             ),
             NET_IS_COST_PLUS_MARKUP: charges_are_consistent(result),
         }
+        if not gate.admit(part, outcomes):
+            yield from gate.stop()
         where, params = "entity = ? AND period = ?", [part.entity, part.period]
-        with warehouse.transaction(part.entity) as con:
-            if all(ok for ok, _ in outcomes.values()):
-                for table, _schema, attribute in _TABLES:
-                    replace_slice(con, table, getattr(result, attribute), where, params)
-                if rates is not None:
-                    pin_rates(con, part.entity, rates, run_id)
-            record_checks(
-                con, entity=part.entity, asset="billing/intercompany_charges", partition=part.label(),
-                outcomes=outcomes, run_id=run_id,
-            )  # fmt: skip
-        if not all(ok for ok, _ in outcomes.values()):
-            raise dg.Failure(
-                description=f"{part.label()}: intercompany charges violate a money invariant; nothing written",
-                metadata={name: detail for name, (_ok, detail) in outcomes.items()},
-            )
-        for name, outcome in outcomes.items():
-            check_log[name].append(outcome)
+        with gate.transaction(part) as con:
+            for table, _schema, attribute in _TABLES:
+                replace_slice(con, table, getattr(result, attribute), where, params)
+            if rates is not None:
+                pin_rates(con, part.entity, rates, run_id)
         results.append(result)
     everything = Intercompany.concat(results)
-    yield from check_results(INTERCOMPANY_CHARGES, check_log)
     charges = everything.charges
     yield dg.MaterializeResult(
+        check_results=gate.results(),
         metadata={
             "dagster/row_count": charges.height,
             "sales": int(charges.filter(pl.col("side") == SALE).height),
@@ -201,5 +174,24 @@ def intercompany_charges(
                     ["reference", "side", "currency", "hours", "cost_amount", "markup_amount", "net_amount"],
                 )
             ),
-        }
+        },
     )
+
+
+def build_intercompany_charges(partitions: Partitions) -> dg.AssetsDefinition:
+    """`billing/intercompany_charges` over the configuration's entity-months."""
+    return dg.asset(
+        key=INTERCOMPANY_CHARGES,
+        deps=[
+            dg.AssetDep(BILLABLE_LINES, partition_mapping=days_to_month),
+            dg.AssetDep(["raw", "time_entries"], partition_mapping=days_to_month),
+        ],
+        partitions_def=partitions.entity_month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=CHECKS,
+        description="Intercompany charges at cost plus markup: sales to and purchases from the other entities, "
+        "with their ACCREC invoices and ACCPAY bills, each in its own entity's ledger.",
+        kinds={"polars", "duckdb"},
+        group_name="billing",
+        owners=["team:data"],
+    )(charge_months)

@@ -1,13 +1,16 @@
 """The normalized layer's asset: priced billable lines and the quarantine, per entity-day."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 
-from assets.partitions import day_slices, entity_day_partitions
-from assets.raw.pm_extracts import pm_extracts
+from assets.gate import CheckGate, blocking_checks, conforms
+from assets.partitions import Partitions, day_slices
+from assets.raw.pm_extracts import RAW_KEYS
 from assets.reporting import money_totals, preview
-from checks.schemas import BillableLines, Quarantine, validate
-from resources.configuration import current_config
+from checks.schemas import BillableLines, Quarantine
+from resources.configuration import Settings
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
 from rules.normalizing import normalize_lines
@@ -21,32 +24,49 @@ class FxRerun(dg.Config):
     rerate_fx: bool = False
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            ["normalized", "billable_lines"],
-            deps=[k for k in pm_extracts.keys],
-            description="Time and expense lines, typed, priced and converted, each traceable to its PM record.",
-            kinds={"polars", "duckdb"},
-            group_name="normalized",
-            owners=["team:data"],
-        ),
-        dg.AssetSpec(
-            ["normalized", "quarantine"],
-            deps=[k for k in pm_extracts.keys],
-            description="PM records held back from billing, with the rule that rejected each.",
-            kinds={"polars", "duckdb"},
-            group_name="normalized",
-            owners=["team:data"],
-        ),
-    ],
-    partitions_def=entity_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-)
-def billable_lines(context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates):  # type: ignore[no-untyped-def]
+BILLABLE_LINES = dg.AssetKey(["normalized", "billable_lines"])
+QUARANTINE = dg.AssetKey(["normalized", "quarantine"])
+SPECS = [
+    dg.AssetSpec(
+        BILLABLE_LINES,
+        deps=RAW_KEYS,
+        description="Time and expense lines, typed, priced and converted, each traceable to its PM record.",
+        kinds={"polars", "duckdb"},
+        group_name="normalized",
+        owners=["team:data"],
+    ),
+    dg.AssetSpec(
+        QUARANTINE,
+        deps=RAW_KEYS,
+        description="PM records held back from billing, with the rule that rejected each.",
+        kinds={"polars", "duckdb"},
+        group_name="normalized",
+        owners=["team:data"],
+    ),
+]
+# The schema gate as checks, so a frame that fails it shows on its asset with the failing columns.
+CHECKS = [
+    *blocking_checks(
+        BILLABLE_LINES,
+        {
+            "billable_lines_match_schema": "Every line has exactly the declared columns and types (money as exact decimals)."
+        },
+    ),
+    *blocking_checks(
+        QUARANTINE,
+        {
+            "quarantine_matches_schema": "Every quarantined record has exactly the declared columns and a reason."
+        },
+    ),
+]
+
+
+def normalize_days(
+    context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates, settings: Settings
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
     """Type and price the raw records of the run's entity-days; bad records go to quarantine, the rest proceed."""
-    settings = current_config()
     snapshot = fx.snapshot()
+    gate = CheckGate(CHECKS, warehouse, context.run.run_id)
     all_lines, all_quarantine = [], []
     for part in day_slices(context):
         entity = settings.entity(part.entity)
@@ -65,10 +85,15 @@ def billable_lines(context: dg.AssetExecutionContext, config: FxRerun, warehouse
         result = normalize_lines(
             raw_time, raw_expenses, directory, entity, settings, snapshot, context.run.run_id, pinned
         )
-        # The write gate: nothing reaches the table unless every row passes the schema.
-        lines = validate(BillableLines, result.lines)
-        quarantine = validate(Quarantine, result.quarantine)
-        with warehouse.transaction(part.entity) as con:
+        lines, quarantine = result.lines, result.quarantine
+        # The write gate: nothing reaches the tables unless every row passes the schema.
+        outcomes = {
+            "billable_lines_match_schema": conforms(BillableLines, lines),
+            "quarantine_matches_schema": conforms(Quarantine, quarantine),
+        }
+        if not gate.admit(part, outcomes):
+            yield from gate.stop()
+        with gate.transaction(part) as con:
             replace_slice(con, "normalized.billable_lines", lines, _DAYS_WHERE, [part.entity, days])
             replace_slice(con, "normalized.quarantine", quarantine, _DAYS_WHERE, [part.entity, days])
             pin_rates(con, part.entity, result.rates_used, context.run.run_id)
@@ -81,7 +106,8 @@ def billable_lines(context: dg.AssetExecutionContext, config: FxRerun, warehouse
         dict(quarantine.group_by("reason").len().sort("reason").iter_rows()) if quarantine.height else {}
     )
     yield dg.MaterializeResult(
-        asset_key=["normalized", "billable_lines"],
+        asset_key=BILLABLE_LINES,
+        check_results=gate.results(BILLABLE_LINES),
         metadata={
             "dagster/row_count": lines.height,
             "billable_lines": billable.height,
@@ -110,6 +136,18 @@ def billable_lines(context: dg.AssetExecutionContext, config: FxRerun, warehouse
         },
     )
     yield dg.MaterializeResult(
-        asset_key=["normalized", "quarantine"],
+        asset_key=QUARANTINE,
+        check_results=gate.results(QUARANTINE),
         metadata={"dagster/row_count": quarantine.height, "quarantined_by_reason": reasons},
     )
+
+
+def build_billable_lines(partitions: Partitions) -> dg.AssetsDefinition:
+    """`normalized/billable_lines` and `normalized/quarantine` over the configuration's entity-days."""
+    return dg.multi_asset(
+        name="billable_lines",
+        specs=SPECS,
+        check_specs=CHECKS,
+        partitions_def=partitions.entity_day,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )(normalize_days)

@@ -4,18 +4,21 @@ Invoices, intercompany bills, corrections (credit notes, supplementary invoices)
 go through the one outbox (assets/posting/outbox.py); the asset keeps its first name, posted_invoices.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 
 from assets.allocation.allocation_assets import JOURNAL_DRAFTS
 from assets.billing.correction_drafts import CORRECTION_DRAFTS
 from assets.billing.invoice_drafts import INVOICE_DRAFTS
+from assets.gate import CheckGate, blocking_checks
 from assets.intercompany.intercompany_charges import INTERCOMPANY_CHARGES
-from assets.partitions import entity_month_partitions, month_slices
+from assets.partitions import Partitions, month_slices
 from assets.posting.outbox import post_period
 from assets.reporting import money_totals, preview
-from resources.configuration import current_config
-from resources.warehouse import Warehouse, record_check
+from resources.configuration import Settings
+from resources.warehouse import Warehouse
 from resources.xero import XeroClient
 from rules.invariants import posted_have_external_ids
 
@@ -23,28 +26,20 @@ POSTED_INVOICES = dg.AssetKey(["posting", "posted_invoices"])
 POSTED_CHECK = "posted_invoices_have_external_id_and_draft_total"
 
 
-@dg.asset(
-    key=POSTED_INVOICES,
-    # Every producer of outbound documents: in a run with them, posting waits until they are drafted.
-    deps=[INVOICE_DRAFTS, CORRECTION_DRAFTS, INTERCOMPANY_CHARGES, JOURNAL_DRAFTS],
-    partitions_def=entity_month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            POSTED_CHECK,
-            asset=POSTED_INVOICES,
-            blocking=True,
-            description="Every posted invoice has the accounting system's id, and the total it booked equals the draft's.",
-        ),
-    ],
-    kinds={"xero", "duckdb"},
-    group_name="posting",
-    owners=["team:finance-systems"],
-    pool="accounting_api",
+CHECKS = blocking_checks(
+    POSTED_INVOICES,
+    {
+        POSTED_CHECK: "Every posted invoice has the accounting system's id, and the total it booked equals "
+        "the draft's."
+    },
 )
-def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xero: XeroClient):  # type: ignore[no-untyped-def]
+
+
+def post_months(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, xero: XeroClient, settings: Settings
+) -> Iterator[dg.MaterializeResult]:
     """Send the month's documents through the outbox; already-posted documents are recognised, not sent again."""
-    config = current_config()
+    gate = CheckGate(CHECKS, warehouse, context.run.run_id)
     totals = {
         "posted_new": 0,
         "already_posted": 0,
@@ -56,11 +51,10 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
         "allocated": 0,
         "requests": 0,
     }
-    check_details, all_ok = [], True
     frames = []
     statuses: list[str] = []  # kill switch, another run's claim, daily limit or open circuit
     for part in month_slices(context):
-        entity = config.entity(part.entity)
+        entity = settings.entity(part.entity)
         outcome = post_period(entity, part.period, warehouse, xero, context.run.run_id, log=context.log)  # type: ignore[arg-type]
         for status in (
             outcome.skipped,
@@ -77,20 +71,8 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
             "SELECT * FROM posting.outbox WHERE entity = ? AND period = ?",
             [part.entity, part.period],
         )
-        ok, detail = posted_have_external_ids(outbox)
-        with warehouse.transaction(part.entity) as con:
-            record_check(
-                con,
-                entity=part.entity,
-                asset="posting/posted_invoices",
-                partition=part.label(),
-                check_name=POSTED_CHECK,
-                passed=ok,
-                detail=detail,
-                run_id=context.run.run_id,
-            )
-        all_ok &= ok
-        check_details.append(f"{part.label()}: {detail}")
+        # The check judges what was posted: it is recorded, reported and fails the run, but undoes nothing.
+        gate.record(part, {POSTED_CHECK: posted_have_external_ids(outbox)})
         frames.append(outbox)
         if outcome.posted_new:
             context.log.info(f"{part.label()}: posted {len(outcome.posted_new)} new document(s)")
@@ -98,18 +80,13 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
             context.log.info(
                 f"{part.label()}: nothing new to post ({len(outcome.already_posted)} already posted)"
             )
-    yield dg.AssetCheckResult(
-        check_name=POSTED_CHECK,
-        asset_key=POSTED_INVOICES,
-        passed=all_ok,
-        metadata={"detail": "; ".join(check_details)},
-    )
     outbox = pl.concat(frames) if frames else pl.DataFrame()
     confirmed = outbox.filter(pl.col("status") == "confirmed") if outbox.height else outbox
     if statuses:
         # Visible in the UI: the step ran, posted what it could and says why the rest did not go.
         context.log.warning("posting not complete: " + "; ".join(statuses))
     yield dg.MaterializeResult(
+        check_results=gate.results(),
         metadata={
             "posting_status": "; ".join(statuses) or "posted",
             **totals,
@@ -130,5 +107,23 @@ def posted_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse, xer
                     rows=20,
                 )
             ),
-        }
+        },
     )
+    if not gate.passed:
+        raise gate.failure()
+
+
+def build_posted_invoices(partitions: Partitions) -> dg.AssetsDefinition:
+    """`posting/posted_invoices` over the configuration's entity-months."""
+    return dg.asset(
+        key=POSTED_INVOICES,
+        # Every producer of outbound documents: in a run with them, posting waits until they are drafted.
+        deps=[INVOICE_DRAFTS, CORRECTION_DRAFTS, INTERCOMPANY_CHARGES, JOURNAL_DRAFTS],
+        partitions_def=partitions.entity_month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=CHECKS,
+        kinds={"xero", "duckdb"},
+        group_name="posting",
+        owners=["team:finance-systems"],
+        pool="accounting_api",
+    )(post_months)

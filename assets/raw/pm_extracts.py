@@ -1,14 +1,15 @@
 """Extract time entries, expenses and the PM directory for an entity's days, as sent."""
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from assets.partitions import DaySlice, day_slices, entity_day_partitions
+from assets.partitions import DaySlice, Partitions, day_slices
 from checks.schemas import RawRecords, validate
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.harvest import HARVEST_CONTRACT, HarvestClient, Page
 from resources.warehouse import Warehouse, append, replace_slice
 from rules.pm_payloads import RAW_COLUMNS, canonical_payload
@@ -130,20 +131,19 @@ def _raw_spec(name: str, description: str) -> dg.AssetSpec:
     )
 
 
-@dg.multi_asset(
-    specs=[
-        _raw_spec("time_entries", "Harvest time entries as sent, per entity and spent day."),
-        _raw_spec("expenses", "Harvest expenses as sent, per entity and spent day."),
-        _raw_spec("pm_directory", "Latest snapshot of PM clients, projects, tasks, users and assignments."),
-    ],
-    partitions_def=entity_day_partitions,
-    # A month or a year of one entity's days is one run: one paged extraction, not one per day.
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="pm_api",
-)
-def pm_extracts(context: dg.AssetExecutionContext, harvest: HarvestClient, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+RAW_SPECS = [
+    _raw_spec("time_entries", "Harvest time entries as sent, per entity and spent day."),
+    _raw_spec("expenses", "Harvest expenses as sent, per entity and spent day."),
+    _raw_spec("pm_directory", "Latest snapshot of PM clients, projects, tasks, users and assignments."),
+]
+RAW_KEYS = [spec.key for spec in RAW_SPECS]
+
+
+def extract_days(
+    context: dg.AssetExecutionContext, harvest: HarvestClient, warehouse: Warehouse, settings: Settings
+) -> Iterator[dg.MaterializeResult]:
     """Extract the run's entity-days from the PM system into the raw layer, replayable without the API."""
-    routes = EntityRoutes.from_config(current_config())
+    routes = EntityRoutes.from_config(settings)
     totals = {"time_entries": 0, "expenses": 0, "unclaimed": 0, "pages": 0, "directory": 0, "intercompany": 0}
     for part in day_slices(context):
         totals["directory"] += _extract_directory(harvest, warehouse, part.entity, context.run.run_id)
@@ -174,3 +174,15 @@ def pm_extracts(context: dg.AssetExecutionContext, harvest: HarvestClient, wareh
     yield dg.MaterializeResult(
         asset_key=["raw", "pm_directory"], metadata={**scope, "dagster/row_count": totals["directory"]}
     )
+
+
+def build_pm_extracts(partitions: Partitions) -> dg.AssetsDefinition:
+    """`raw/time_entries`, `raw/expenses` and `raw/pm_directory` over the configuration's entity-days."""
+    return dg.multi_asset(
+        name="pm_extracts",
+        specs=RAW_SPECS,
+        partitions_def=partitions.entity_day,
+        # A month or a year of one entity's days is one run: one paged extraction, not one per day.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="pm_api",
+    )(extract_days)

@@ -9,31 +9,25 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.partitions import day_slices, entity_day_partitions
+from assets.partitions import Partitions, day_slices
 from assets.reporting import money_totals, preview
 from resources.bank_statements_inbox import file_away, inbox_folder, pending_files
 from resources.bank_statements_receivables import read_receivables
 from resources.bank_statements_store import LOADED, ReceivedFile, receive_file, reconciliation_transaction
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.warehouse import Warehouse, default_home, replace_slice
 from resources.xero import XeroClient
 
 BANK_STATEMENT_LINES = dg.AssetKey(["reconciliation", "bank_statement_lines"])
 RECEIVABLES = dg.AssetKey(["reconciliation", "receivables"])
-# What both inputs share: entity x day, one run for a backfill, the reconciliation group.
+# What both inputs share: one run for a backfill, the reconciliation group (and entity x day).
 _INPUT: dict[str, Any] = {
-    "partitions_def": entity_day_partitions,
     "backfill_policy": dg.BackfillPolicy.single_run(),
     "group_name": "reconciliation",
     "owners": ["team:finance-systems"],
 }
 
 
-@dg.asset(
-    key=BANK_STATEMENT_LINES,
-    kinds={"duckdb", "file"},
-    **_INPUT,
-)
 def bank_statement_lines(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Bank statement lines as received: every file in the entity's inbox kept raw with its hash, loaded once;
     unreadable or unbalanced files quarantined whole with the reason, the rest proceeding."""
@@ -64,21 +58,14 @@ def bank_statement_lines(context: dg.AssetExecutionContext, warehouse: Warehouse
     )
 
 
-@dg.asset(
-    key=RECEIVABLES,
-    kinds={"xero", "duckdb"},
-    pool="accounting_api",
-    **_INPUT,
-)
 def receivables(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, xero: XeroClient
+    context: dg.AssetExecutionContext, warehouse: Warehouse, xero: XeroClient, settings: Settings
 ) -> dg.MaterializeResult:
     """Sales invoices with what is still due and credit notes with their remaining credit, as the accounting
     system holds them today (paid and credited ones too: a payment quoting them is an anomaly)."""
-    config = current_config()
     frames = []
     for part in day_slices(context):
-        entity = config.entity(part.entity)
+        entity = settings.entity(part.entity)
         items = read_receivables(xero, entity.accounting_tenant_id, entity.id).with_columns(
             day=pl.lit(part.last), read_at=pl.lit(datetime.now(UTC)), run_id=pl.lit(context.run.run_id)
         )
@@ -96,3 +83,21 @@ def receivables(
             "amount_due": money_totals(open_items, "currency", "amount_due"),
         }
     )
+
+
+def build_bank_statement_lines(partitions: Partitions) -> dg.AssetsDefinition:
+    """`reconciliation/bank_statement_lines` over the configuration's entity-days."""
+    return dg.asset(
+        key=BANK_STATEMENT_LINES, kinds={"duckdb", "file"}, partitions_def=partitions.entity_day, **_INPUT
+    )(bank_statement_lines)
+
+
+def build_receivables(partitions: Partitions) -> dg.AssetsDefinition:
+    """`reconciliation/receivables` over the configuration's entity-days."""
+    return dg.asset(
+        key=RECEIVABLES,
+        kinds={"xero", "duckdb"},
+        pool="accounting_api",
+        partitions_def=partitions.entity_day,
+        **_INPUT,
+    )(receivables)

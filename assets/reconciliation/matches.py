@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.partitions import days_to_month, entity_month_partitions, month_slices
+from assets.partitions import Partitions, days_to_month, month_slices
 from assets.reconciliation.inputs import BANK_STATEMENT_LINES, RECEIVABLES
 from assets.reporting import preview
 from resources.bank_statements_decisions import (
@@ -23,22 +23,23 @@ from resources.bank_statements_decisions import (
 from resources.bank_statements_parties import party_records
 from resources.bank_statements_rules import load_reconciliation_rules
 from resources.bank_statements_store import reconciliation_transaction
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.warehouse import Warehouse
 from rules.reconciliation.duplicates import duplicate_suggestions
 from rules.reconciliation.ladder import match_lines
 from rules.reconciliation.match_log import MATCHER, Actor
 from rules.reconciliation.metrics import reconciliation_metrics
+from rules.settings import BillbridgeConfig
 
 BANK_MATCHES = dg.AssetKey(["reconciliation", "bank_matches"])
 
 
-def entity_metrics(warehouse: Warehouse, entity: str, period: str | None = None) -> dict[str, object]:
+def entity_metrics(
+    warehouse: Warehouse, config: BillbridgeConfig, entity: str, period: str | None = None
+) -> dict[str, object]:
     """The report's figures for one entity (one month of booking dates when `period` is given), with the
     duplicate clients and contacts suggested for a person to look at."""
-    contact_of = {
-        str(c.pm_client_id): c.contact_name for c in current_config().mapping.clients if c.entity == entity
-    }
+    contact_of = {str(c.pm_client_id): c.contact_name for c in config.mapping.clients if c.entity == entity}
     with reconciliation_transaction(warehouse, entity) as con:
         figures = reconciliation_metrics(*metrics_inputs(con, entity, period))
         suggestions = duplicate_suggestions(party_records(con, entity), contact_of)
@@ -66,23 +67,12 @@ def reconciliation_lines(rows: list[dict[str, Any]]) -> list[str]:
     return ["", "Reconciliation:", *out] if out else []
 
 
-@dg.asset(
-    key=BANK_MATCHES,
-    deps=[
-        dg.AssetDep(BANK_STATEMENT_LINES, partition_mapping=days_to_month),
-        dg.AssetDep(RECEIVABLES, partition_mapping=days_to_month),
-    ],
-    partitions_def=entity_month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"duckdb"},
-    group_name="reconciliation",
-    owners=["team:finance-systems"],
-)
-def bank_matches(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def bank_matches(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings
+) -> dg.MaterializeResult:
     """The month's bank lines matched to invoices and credit notes: auto-accepted, proposed to a person, or an
     exception, each decision in the append-only match log with its score components and the rule version."""
-    config = current_config()
-    rules = load_reconciliation_rules(entities=tuple(config.entity_ids))
+    rules = load_reconciliation_rules(entities=tuple(settings.entity_ids))
     summaries, previews = {}, []
     for part in month_slices(context):
         actor = Actor(MATCHER, datetime.now(UTC), context.run.run_id)
@@ -92,7 +82,7 @@ def bank_matches(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
             decisions = match_lines(lines, items, rules, part.entity)
             logged = record_matcher_decisions(con, decisions, lines, items, rules, actor, part.period)
         summaries[part.label()] = {"decided": decisions.height, "logged": logged,
-                                   **entity_metrics(warehouse, part.entity, part.period)}  # fmt: skip
+                                   **entity_metrics(warehouse, settings, part.entity, part.period)}  # fmt: skip
         previews.append(decisions)
         context.log.info(
             f"{part.label()}: {decisions.height} line(s) decided, {logged} new decision(s) logged"
@@ -114,3 +104,19 @@ def bank_matches(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
             ),
         }
     )
+
+
+def build_bank_matches(partitions: Partitions) -> dg.AssetsDefinition:
+    """`reconciliation/bank_matches` over the configuration's entity-months."""
+    return dg.asset(
+        key=BANK_MATCHES,
+        deps=[
+            dg.AssetDep(BANK_STATEMENT_LINES, partition_mapping=days_to_month),
+            dg.AssetDep(RECEIVABLES, partition_mapping=days_to_month),
+        ],
+        partitions_def=partitions.entity_month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"duckdb"},
+        group_name="reconciliation",
+        owners=["team:finance-systems"],
+    )(bank_matches)

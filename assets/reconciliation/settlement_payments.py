@@ -6,13 +6,13 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.partitions import entity_month_partitions, month_slices
+from assets.partitions import Partitions, month_slices
 from assets.reconciliation.matches import BANK_MATCHES
 from assets.reporting import money_totals
 from resources.bank_statements_decisions import settlements_to_pay
 from resources.bank_statements_rules import load_reconciliation_rules
 from resources.bank_statements_store import reconciliation_transaction
-from resources.configuration import current_config
+from resources.configuration import Settings
 from resources.warehouse import Warehouse, replace_slice
 from rules.reconciliation.payments import ItemShare, SettlementToPay, payment_documents, payments_for
 
@@ -31,23 +31,15 @@ def _payments(
     return payments_for(to_pay, items, *accounts)
 
 
-@dg.asset(
-    key=SETTLEMENT_PAYMENTS,
-    deps=[BANK_MATCHES],
-    partitions_def=entity_month_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"duckdb"},
-    group_name="reconciliation",
-    owners=["team:finance-systems"],
-)
-def settlement_payments(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def settlement_payments(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings
+) -> dg.MaterializeResult:
     """The Payments that settle the month's accepted matches: cash per invoice, bank fees and write-offs from
     their accounts, foreign-currency payments at the bank's rate; posted by the outbox like any document."""
-    config = current_config()
-    rules = load_reconciliation_rules(entities=tuple(config.entity_ids))
+    rules = load_reconciliation_rules(entities=tuple(settings.entity_ids))
     frames = []
     for part in month_slices(context):
-        entity = config.entity(part.entity)
+        entity = settings.entity(part.entity)
         rule = rules.entity(entity.id)
         accounts = (rule.bank_account_code, rule.bank_fees_account_code, rule.write_off_account_code)
         with reconciliation_transaction(warehouse, entity.id) as con:
@@ -69,3 +61,16 @@ def settlement_payments(context: dg.AssetExecutionContext, warehouse: Warehouse)
             "payments": money_totals(headers, "currency", "total") if headers.height else {},
         }
     )
+
+
+def build_settlement_payments(partitions: Partitions) -> dg.AssetsDefinition:
+    """`reconciliation/settlement_payments` over the configuration's entity-months."""
+    return dg.asset(
+        key=SETTLEMENT_PAYMENTS,
+        deps=[BANK_MATCHES],
+        partitions_def=partitions.entity_month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"duckdb"},
+        group_name="reconciliation",
+        owners=["team:finance-systems"],
+    )(settlement_payments)

@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from assets.allocation.allocation_assets import CHECKS, COST_ALLOCATIONS, cost_allocations
-from assets.partitions import month_key
+from assets.allocation.allocation_assets import CHECKS, COST_ALLOCATIONS, build_cost_allocations
+from assets.partitions import Partitions, month_key
 from pipelines.cli import main
 from pipelines.definitions import defs
 from pipelines.runner import QUIET, sync_month
@@ -25,6 +25,7 @@ from tests.conftest import Sandboxes
 pytestmark = pytest.mark.integration
 
 SEP = date(2026, 9, 1)
+COST_ALLOCATIONS_ASSET = build_cost_allocations(Partitions.of(current_config()))
 CENT = Decimal("0.01")
 
 
@@ -101,10 +102,10 @@ def test_reallocate_appends_runs_and_diffs_a_rule_change(sandboxes: Sandboxes, t
             assert outcome.success, outcome.error
         # The partitioned asset with the shipped rule set: the first allocation run.
         first = dg.materialize(
-            [cost_allocations],
+            [COST_ALLOCATIONS_ASSET],
             partition_key=str(month_key("us", SEP)),
             instance=instance,
-            resources={"warehouse": warehouse},
+            resources={"warehouse": warehouse, "settings": current_config()},
         )
         assert first.success
         assert _latest_checks(instance) == {
@@ -254,10 +255,10 @@ def test_a_broken_invariant_fails_the_run_names_the_check_and_writes_nothing_of_
         with pytest.MonkeyPatch.context() as env:
             env.setenv("BILLBRIDGE_ALLOCATION_RULES", str(draft))
             asset_run = dg.materialize(
-                [cost_allocations],
+                [COST_ALLOCATIONS_ASSET],
                 partition_key=str(month_key("us", SEP)),
                 instance=instance,
-                resources={"warehouse": warehouse},
+                resources={"warehouse": warehouse, "settings": current_config()},
                 raise_on_error=False,
             )
         assert not asset_run.success
@@ -307,8 +308,8 @@ def test_allocation_journals_post_once_and_a_reallocation_reverses_what_it_super
         for outcome in sync_month(instance, defs, "us", SEP):
             assert outcome.success, outcome.error
         first = dg.materialize(
-            [cost_allocations], partition_key=str(month_key("us", SEP)), instance=instance,
-            resources={"warehouse": warehouse},
+            [COST_ALLOCATIONS_ASSET], partition_key=str(month_key("us", SEP)), instance=instance,
+            resources={"warehouse": warehouse, "settings": current_config()},
         )  # fmt: skip
         assert first.success
         for outcome in sync_month(instance, defs, "us", SEP):  # the close posts the journals

@@ -18,20 +18,22 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.billing.correction_drafts import RECONCILES_CHECK, TOTALS_CHECK, correction_drafts
-from assets.billing.invoice_drafts import invoice_drafts
-from assets.partitions import month_key
+from assets.billing.correction_drafts import RECONCILES_CHECK, TOTALS_CHECK, build_correction_drafts
+from assets.billing.invoice_drafts import build_invoice_drafts
+from assets.partitions import Partitions, month_key
 from pipelines.report import entity_summary, format_table
-from resources.configuration import DEFAULT_CONFIG_PATH, current_config
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, append
 from resources.xero import XeroClient
 from rules.normalizing import normalize_lines
+from rules.settings import BillbridgeConfig
 from sandbox.xero import XeroSandbox
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 
 pytestmark = pytest.mark.integration
 
+DEMO = load_config(DEFAULT_CONFIG_PATH)
 AUGUST = date(2026, 8, 1)
 INVOICE = "BB-UK-202608-5101-GBP"
 RATES = fx_snapshot({day: {"USD": "1.25", "GBP": "0.8"} for day in (date(2026, 7, 31), date(2026, 8, 31))})
@@ -41,9 +43,8 @@ def _entry(entry_id: int, hours: float, rate: float, task: int) -> dict[str, Any
     return time_entry(entry_id, hours, rate, client=5101, project=6101, task=task, currency="GBP")
 
 
-def _normalized(warehouse: Warehouse, entries: list[dict[str, Any]]) -> None:
+def _normalized(warehouse: Warehouse, entries: list[dict[str, Any]], config: BillbridgeConfig = DEMO) -> None:
     """Replace the month's normalized lines (what extraction and normalization would have written)."""
-    config = current_config()
     result = normalize_lines(
         raw_frame(entries, "uk"),
         raw_frame([], "uk"),
@@ -62,21 +63,27 @@ def _normalized(warehouse: Warehouse, entries: list[dict[str, Any]]) -> None:
 @pytest.fixture
 def ledger() -> Iterator[XeroSandbox]:
     """The UK tenant's accounting ledger, for its lock date (no lock unless a test sets one)."""
-    with XeroSandbox([current_config().entity("uk").accounting_tenant_id]) as sandbox:
+    with XeroSandbox([DEMO.entity("uk").accounting_tenant_id]) as sandbox:
         yield sandbox
 
 
 def _materialize(
-    instance: dg.DagsterInstance, warehouse: Warehouse, ledger: XeroSandbox, lock_date: str = ""
+    instance: dg.DagsterInstance,
+    warehouse: Warehouse,
+    ledger: XeroSandbox,
+    lock_date: str = "",
+    config: BillbridgeConfig = DEMO,
 ) -> dg.ExecuteInProcessResult:
+    partitions = Partitions.of(config)
     result = dg.materialize(
-        [invoice_drafts, correction_drafts],
+        [build_invoice_drafts(partitions), build_correction_drafts(partitions)],
         partition_key=str(month_key("uk", AUGUST)),
         instance=instance,
         resources={
             "warehouse": warehouse,
             "fx": EcbRates(),
             "xero": XeroClient(base_url=ledger.url, access_token="demo-xero-token"),
+            "settings": config,
         },
         run_config={"ops": {"billing__correction_drafts": {"config": {"lock_date": lock_date}}}},
     )
@@ -199,7 +206,7 @@ def test_edits_after_posting_become_a_credit_note_and_a_supplementary_invoice(
 
 
 @pytest.fixture
-def uk_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def uk_waits(tmp_path: Path) -> BillbridgeConfig:
     """The shipped configuration with the UK's corrections set to wait out a locked period."""
     shipped = Path(DEFAULT_CONFIG_PATH)
     mapping = (shipped.parent / "mapping.yaml").read_text()
@@ -211,25 +218,21 @@ def uk_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         mapping.replace(old, "corrections:\n  entities:\n    - { entity: uk, locked_period: wait }\n")
     )
     (folder / "billbridge.yaml").write_text(shipped.read_text())
-    monkeypatch.setenv("BILLBRIDGE_CONFIG", str(folder / "billbridge.yaml"))
-    current_config.cache_clear()
-    assert current_config().mapping.corrections.settings("uk").locked_period == "wait"
-    yield
-    monkeypatch.delenv("BILLBRIDGE_CONFIG")
-    current_config.cache_clear()
+    config = load_config(folder / "billbridge.yaml")
+    assert config.mapping.corrections.settings("uk").locked_period == "wait"
+    return config
 
 
-@pytest.mark.usefixtures("uk_waits")
 def test_a_locked_period_holds_the_correction_and_the_report_says_why(
-    tmp_path: Path, ledger: XeroSandbox
+    tmp_path: Path, ledger: XeroSandbox, uk_waits: BillbridgeConfig
 ) -> None:
     warehouse = Warehouse(home=str(tmp_path))
-    _normalized(warehouse, [_entry(1, 10, 95, 7001)])
+    _normalized(warehouse, [_entry(1, 10, 95, 7001)], uk_waits)
     with dg.instance_for_test() as instance:
-        _materialize(instance, warehouse, ledger)
+        _materialize(instance, warehouse, ledger, config=uk_waits)
         _book(warehouse, INVOICES)
-        _normalized(warehouse, [_entry(1, 9, 95, 7001)])
-        held = _materialize(instance, warehouse, ledger, lock_date="2026-09-30")
+        _normalized(warehouse, [_entry(1, 9, 95, 7001)], uk_waits)
+        held = _materialize(instance, warehouse, ledger, lock_date="2026-09-30", config=uk_waits)
         assert held.success
     assert warehouse.query("uk", "SELECT count(*) AS n FROM billing.correction_documents").item() == 0
     holds = warehouse.query(
@@ -255,10 +258,14 @@ def test_a_bad_lock_date_in_run_config_stops_with_the_key(tmp_path: Path, ledger
     warehouse = Warehouse(home=str(tmp_path))
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [correction_drafts],
+            [build_correction_drafts(Partitions.of(DEMO))],
             partition_key=str(month_key("uk", AUGUST)),
             instance=instance,
-            resources={"warehouse": warehouse, "xero": XeroClient(base_url=ledger.url, access_token="x")},
+            resources={
+                "warehouse": warehouse,
+                "xero": XeroClient(base_url=ledger.url, access_token="x"),
+                "settings": DEMO,
+            },
             run_config={"ops": {"billing__correction_drafts": {"config": {"lock_date": "30/09/2026"}}}},
             raise_on_error=False,
         )
@@ -289,9 +296,7 @@ def test_a_vanished_invoice_is_credited_in_full_on_the_first_open_day(
         # Every entry moved away: no draft for the invoice any more; the tenant locked September in its
         # own ledger (read from the accounting API, not configured here).
         _normalized(warehouse, [])
-        ledger.set_lock_dates(
-            current_config().entity("uk").accounting_tenant_id, period_lock=date(2026, 9, 30)
-        )
+        ledger.set_lock_dates(DEMO.entity("uk").accounting_tenant_id, period_lock=date(2026, 9, 30))
         result = _materialize(instance, warehouse, ledger)
         assert _checks(result)[RECONCILES_CHECK]
     assert warehouse.query("uk", "SELECT count(*) AS n FROM billing.invoice_drafts").item() == 0

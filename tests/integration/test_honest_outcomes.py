@@ -14,8 +14,8 @@ import dagster as dg
 import pytest
 
 from pipelines.cli import main
-from pipelines.sensors import alert_on_run_failure
-from resources.configuration import current_config
+from pipelines.definitions import build_definitions
+from resources.configuration import current_config, load_config
 from resources.http_server import JsonHTTPServer, Request, Response
 from sandbox.xero import Fault
 from tests.conftest import Sandboxes
@@ -59,23 +59,21 @@ def _alert_text(instance: dg.DagsterInstance, run: dg.DagsterRun, tmp_path: Path
             .replace("mapping: mapping.yaml", f"mapping: {REPO / 'config' / 'mapping.yaml'}")
             .replace('alert_webhook_url: ""', f"alert_webhook_url: {alerts.url}/alerts")
         )
-        monkeypatch.setenv("BILLBRIDGE_CONFIG", str(config))
-        current_config.cache_clear()
-        try:
-            [failure] = [
-                e.dagster_event
-                for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-                if e.dagster_event is not None
-            ]
-            context = dg.build_run_status_sensor_context(
-                sensor_name="alert_on_run_failure",
-                dagster_instance=instance,
-                dagster_run=run,
-                dagster_event=failure,
-            ).for_run_failure()
-            alert_on_run_failure(context)
-        finally:
-            current_config.cache_clear()
+        alert_on_run_failure = build_definitions(load_config(config)).resolve_sensor_def(
+            "alert_on_run_failure"
+        )
+        [failure] = [
+            e.dagster_event
+            for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+            if e.dagster_event is not None
+        ]
+        context = dg.build_run_status_sensor_context(
+            sensor_name="alert_on_run_failure",
+            dagster_instance=instance,
+            dagster_run=run,
+            dagster_event=failure,
+        ).for_run_failure()
+        alert_on_run_failure(context)
     [alert] = received
     return str(alert["text"])
 

@@ -7,7 +7,6 @@ the inbox is a real SQLite file, the sensors are evaluated against a real Dagste
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,10 +15,10 @@ import pytest
 
 from assets.partitions import DAY, ENTITY, MONTH
 from pipelines.cli import main
-from pipelines.definitions import defs
+from pipelines.definitions import build_definitions, defs
 from pipelines.events_server import MAX_BODY_BYTES, EventsServer
-from pipelines.sensors import POSTED_ASSET, alert_on_run_failure, pm_updated_since_poll, pm_webhook_inbox
-from resources.configuration import current_config
+from pipelines.sensors import POSTED_ASSET
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from resources.event_inbox import EventInbox
 from resources.harvest import HarvestClient
 from resources.http_server import JsonHTTPServer, Request, Response
@@ -29,6 +28,8 @@ from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration
 SECRET = "test-webhook-secret"
+pm_webhook_inbox = defs.resolve_sensor_def("pm_webhook_inbox")
+pm_updated_since_poll = defs.resolve_sensor_def("pm_updated_since_poll")
 
 
 @pytest.fixture
@@ -178,7 +179,7 @@ def test_a_change_in_an_invoiced_month_takes_the_correction_path(
 
 
 def test_a_failed_run_alerts_with_entity_partition_and_run(
-    sandboxes: Sandboxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     received: list[dict[str, Any]] = []
 
@@ -187,20 +188,14 @@ def test_a_failed_run_alerts_with_entity_partition_and_run(
         return Response(200, {"ok": True})
 
     with JsonHTTPServer(collect) as alerts:
-        config = tmp_path / "billbridge.yaml"
-        demo = (Path(__file__).resolve().parents[2] / "config" / "billbridge.yaml").read_text()
-        mapping = Path(__file__).resolve().parents[2] / "config" / "mapping.yaml"
-        config.write_text(
-            demo.replace("mapping: mapping.yaml", f"mapping: {mapping}")
-            + f"\norchestration:\n  alert_webhook_url: {alerts.url}/alerts\n"
-        )
-        monkeypatch.setenv("BILLBRIDGE_CONFIG", str(config))
-        current_config.cache_clear()  # loaded once per process; this test's process reads another file
-        request.addfinalizer(current_config.cache_clear)
+        demo = load_config(DEFAULT_CONFIG_PATH)
+        orchestration = demo.orchestration.model_copy(update={"alert_webhook_url": f"{alerts.url}/alerts"})
+        alerting = build_definitions(demo.model_copy(update={"orchestration": orchestration}))
+        alert_on_run_failure = alerting.resolve_sensor_def("alert_on_run_failure")
         monkeypatch.setenv("HARVEST_ACCESS_TOKEN", "revoked-token")  # every PM call answers 401
         key = dg.MultiPartitionKey({ENTITY: "uk", DAY: "2026-09-02"})
         with dg.instance_for_test() as instance:
-            result = defs.resolve_job_def("extract_and_normalize").execute_in_process(
+            result = alerting.resolve_job_def("extract_and_normalize").execute_in_process(
                 instance=instance,
                 partition_key=str(key),
                 tags={"billbridge/entity": "uk"},

@@ -7,8 +7,7 @@ import json
 import dagster as dg
 import pytest
 
-from pipelines.review import weekly_review
-from pipelines.sensors import pm_updated_since_poll
+from pipelines.definitions import defs
 from resources.harvest import HarvestClient
 from resources.warehouse import Warehouse
 
@@ -25,7 +24,7 @@ def test_weekly_review_tables_exceptions_per_entity_and_week() -> None:
             " ('uk', DATE '2026-09-08', 'time', 3, 'unknown_project', 'p 9', '{}', 'v', 'r')"
         )
     with dg.instance_for_test() as instance:
-        result = weekly_review.execute_in_process(instance=instance)
+        result = defs.resolve_job_def("weekly_review").execute_in_process(instance=instance)
     assert result.success
     [materialization] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = materialization.step_output_data.metadata
@@ -43,7 +42,7 @@ def test_poll_of_an_unreachable_pm_api_skips_and_keeps_its_cursor() -> None:
     cursor = json.dumps({"time_entries": "2026-11-01T00:00:00Z", "expenses": "2026-11-01T00:00:00Z"})
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"harvest": harvest})
-        result = pm_updated_since_poll.evaluate_tick(context)
+        result = defs.resolve_sensor_def("pm_updated_since_poll").evaluate_tick(context)
     assert not result.run_requests
     assert "PM API poll failed" in str(result.skip_message)
     assert result.cursor in (None, cursor)

@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.partitions import month_key
-from assets.posting.posted_invoices import POSTED_INVOICES, posted_invoices
+from assets.partitions import Partitions, month_key
+from assets.posting.posted_invoices import POSTED_INVOICES, build_posted_invoices
 from bench.posting import write_synthetic_drafts
 from pipelines.cli import main
 from resources.configuration import current_config
@@ -24,11 +24,12 @@ pytestmark = pytest.mark.integration
 
 def _materialize(instance: dg.DagsterInstance, sandbox: XeroSandbox) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [posted_invoices],
+        [build_posted_invoices(Partitions.of(current_config()))],
         partition_key=str(month_key("us", date(2026, 8, 1))),
         resources={
             "warehouse": Warehouse(),
             "xero": XeroClient(base_url=sandbox.url, access_token="demo-xero-token"),
+            "settings": current_config(),
         },
         instance=instance,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.partitions import Partitions
 from pipelines.definitions import defs
 from pipelines.reconciliation_jobs import months_to_reconcile
 from pipelines.runner import QUIET
@@ -90,7 +91,7 @@ def test_statement_to_match_log(sandboxes: Sandboxes) -> None:
                                      "reconciliation.payment_documents d JOIN reconciliation.payment_document_lines l "
                                      "USING (document_number)")  # fmt: skip
     assert payments.rows() == [("payment", "BB-UK-202609-5101-GBP", D("1200.0000"), "090")]
-    assert [k.keys_by_dimension["month"] for k in months_to_reconcile("uk", date(2026, 10, 3))] == [
+    assert [k.keys_by_dimension["month"] for k in months_to_reconcile("uk", date(2026, 10, 3), Partitions.of(current_config()).entity_month)] == [
         "2026-10-01", "2026-09-01",
     ]  # fmt: skip
     assert list((Path(default_home()) / "inbox/bank/uk/received").iterdir())

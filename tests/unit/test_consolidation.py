@@ -11,8 +11,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.partitions import entity_month_partitions, month_partitions
+from assets.partitions import Partitions
 from pipelines.definitions import defs
+from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from rules.consolidation.consolidate import (
     elimination_balance,
     eliminations,
@@ -233,8 +234,9 @@ def test_an_unbalanced_ledger_is_reported() -> None:
 
 
 def test_the_group_close_is_monthly_and_its_checks_block() -> None:
-    assert defs.resolve_job_def("consolidate_group").partitions_def == month_partitions
-    assert defs.resolve_job_def("export_ledger").partitions_def == entity_month_partitions
+    demo = Partitions.of(load_config(DEFAULT_CONFIG_PATH))
+    assert defs.resolve_job_def("consolidate_group").partitions_def == demo.month
+    assert defs.resolve_job_def("export_ledger").partitions_def == demo.entity_month
     group = defs.resolve_assets_def(dg.AssetKey(["consolidation", "group_consolidation"]))
     assert {s.name for s in group.check_specs} == {
         "eliminations_net_to_zero",
