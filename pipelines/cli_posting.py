@@ -28,7 +28,7 @@ def _entity_of(dead_letter_id: str) -> str:
 
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     """Print open dead letters of every entity (or one), with --all the replayed and discarded too."""
-    from assets.posting.dead_letters import list_dead_letters
+    from resources.outbox.dead_letters import list_dead_letters
 
     config, warehouse = current_config(), Warehouse()
     entities = [args.entity] if args.entity else config.entity_ids
@@ -49,7 +49,7 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
 
 def cmd_dlq_show(args: argparse.Namespace) -> int:
     """Print one dead letter as JSON: document, error, attempts and every request and response."""
-    from assets.posting.dead_letters import show_dead_letter
+    from resources.outbox.dead_letters import show_dead_letter
 
     letter: dict[str, Any] = show_dead_letter(Warehouse(), _entity_of(args.id), args.id)
     letter["document"] = json.loads(letter["document"])
@@ -59,6 +59,7 @@ def cmd_dlq_show(args: argparse.Namespace) -> int:
 
 def cmd_dlq_replay(args: argparse.Namespace) -> int:
     """Replay dead letters through the exactly-once path (XERO_BASE_URL and XERO_ACCESS_TOKEN must be set)."""
+    from assets.outbound_sources import DOCUMENT_SOURCES
     from assets.posting.dead_letters import replay_dead_letters
     from resources.oauth import CONNECTION_ENV, unset_variables, xero_credentials
     from resources.xero import XeroClient
@@ -73,7 +74,9 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
         by_entity.setdefault(_entity_of(dead_letter_id), []).append(dead_letter_id)
     ok = True
     for entity, ids in by_entity.items():
-        outcome = replay_dead_letters(current_config().entity(entity), ids, Warehouse(), xero)
+        outcome = replay_dead_letters(
+            current_config().entity(entity), ids, Warehouse(), xero, DOCUMENT_SOURCES
+        )
         print(
             f"{entity}: posted {len(outcome.posted_new)}, already in the ledger "
             f"{len(outcome.already_posted) + len(outcome.found_by_lookup)}, dead-lettered again "
@@ -126,7 +129,7 @@ def cmd_export_drafts(args: argparse.Namespace) -> int:
 
 def _guarded(func: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
-        from assets.posting.dead_letters import DeadLetterError
+        from resources.outbox.dead_letters import DeadLetterError
 
         try:
             return int(func(args))

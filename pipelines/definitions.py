@@ -18,6 +18,7 @@ from assets.consolidation.ledger_export import ledger_export
 from assets.health.outcome_assets import month_outcome_asset, quarantine_share
 from assets.intercompany.intercompany_charges import intercompany_charges
 from assets.normalized.billable_lines import billable_lines
+from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.posting.posted_invoices import posted_invoices
 from assets.raw.pm_extracts import pm_extracts
 from assets.reconciliation.inputs import bank_statement_lines, receivables
@@ -40,7 +41,7 @@ from resources.xero import XeroClient
 secure_process()  # owner-only files, secrets from the secrets file: before any resource reads them
 
 
-def build_resources() -> dict[str, dg.ConfigurableResource]:
+def build_resources() -> dict[str, Any]:
     """The resources, bound to environment variables (secrets never appear in code or config files)."""
     return {
         "harvest": HarvestClient(
@@ -51,6 +52,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), **xero_credentials(for_dagster=True)),
         "warehouse": Warehouse(),
         "fx": EcbRates(source_url=os.environ.get("BILLBRIDGE_FX_URL", "")),
+        "document_sources": DOCUMENT_SOURCES,  # every producer of outbound documents, for the outbox
     }
 
 

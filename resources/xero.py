@@ -13,7 +13,7 @@ import json
 import re
 import ssl
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -25,12 +25,12 @@ from resources.circuit_breaker import CircuitBreaker, tenant_breaker
 from resources.http_retry import TRANSPORT_ERRORS, call_with_retries, raise_for_status
 from resources.oauth import bearer_auth
 from resources.rate_limit import DailyLimitReached, TenantThrottle, tenant_throttle
+from rules.outbox.ledger import parse_ms_date
 
 MAX_INVOICES_PER_CALL = 50  # the provider's documented batch limit
 LOOKUP_PAGE_SIZE = 1000  # the provider's largest pageSize
 _DECIMAL_MARK = "\u0000D:"
 _DECIMAL_RE = re.compile(r'"\\u0000D:(-?[0-9.]+)"')
-_MS_DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
 def dumps_exact(document: Any) -> str:
@@ -47,14 +47,6 @@ def dumps_exact(document: Any) -> str:
 def loads_exact(content: bytes | str) -> Any:
     """Parse JSON keeping every number with a fraction as a Decimal."""
     return json.loads(content, parse_float=Decimal)
-
-
-def parse_ms_date(value: str) -> date:
-    """A date from Xero's `/Date(1546214400000+0000)/` form (or a plain ISO date)."""
-    match = _MS_DATE_RE.match(value)
-    if match is None:
-        return date.fromisoformat(value[:10])
-    return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date()
 
 
 def quote_where(value: str) -> str:
@@ -223,6 +215,7 @@ class XeroClient(dg.ConfigurableResource):
                 "where": f"{number_field}.StartsWith({quote_where(prefix)})",
                 "page": str(page),
                 "pageSize": str(LOOKUP_PAGE_SIZE),
+                "unitdp": "4",  # unit amounts as booked, not rounded to 2 dp for display
             }
             documents = self._get(tenant_id, collection, params).get(collection) or []
             for document in documents:

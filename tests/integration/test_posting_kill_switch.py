@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import month_key
 from assets.posting.posted_invoices import POSTED_INVOICES, posted_invoices
 from bench.posting import write_synthetic_drafts
@@ -29,6 +30,7 @@ def _materialize(instance: dg.DagsterInstance, sandbox: XeroSandbox) -> dg.Execu
         resources={
             "warehouse": Warehouse(),
             "xero": XeroClient(base_url=sandbox.url, access_token="demo-xero-token"),
+            "document_sources": DOCUMENT_SOURCES,
         },
         instance=instance,
     )

@@ -1,0 +1,80 @@
+"""One posting pass as a value: what every step of the protocol needs, and the crash-test hook."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from resources.outbox.claims import claim
+from resources.outbox.store import OutboxStore, Writes
+from resources.xero import XeroClient
+from rules.outbox.events import Event
+from rules.outbox.outcome import PostingOutcome
+from rules.outbox.rows import OutboxRow
+from rules.outbox.transitions import OutboxPolicy, transition
+from rules.settings import EntityConfig
+
+CRASH_ENV = "BILLBRIDGE_CRASH_AT"
+# outbox_written: rows durable, nothing sent; request_sent: an answer arrived but is not
+# stored; answer_stored: the first batch's answer is stored, the rest of the run is not done.
+CRASH_POINTS = ("outbox_written", "request_sent", "answer_stored")
+CLAIM_RENEW_S = 60.0  # well inside the claim's 10-minute expiry
+
+
+class ClaimLostError(RuntimeError):
+    """Another run took over the entity-period's claim (ours expired): stop sending at once."""
+
+
+def crash_point(name: str) -> None:
+    """Test hook: SIGKILL this process when BILLBRIDGE_CRASH_AT names this point."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class PostingPass:
+    """One entity-period's posting pass: what every step of the protocol needs, as one value."""
+
+    entity: EntityConfig
+    period: str
+    store: OutboxStore
+    xero: XeroClient
+    policy: OutboxPolicy
+    log: logging.Logger
+    holder: str
+    backoff_base_s: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+    outcome: PostingOutcome = field(default_factory=PostingOutcome)
+    lock_date: list[date | None] = field(default_factory=list)  # read once, only when something is to go
+    renewed_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def tenant(self) -> str:
+        """The entity's accounting tenant."""
+        return self.entity.accounting_tenant_id
+
+    def apply(self, writes: Writes, row: OutboxRow, event: Event) -> OutboxRow:
+        """Move a row by an event, queue the change and count it in the outcome."""
+        after = transition(row, event, now=datetime.now(UTC), policy=self.policy)
+        if after != row or after.booked is not None:
+            writes.change(row, after)
+            self.outcome.record(row, after, event)
+        return after
+
+    def keep_claim(self) -> None:
+        """A long pass keeps its claim alive; losing it means stopping, never posting alongside."""
+        if time.monotonic() - self.renewed_at > CLAIM_RENEW_S:
+            other = claim(self.store.warehouse, self.entity.id, self.period, self.holder)
+            if other is not None:
+                raise ClaimLostError(f"the claim on {self.entity.id} {self.period} passed to {other}")
+            self.renewed_at = time.monotonic()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep without holding the warehouse file."""
+        with self.store.released():
+            self.sleep(seconds)
