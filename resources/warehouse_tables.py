@@ -158,6 +158,8 @@ CREATE TABLE IF NOT EXISTS posting.outbox (
 ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS document_kind VARCHAR DEFAULT 'invoice';
 ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS allocated_to VARCHAR;
 ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS allocation_note VARCHAR;
+-- While a send's outcome is unknown: no look-up may settle the document as absent before this moment.
+ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS settle_after TIMESTAMPTZ;
 CREATE TABLE IF NOT EXISTS posting.contacts (
     contact_name VARCHAR NOT NULL PRIMARY KEY, contact_id VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL
 );

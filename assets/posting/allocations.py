@@ -59,6 +59,7 @@ def _allocate(
             str(row.external_id),
             allocation,
             idempotency_key(f"allocation:{row.document_number}", row.content_hash),
+            recorder=posting.record,
         )
     except PermanentHTTPError as exc:
         note = f"allocation refused: {exc}"

@@ -9,8 +9,10 @@ The pieces: pure states and transitions (rules/outbox/), the tables (resources/o
 the sender (resources/outbox/sender.py). The protocol strings them together:
 
 1. Claim the entity-period (a row committed before any request; a second run stands back).
-2. Settle what is in doubt by looking it up in the ledger (assets/posting/settle.py): every
-   document whose last send has no answer, of every kind, before anything is read or sent.
+2. Settle by look-up (assets/posting/settle.py) every document of the period whose send has no
+   answer and every open dead letter, of every kind, before anything is read or sent. A send
+   whose outcome is unknown counts as absent only after the client timeout plus the provider's
+   processing bound; a dead letter the ledger holds is closed as booked.
 3. Read the documents from every registered source; write each one's outbox row, with its
    idempotency key and the lines of the version it sends, before the first request.
 4. Per kind, in rounds: settle by look-up, send the rest in batches of 50 (summarizeErrors=false,
@@ -26,18 +28,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import polars as pl
 
 from assets.posting.allocations import allocate_credit_notes
-from assets.posting.posting_pass import ClaimLostError, PostingPass
+from assets.posting.posting_pass import ClaimHeldError, ClaimLostError, PostingPass, claimed_pass, new_store
 from assets.posting.rounds import post_kind
-from assets.posting.settle import settle
+from assets.posting.settle import replay, settle
 from resources.circuit_breaker import CircuitOpenError
-from resources.outbox.claims import claim, holder_id, release
 from resources.outbox.sources import DocumentSources
-from resources.outbox.store import OutboxStore
 from resources.rate_limit import DailyLimitReached
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
@@ -45,7 +45,6 @@ from rules.invariants import journals_balance, lines_sum_to_totals
 from rules.kill_switch import posting_disabled_reason
 from rules.outbox.outcome import PostingOutcome
 from rules.outbox.rows import KIND_ORDER, Status
-from rules.outbox.transitions import OutboxPolicy
 from rules.settings import EntityConfig
 
 
@@ -60,44 +59,53 @@ def post_period(
     max_rounds: int | None = None,
     log: logging.Logger | None = None,
     only: list[str] | None = None,
+    replaying: Mapping[str, str] | None = None,
     backoff_base_s: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PostingOutcome:
     """Post the entity-month's documents that the accounting system does not hold yet, exactly once.
 
-    `sources`: the registered producers; `only` restricts the pass to these document numbers
-    (dead-letter replay); `max_rounds` (sends per document) defaults to `posting.max_attempts`.
+    `sources`: the registered producers; `only` restricts the pass to these document numbers;
+    `replaying` (document number -> dead letter id) sends those dead letters again, each under a
+    new idempotency key once the look-up has shown it absent; `max_rounds` (sends per document)
+    defaults to `posting.max_attempts`.
     """
     log = log or logging.getLogger(__name__)
     reason = posting_disabled_reason(entity)
     if reason is not None:
         log.warning(f"{entity.id} {period}: posting {reason}")
         return PostingOutcome(skipped=reason)
-    holder = holder_id(run_id)
-    other = claim(warehouse, entity.id, period, holder)
-    if other is not None:
-        log.warning(f"{entity.id} {period}: another run is posting this period ({other}); standing back")
-        return PostingOutcome(blocked_by=other)
-    posting = PostingPass(
-        entity, period, OutboxStore(warehouse, entity.id, run_id), xero,
-        OutboxPolicy(max_attempts=max_rounds or entity.posting.max_attempts), log, holder,
-        backoff_base_s=backoff_base_s, sleep=sleep,
-    )  # fmt: skip
+    outcome = PostingOutcome()
     try:
-        with posting.store.held():
-            _post_claimed(posting, sources, only)
+        store = new_store(warehouse, entity.id, period, run_id)
+        with claimed_pass(
+            entity,
+            period,
+            store,
+            xero,
+            log=log,
+            max_attempts=max_rounds,
+            backoff_base_s=backoff_base_s,
+            sleep=sleep,
+        ) as posting:
+            outcome = posting.outcome
+            _post_claimed(posting, sources, only, replaying or {})
+    except ClaimHeldError as exc:
+        log.warning(f"{entity.id} {period}: {exc}; standing back")
+        return PostingOutcome(blocked_by=exc.holder)
     except (DailyLimitReached, CircuitOpenError, ClaimLostError) as exc:
         # Not worth retrying into: the rows stay as they are and the next run settles them.
-        posting.outcome.stopped = str(exc)
+        outcome.stopped = str(exc)
         log.error(f"{entity.id} {period}: posting stopped: {exc}")
-    finally:
-        release(warehouse, entity.id, period, holder)
-    return posting.outcome
+    return outcome
 
 
-def _post_claimed(posting: PostingPass, sources: DocumentSources, only: list[str] | None) -> None:
+def _post_claimed(
+    posting: PostingPass, sources: DocumentSources, only: list[str] | None, replaying: Mapping[str, str]
+) -> None:
     store, outcome = posting.store, posting.outcome
-    settle(posting, store.rows(posting.period, statuses=(Status.SENT,)))
+    settle(posting, store.rows(posting.period, statuses=(Status.SENT, Status.DEAD_LETTER)))
+    replay(posting, replaying)
     headers, lines = sources.read(store, posting.entity.id, posting.period)
     _refuse_inconsistent(posting.entity.id, posting.period, headers, lines)
     if only is not None:
@@ -113,7 +121,8 @@ def _post_claimed(posting: PostingPass, sources: DocumentSources, only: list[str
         open_rows = store.rows(
             posting.period, numbers=numbers, statuses=(Status.PENDING, Status.SENT, Status.DEAD_LETTER)
         )
-        outcome.unresolved.extend(n for n in open_rows if n not in outcome.held)
+        held = set(outcome.held)
+        outcome.unresolved.extend(n for n in open_rows if n not in held)
 
 
 def _refuse_inconsistent(entity: str, period: str, headers: pl.DataFrame, lines: pl.DataFrame) -> None:

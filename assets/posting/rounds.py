@@ -2,9 +2,10 @@
 
 A round settles the kind's open documents by look-up (settle.py), sends the rest in batches of
 50 up to the tenant's calls in flight, and stores each answer as it arrives. Transient failures
-wait (Retry-After, else full jitter) and go round again; a batch whose outcome is unknown is
-sent again unchanged (same key, same body), so a copy still being processed by the provider is
-answered from its idempotency record.
+wait (Retry-After, else full jitter) and go round again. A document whose outcome is unknown is
+never sent again before a look-up after the in-doubt wait (client timeout + processing bound)
+has shown the ledger does not hold it: no copy can still be in flight then, so a re-send cannot
+duplicate it however long the provider remembers idempotency keys.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import polars as pl
 
 from assets.posting.posting_pass import PostingPass, crash_point
 from assets.posting.settle import settle
-from resources.http_retry import full_jitter_delay
+from resources.http_retry import PermanentHTTPError, full_jitter_delay
 from resources.outbox.request_log import log_answer, log_request
 from resources.outbox.sender import Batch, BatchResult, send_batches
 from resources.outbox.store import Writes
@@ -25,6 +26,8 @@ from rules.documents import KINDS
 from rules.outbound_payloads import batch_key, idempotency_key, outbound_document
 from rules.outbox.events import Held, Refused, Revised, Sending, Transient, Unknown
 from rules.outbox.rows import OutboxRow, Status, Version, new_row
+
+IN_DOUBT_MARGIN_S = 0.05  # look a moment after the in-doubt wait ends, never a moment before
 
 
 def post_kind(posting: PostingPass, kind: str, headers: pl.DataFrame, lines: pl.DataFrame) -> None:
@@ -41,7 +44,7 @@ def post_kind(posting: PostingPass, kind: str, headers: pl.DataFrame, lines: pl.
         return
     crash_point("outbox_written")
     if not posting.lock_date:
-        posting.lock_date.append(posting.xero.lock_date(posting.tenant))
+        posting.lock_date.append(posting.xero.lock_date(posting.tenant, recorder=posting.record))
         posting.outcome.requests += 1
     todo = _hold_locked(posting, todo, drafts)
     Rounds(posting, kind, drafts, draft_lines).run(todo)
@@ -141,21 +144,48 @@ class Rounds:
         self.draft_lines = draft_lines
         self.bodies: dict[str, dict[str, Any]] = {}  # the API element of each document, once built
         self.contacts: dict[str, str] = {}  # contact name -> ContactID, for this pass
-        self.unknown: list[list[str]] = []  # batches whose outcome is unknown, to be sent again unchanged
         self.stored_answers = 0
 
     def run(self, todo: dict[str, OutboxRow]) -> None:
-        """Round after round until nothing of the kind is left to post, or a stop."""
-        for round_no in range(1, self.posting.policy.max_attempts + 2):
+        """Round after round until nothing of the kind is left to post, or a stop.
+
+        Every send moves a document one attempt nearer its limit and every in-doubt wait ends in a
+        look-up that settles it, so the rounds end; the bound is a guard, not the mechanism.
+        """
+        for round_no in range(1, 4 * self.posting.policy.max_attempts + 4):
             todo = settle(self.posting, todo, self.bodies)
             if not todo:
                 return
-            waits = self._send(todo, round_no)
-            todo = {n: r for n, r in todo.items() if r.status in (Status.PENDING, Status.SENT)}
+            self._revise(todo)
+            ready = {n: row for n, row in todo.items() if row.status is Status.PENDING}
+            waits = self._send(ready, round_no) if ready else []
+            todo.update(ready)
+            todo = {n: row for n, row in todo.items() if row.status in (Status.PENDING, Status.SENT)}
             if not todo:
                 return
-            if waits:
-                self.posting.wait(max(waits))
+            delay = self._delay(todo, waits)
+            if delay > 0:
+                self.posting.wait(delay)
+
+    def _delay(self, todo: dict[str, OutboxRow], waits: list[float]) -> float:
+        """How long to wait before the next round: what transient answers asked for, and, when only
+        sends in doubt are left, until the first of them may be settled by a look-up."""
+        delay = max(waits, default=0.0)
+        if any(row.status is Status.PENDING for row in todo.values()):
+            return delay
+        now = datetime.now(UTC)
+        due = [until for row in todo.values() if (until := row.in_doubt_until(now)) is not None]
+        return max(delay, (min(due) - now).total_seconds() + IN_DOUBT_MARGIN_S) if due else delay
+
+    def _revise(self, todo: dict[str, OutboxRow]) -> None:
+        """A document settled absent is sent as the producers draft it now (its version kept with it)."""
+        writes = Writes()
+        for number, row in todo.items():
+            header = self.drafts[number]
+            if row.status is Status.PENDING and row.content_hash != header["content_hash"]:
+                todo[number] = self.posting.apply(writes, row, Revised(_version(header)))
+                writes.version(number, _version_lines(header, self.draft_lines[number]))
+        self.posting.store.commit(writes)
 
     def _body(self, number: str) -> dict[str, Any]:
         if number not in self.bodies:
@@ -171,30 +201,21 @@ class Rounds:
             )
         return self.bodies[number]
 
-    def _batches(self, todo: dict[str, OutboxRow]) -> list[list[str]]:
-        # An unknown-outcome batch goes again exactly as it was (same key and body), so a copy
-        # still being processed by the provider is answered from its idempotency record.
-        again = [b for b in self.unknown if all(n in todo for n in b)]
-        kept = {n for b in again for n in b}
-        rest = [n for n in sorted(todo) if n not in kept]
-        self.unknown = []
-        return again + [
-            rest[i : i + MAX_INVOICES_PER_CALL] for i in range(0, len(rest), MAX_INVOICES_PER_CALL)
-        ]
-
-    def _send(self, todo: dict[str, OutboxRow], round_no: int) -> list[float]:
+    def _send(self, ready: dict[str, OutboxRow], round_no: int) -> list[float]:
         """One round's sends: mark every batch sent (with its request-log row), send, store answers."""
-        groups = self._batches(todo)
-        for number in todo:
-            self._body(number)
+        numbers = sorted(ready)
+        bodies = [self._body(number) for number in numbers]
         batches = [
-            Batch(group, batch_key([todo[n].idempotency_key for n in group]), [self.bodies[n] for n in group])
-            for group in groups
+            Batch(
+                numbers[i : i + MAX_INVOICES_PER_CALL],
+                batch_key([ready[n].idempotency_key for n in numbers[i : i + MAX_INVOICES_PER_CALL]]),
+                bodies[i : i + MAX_INVOICES_PER_CALL],
+            )
+            for i in range(0, len(numbers), MAX_INVOICES_PER_CALL)
         ]
         writes = Writes()
-        for batch in batches:
-            for number in batch.numbers:
-                todo[number] = self.posting.apply(writes, todo[number], Sending())
+        for number in numbers:
+            ready[number] = self.posting.apply(writes, ready[number], Sending())
         writes.then.append(lambda con: self._log_requests(con, batches))
         self.posting.store.commit(writes)
         waits: list[float] = []
@@ -203,7 +224,7 @@ class Rounds:
             writes = Writes()
             for result in results:
                 stop = stop or result.stop
-                waits.extend(self._store(writes, todo, result, round_no))
+                waits.extend(self._store(writes, ready, result, round_no))
             self.posting.store.commit(writes)  # one transaction for every answer that arrived together
             self.posting.keep_claim()
             self.stored_answers += sum(1 for result in results if result.answered)
@@ -214,7 +235,7 @@ class Rounds:
         return waits
 
     def _store(
-        self, writes: Writes, todo: dict[str, OutboxRow], result: BatchResult, round_no: int
+        self, writes: Writes, ready: dict[str, OutboxRow], result: BatchResult, round_no: int
     ) -> list[float]:
         """Apply one batch's answers to its rows; returns the waits its transient answers ask for."""
         if result.stop is None or result.answered:
@@ -222,17 +243,16 @@ class Rounds:
             self.posting.outcome.requests += 1
         waits: list[float] = []
         for number, answer in result.answers.items():
-            todo[number] = self.posting.apply(writes, todo[number], answer)
+            ready[number] = self.posting.apply(writes, ready[number], answer)
             if isinstance(answer, Refused):
                 writes.documents[number] = dumps_exact(self.bodies[number])
             elif isinstance(answer, Transient) and result.stop is None:
                 waits.append(full_jitter_delay(round_no, base_s=self.posting.backoff_base_s,
                                                retry_after=answer.retry_after or None))  # fmt: skip
         if any(isinstance(a, Unknown) for a in result.answers.values()):
-            self.unknown.append(result.batch.numbers)
             self.posting.log.warning(
                 f"{self.posting.entity.id} {self.posting.period}: batch of {len(result.batch.numbers)} "
-                "outcome unknown; will look up before re-sending"
+                "outcome unknown; will look it up once anything still in flight has landed"
             )
         request_id, status, text, label = (
             result.batch.request_id,
@@ -263,10 +283,16 @@ def _contact_id(posting: PostingPass, name: str) -> str:
     if contact_id is not None:
         return contact_id
     tenant = posting.tenant
-    contact_id = posting.xero.find_contact_id(tenant, name)
+    contact_id = posting.xero.find_contact_id(tenant, name, recorder=posting.record)
     if contact_id is None:
-        contact_id = posting.xero.create_contact(
-            tenant, name, idempotency_key(f"contact:{posting.entity.id}", name)
-        )
+        key = idempotency_key(f"contact:{posting.entity.id}", name)
+        try:
+            contact_id = posting.xero.create_contact(tenant, name, key, recorder=posting.record)
+        except PermanentHTTPError:
+            # A retried create whose first attempt was booked, after the provider forgot the key, is
+            # refused as a duplicate name: the contact exists, so find it.
+            contact_id = posting.xero.find_contact_id(tenant, name, recorder=posting.record)
+            if contact_id is None:
+                raise
     posting.store.remember_contact(name, contact_id)
     return contact_id

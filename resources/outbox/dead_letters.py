@@ -6,6 +6,7 @@ by an operator with a reason), booked (found in the ledger after all: closed, wi
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,13 +39,31 @@ def insert_letters(
                 row.document_number,
                 entity,
                 row.period,
-                documents.get(row.document_number, "{}"),
+                documents.get(row.document_number) or last_sent_document(con, row.document_number),
                 row.last_error or "rejected",
                 row.attempts,
                 now,
                 run_id,
             ],
         )
+
+
+def last_sent_document(con: duckdb.DuckDBPyConnection, number: str) -> str:
+    """The document as it was last sent (from the request log), for a dead letter made without it at hand."""
+    found = con.execute(
+        "SELECT request_body FROM posting.requests WHERE method = 'PUT' "
+        "AND list_contains(string_split(document_numbers, ','), ?) ORDER BY started_at DESC LIMIT 1",
+        [number],
+    ).fetchone()
+    if found is None:
+        return "{}"
+    for elements in json.loads(found[0]).values():
+        for element in elements if isinstance(elements, list) else []:
+            if number in (element.get("InvoiceNumber"), element.get("CreditNoteNumber")) or str(
+                element.get("Narration", "")
+            ).startswith(f"{number}: "):
+                return json.dumps(element, separators=(",", ":"))
+    return "{}"
 
 
 def close_letters(con: duckdb.DuckDBPyConnection, numbers: list[str], state: str, resolution: str) -> None:

@@ -1,7 +1,9 @@
 """The outbound request log: every request the poster sent and its answer, with secrets redacted.
 
-A row is written (outcome "in_flight") before the request goes out and completed when the
-answer is stored, so the log shows exactly which sends have an unknown outcome. Because it
+A document send's row is written (outcome "in_flight") before the request goes out and completed
+when the answer is stored, so the log shows exactly which sends have an unknown outcome; every
+other request of a pass (look-ups, contact reads and writes, organisation reads, allocations) is
+recorded as it is answered (`RequestLog`). Because it
 keeps each request's documents and idempotency key, it doubles as a replayable event store.
 """
 
@@ -9,11 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+
+from resources.xero import RecordedExchange
 
 REDACTED = "[redacted]"
 _SECRET_NAME = re.compile(r"authori[sz]ation|token|secret|password|cookie|api[-_]?key", re.IGNORECASE)
@@ -80,3 +85,52 @@ def log_answer(
         "WHERE request_id = ?",
         [status_code, None if body is None else redact_text(body), outcome, datetime.now(UTC), request_id],
     )
+
+
+# A look-up can answer a thousand documents; the log keeps its beginning and says how long it was.
+MAX_LOGGED_RESPONSE = 64 * 1024
+
+
+def _clipped(body: str | None) -> str | None:
+    if body is None or len(body) <= MAX_LOGGED_RESPONSE:
+        return body
+    return body[:MAX_LOGGED_RESPONSE] + f"... [{len(body)} characters in all]"
+
+
+class RequestLog:
+    """Exchanges recorded while a pass talks to the ledger, written with the pass's next commit.
+
+    The connector hands every exchange of a call to `record` (reads, contact writes, allocations);
+    document sends are written ahead by the protocol itself (`log_request`, then `log_answer`).
+    """
+
+    def __init__(self, entity: str, period: str, run_id: str):
+        self.entity = entity
+        self.period = period
+        self.run_id = run_id
+        self._lock = threading.Lock()
+        self._pending: list[RecordedExchange] = []
+
+    def record(self, exchange: RecordedExchange) -> None:
+        """Keep one exchange until the next flush (safe from any thread)."""
+        with self._lock:
+            self._pending.append(exchange)
+
+    def flush(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write the recorded exchanges into posting.requests (inside the caller's transaction)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for exchange in pending:
+            con.execute(
+                "INSERT INTO posting.requests VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    uuid.uuid4().hex, self.entity, self.period, exchange.idempotency_key, exchange.method,
+                    exchange.url, json.dumps(redact(exchange.headers), sort_keys=True), redact_text(exchange.body),
+                    exchange.status_code, _clipped(None if exchange.response_body is None else redact_text(exchange.response_body)),
+                    exchange.outcome, exchange.started_at, exchange.finished_at, self.run_id,
+                ],
+            )  # fmt: skip
+
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self._pending)

@@ -2,7 +2,8 @@
 
 Batches go out up to the tenant's calls-in-flight at once; answers are handed back as they
 arrive, so storing them overlaps the sends still in flight. Nothing here decides what an answer
-means for a row: that is rules/outbox/transitions.py.
+means for a row: that is rules/outbox/transitions.py. Sends are not handed to a recorder: the
+protocol writes each one's request-log row before it goes out.
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ def send_batch(xero: XeroClient, tenant: str, kind: str, batch: Batch) -> BatchR
         return result
     except TransientHTTPError as exc:
         result.status_code, result.text, result.log_outcome = exc.status_code, exc.response.text, "transient"
-        result.answers = _everyone(batch, Transient(str(exc), exc.retry_after))
+        # A 429 is refused before anything is processed; a 5xx may come from a server that failed
+        # after it booked the batch, so its outcome is unknown until a look-up can settle it.
+        answer = Transient(str(exc), exc.retry_after) if exc.status_code == 429 else Unknown(str(exc))
+        result.answers = _everyone(batch, answer)
         return result
     except PermanentHTTPError as exc:
         result.status_code, result.text, result.log_outcome = exc.status_code, exc.response.text, "permanent"

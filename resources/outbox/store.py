@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from resources.outbox.dead_letters import close_letters, insert_letters
+from resources.outbox.request_log import RequestLog
 from resources.outbox.tables import OUTBOX_LINES_SCHEMA, OUTBOX_SCHEMA, POSTED_LINES_SCHEMA, loaded, stored
 from resources.warehouse import Warehouse, append
 from rules.outbox.booked import booked_lines
@@ -50,10 +51,11 @@ class Writes:
 class OutboxStore:
     """posting.outbox and its companions for one entity, written through the warehouse."""
 
-    def __init__(self, warehouse: Warehouse, entity: str, run_id: str):
+    def __init__(self, warehouse: Warehouse, entity: str, run_id: str, requests: RequestLog | None = None):
         self.warehouse = warehouse
         self.entity = entity
         self.run_id = run_id
+        self.requests = requests  # flushed with every commit
         self._con: duckdb.DuckDBPyConnection | None = None
         self._closer: ExitStack | None = None
 
@@ -89,8 +91,10 @@ class OutboxStore:
         self._con, self._closer = None, None
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One transaction: on the held connection, else on a connection of its own."""
+    def transaction(self, entity: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on the entity's file: on the held connection, else on a connection of its own."""
+        if entity not in (None, self.entity):
+            raise ValueError(f"the outbox store of {self.entity} cannot write {entity}'s file")
         if self._con is None:
             with self.warehouse.transaction(self.entity) as con:
                 yield con
@@ -128,7 +132,7 @@ class OutboxStore:
 
     def commit(self, writes: Writes) -> None:
         """Commit the collected changes, and everything that belongs with them, in one transaction."""
-        if not writes:
+        if not writes and not self.requests:
             return
         now = datetime.now(UTC)
         afters = [replace(after, updated_at=now, run_id=self.run_id) for _, after in writes.changes.values()]
@@ -151,6 +155,8 @@ class OutboxStore:
             insert_letters(con, entered, writes.documents, self.run_id)
             for work in writes.then:
                 work(con)
+            if self.requests is not None:
+                self.requests.flush(con)
 
     def _booked(
         self, con: duckdb.DuckDBPyConnection, writes: Writes, afters: list[OutboxRow], now: datetime

@@ -30,6 +30,7 @@ OUTBOX_SCHEMA = pl.Schema(
         "document_kind": pl.String(),
         "allocated_to": pl.String(),
         "allocation_note": pl.String(),
+        "settle_after": pl.Datetime("us", "UTC"),
     }
 )
 _POSTED_COLUMNS = {
@@ -90,4 +91,5 @@ def loaded(values: dict[str, Any]) -> OutboxRow:
         last_error=values["last_error"],
         allocated_to=values["allocated_to"],
         allocation_note=values["allocation_note"],
+        settle_after=values.get("settle_after"),
     )

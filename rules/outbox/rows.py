@@ -57,13 +57,17 @@ class OutboxRow:
     last_error: str | None = None
     allocated_to: str | None = None
     allocation_note: str | None = None
+    # While in doubt: the earliest moment a look-up that does not find the document may settle it as
+    # absent (any request still in flight has landed by then). None: not in doubt, or not yet known.
+    settle_after: datetime | None = None
     # Not a column: the ledger's document when this row was just confirmed (its lines go to posted_lines).
     booked: LedgerDocument | None = field(default=None, compare=False)
 
-    @property
-    def is_open(self) -> bool:
-        """Not yet settled for good: the ledger may still be asked about it."""
-        return self.status in (Status.PENDING, Status.SENT, Status.DEAD_LETTER)
+    def in_doubt_until(self, now: datetime) -> datetime | None:
+        """When a look-up may settle this row as absent, if it is in doubt and that moment is still ahead."""
+        if self.status is Status.SENT and self.settle_after is not None and self.settle_after > now:
+            return self.settle_after
+        return None
 
 
 def new_row(version: Version, entity: str, period: str, now: datetime, run_id: str) -> OutboxRow:

@@ -7,7 +7,7 @@ are looked up or sent together, and when, is the protocol's business (assets/pos
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rules.outbox.events import (
     Absent,
@@ -31,9 +31,14 @@ class TransitionError(ValueError):
 
 @dataclass(frozen=True)
 class OutboxPolicy:
-    """How long the outbox keeps trying a document."""
+    """How long the outbox keeps trying a document, and how long it waits before it believes a miss.
+
+    `in_doubt_wait`: the client timeout plus the provider's processing bound. A send whose outcome
+    is unknown may still land until then, so a look-up that does not find it proves nothing sooner.
+    """
 
     max_attempts: int
+    in_doubt_wait: timedelta
 
 
 def transition(row: OutboxRow, event: Event, *, now: datetime, policy: OutboxPolicy) -> OutboxRow:
@@ -42,10 +47,10 @@ def transition(row: OutboxRow, event: Event, *, now: datetime, policy: OutboxPol
         case Booked():
             return _booked(row, event)
         case Absent():
-            return _absent(row, policy)
+            return _absent(row, now, policy)
         case Sending():
             _require(row, event, Status.PENDING)
-            return replace(row, status=Status.SENT, attempts=row.attempts + 1)
+            return replace(row, status=Status.SENT, attempts=row.attempts + 1, settle_after=None)
         case Refused():
             _require(row, event, Status.SENT)
             return replace(row, status=Status.DEAD_LETTER, last_error=event.message)
@@ -54,7 +59,9 @@ def transition(row: OutboxRow, event: Event, *, now: datetime, policy: OutboxPol
             return replace(row, status=Status.PENDING, last_error=event.message)
         case Unknown():
             _require(row, event, Status.SENT)
-            return replace(row, last_error=f"outcome unknown: {event.message}")
+            return replace(
+                row, last_error=f"outcome unknown: {event.message}", settle_after=now + policy.in_doubt_wait
+            )
         case Revised():
             return _revised(row, event)
         case Held():
@@ -67,8 +74,9 @@ def transition(row: OutboxRow, event: Event, *, now: datetime, policy: OutboxPol
         case Replayed():
             _require(row, event, Status.DEAD_LETTER)
             return replace(
-                row, status=Status.PENDING, attempts=0, idempotency_key=event.idempotency_key, last_error=None
-            )
+                row, status=Status.PENDING, attempts=0, idempotency_key=event.idempotency_key, last_error=None,
+                settle_after=None,
+            )  # fmt: skip
         case Discarded():
             _require(row, event, Status.DEAD_LETTER)
             return replace(row, status=Status.DISCARDED, last_error=f"discarded: {event.reason}")
@@ -93,14 +101,23 @@ def _booked(row: OutboxRow, event: Booked) -> OutboxRow:
         external_id=document.external_id,
         posted_total=document.total,
         last_error=None,
+        settle_after=None,
         booked=document,
     )
 
 
-def _absent(row: OutboxRow, policy: OutboxPolicy) -> OutboxRow:
-    """The ledger does not hold it: send it (again), unless its attempts are spent."""
+def _absent(row: OutboxRow, now: datetime, policy: OutboxPolicy) -> OutboxRow:
+    """The ledger does not hold it: send it (again), unless its attempts are spent; but a send whose
+    outcome is unknown counts as absent only once nothing still in flight can land."""
     if row.status not in (Status.PENDING, Status.SENT):
         return row  # a dead letter stays one until an operator acts; closed rows stay closed
+    if row.status is Status.SENT and row.settle_after is None:
+        # In doubt since before this look-up (a run killed mid-send): the wait starts now, when
+        # whatever that run sent is certainly on its way.
+        return replace(row, settle_after=now + policy.in_doubt_wait)
+    if row.status is Status.SENT and row.settle_after is not None and now < row.settle_after:
+        return row  # a request may still land: not found yet proves nothing
+    row = replace(row, settle_after=None)
     if row.attempts >= policy.max_attempts:
         error = row.last_error or "rejected without a message"
         return replace(

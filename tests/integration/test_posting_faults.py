@@ -25,7 +25,7 @@ from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
 from rules.outbox.outcome import PostingOutcome
-from rules.settings import EntityConfig
+from rules.settings import EntityConfig, PostingSettings
 from sandbox.xero import Fault, XeroSandbox
 
 pytestmark = pytest.mark.integration
@@ -34,8 +34,12 @@ PERIOD = "2026-08"
 
 
 def _entity(tenant: str) -> EntityConfig:
-    """The demo's `us` entity on its own tenant, so breakers and throttles start fresh per test."""
-    return current_config().entity("us").model_copy(update={"accounting_tenant_id": tenant})
+    """The demo's `us` entity on its own tenant, so breakers and throttles start fresh per test; the
+    sandbox's stalls land within 0.5 s of the client's timeout, which is its processing bound."""
+    posting = PostingSettings(processing_bound_s=0.5)
+    return (
+        current_config().entity("us").model_copy(update={"accounting_tenant_id": tenant, "posting": posting})
+    )
 
 
 def _client(sandbox: XeroSandbox, **overrides: object) -> XeroClient:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -25,7 +25,7 @@ from rules.outbox.rows import OutboxRow, Status, Version, new_row
 from rules.outbox.transitions import OutboxPolicy, TransitionError, transition
 
 NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
-POLICY = OutboxPolicy(max_attempts=3)
+POLICY = OutboxPolicy(max_attempts=3, in_doubt_wait=timedelta(seconds=90))
 VERSION = Version("BB-US-202608-5001-USD", "invoice", "hash-1", "key-1", D("1500.00"), "USD")
 BOOKED = LedgerDocument(
     "BB-US-202608-5001-USD", "inv-id-1", D("1500.00"), "ACCREC", "USD", date(2026, 8, 31),
@@ -37,9 +37,9 @@ def _row(status: Status = Status.PENDING, attempts: int = 0) -> OutboxRow:
     return replace(new_row(VERSION, "us", "2026-08", NOW, "run-1"), status=status, attempts=attempts)
 
 
-def _go(row: OutboxRow, *events: object) -> OutboxRow:
+def _go(row: OutboxRow, *events: object, now: datetime = NOW) -> OutboxRow:
     for event in events:
-        row = transition(row, event, now=NOW, policy=POLICY)  # type: ignore[arg-type]
+        row = transition(row, event, now=now, policy=POLICY)  # type: ignore[arg-type]
     return row
 
 
@@ -72,8 +72,37 @@ def test_a_transient_answer_puts_the_document_back_to_be_sent() -> None:
 def test_an_unknown_outcome_stays_sent_until_a_look_up_settles_it() -> None:
     row = _go(_row(), Sending(), Unknown("ReadTimeout: timed out"))
     assert row.status is Status.SENT and row.last_error == "outcome unknown: ReadTimeout: timed out"
+    assert row.settle_after == datetime(2026, 9, 1, 8, 1, 30, tzinfo=UTC)  # timeout + processing bound
     assert _go(row, Booked(BOOKED, by_lookup=True)).status is Status.CONFIRMED
-    assert _go(row, Absent()).status is Status.PENDING
+
+
+def test_a_miss_proves_nothing_before_the_in_doubt_wait_is_over() -> None:
+    row = _go(_row(), Sending(), Unknown("ReadTimeout: timed out"))
+    early = _go(row, Absent(), now=datetime(2026, 9, 1, 8, 1, 29, tzinfo=UTC))
+    assert early == row  # a request still in flight may land: still in doubt
+    late = _go(row, Absent(), now=datetime(2026, 9, 1, 8, 1, 30, tzinfo=UTC))
+    assert (late.status, late.settle_after, late.attempts) == (Status.PENDING, None, 1)
+
+
+def test_a_send_left_in_doubt_by_a_killed_run_starts_its_wait_at_the_first_look_up() -> None:
+    inherited = _go(_row(), Sending())  # the run died before an answer or a timeout was seen
+    assert inherited.settle_after is None
+    waiting = _go(inherited, Absent())
+    assert (waiting.status, waiting.settle_after) == (Status.SENT, datetime(2026, 9, 1, 8, 1, 30, tzinfo=UTC))
+
+
+def test_the_last_attempt_goes_to_the_dead_letters_only_after_the_final_look_up() -> None:
+    row = _go(_row(Status.SENT, attempts=3), Unknown("500 Internal Server Error"))
+    assert _go(row, Absent(), now=datetime(2026, 9, 1, 8, 1, 0, tzinfo=UTC)).status is Status.SENT
+    final = _go(row, Absent(), now=datetime(2026, 9, 1, 8, 2, 0, tzinfo=UTC))
+    assert final.status is Status.DEAD_LETTER
+    assert (
+        final.last_error
+        == "gave up after 3 attempt(s); last error: outcome unknown: 500 Internal Server Error"
+    )
+    assert _go(row, Booked(BOOKED, by_lookup=True), now=datetime(2026, 9, 1, 8, 2, tzinfo=UTC)).status is (
+        Status.CONFIRMED
+    )
 
 
 def test_attempts_spent_and_absent_goes_to_the_dead_letters() -> None:
