@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export BILLBRIDGE_HOME ?= $(CURDIR)/.billbridge
 export DAGSTER_HOME ?= $(BILLBRIDGE_HOME)/dagster_home
 
-.PHONY: setup browser demo test lint typecheck unit ui sandbox bench clean
+.PHONY: setup browser demo test lint typecheck unit ui sandbox bench fuzz clean
 
 # The virtualenv is rebuilt whenever the lock file or the project metadata changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -50,6 +50,11 @@ sandbox: setup
 
 bench: setup
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Exactly-once posting under 1,000 seeded random fault schedules with SIGKILLs (not part of `make test`;
+# a few dozen of them are). FUZZ_ARGS="--seed 17" reruns one; "--count 200 --jobs 4" sizes the search.
+fuzz: setup
+	$(PY) -m bench.posting_fuzz $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) .billbridge .pytest_cache .mypy_cache .ruff_cache

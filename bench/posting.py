@@ -95,6 +95,7 @@ def write_synthetic_drafts(
 
 def bench_posting(invoices: int) -> None:
     """Post `invoices` drafts at 600 calls/min and print the rate as a share of the ceiling."""
+    from assets.outbound_sources import DOCUMENT_SOURCES
     from assets.posting.outbox import post_period
     from resources.xero import XeroClient
     from sandbox.xero import XeroSandbox
@@ -115,7 +116,9 @@ def bench_posting(invoices: int) -> None:
             )  # fmt: skip
             started = datetime.now(UTC)
             t0 = time.perf_counter()
-            outcome = post_period(entity, period, warehouse, xero, f"bench-{uuid.uuid4().hex[:8]}")
+            outcome = post_period(
+                entity, period, warehouse, xero, f"bench-{uuid.uuid4().hex[:8]}", sources=DOCUMENT_SOURCES
+            )
             elapsed = time.perf_counter() - t0
             stored = len(sandbox.documents(BENCH_TENANT))
             calls = sandbox.request_count(BENCH_TENANT)

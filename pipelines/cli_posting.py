@@ -28,7 +28,7 @@ def _entity_of(dead_letter_id: str) -> str:
 
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     """Print open dead letters of every entity (or one), with --all the replayed and discarded too."""
-    from assets.posting.dead_letters import list_dead_letters
+    from resources.outbox.dead_letters import list_dead_letters
 
     config, warehouse = current_config(), Warehouse()
     entities = [args.entity] if args.entity else config.entity_ids
@@ -49,7 +49,7 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
 
 def cmd_dlq_show(args: argparse.Namespace) -> int:
     """Print one dead letter as JSON: document, error, attempts and every request and response."""
-    from assets.posting.dead_letters import show_dead_letter
+    from resources.outbox.dead_letters import show_dead_letter
 
     letter: dict[str, Any] = show_dead_letter(Warehouse(), _entity_of(args.id), args.id)
     letter["document"] = json.loads(letter["document"])
@@ -57,23 +57,35 @@ def cmd_dlq_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_dlq_replay(args: argparse.Namespace) -> int:
-    """Replay dead letters through the exactly-once path (XERO_BASE_URL and XERO_ACCESS_TOKEN must be set)."""
-    from assets.posting.dead_letters import replay_dead_letters
+def _ledger(command: str) -> Any:
+    """The accounting connector from the environment (XERO_BASE_URL and a token or a connection),
+    or None after one line saying what to set."""
     from resources.oauth import CONNECTION_ENV, unset_variables, xero_credentials
     from resources.xero import XeroClient
 
     missing = unset_variables(DLQ_ENV)
     if missing:
-        print(f"billbridge dlq replay: set {', '.join(missing)} (or {CONNECTION_ENV})", file=sys.stderr)
+        print(f"billbridge dlq {command}: set {', '.join(missing)} (or {CONNECTION_ENV})", file=sys.stderr)
+        return None
+    return XeroClient(base_url=os.environ["XERO_BASE_URL"], **xero_credentials(for_dagster=False))
+
+
+def cmd_dlq_replay(args: argparse.Namespace) -> int:
+    """Replay dead letters through the exactly-once path (XERO_BASE_URL and a Xero token must be set)."""
+    from assets.outbound_sources import DOCUMENT_SOURCES
+    from assets.posting.dead_letters import replay_dead_letters
+
+    xero = _ledger("replay")
+    if xero is None:
         return 2
-    xero = XeroClient(base_url=os.environ["XERO_BASE_URL"], **xero_credentials(for_dagster=False))
     by_entity: dict[str, list[str]] = {}
     for dead_letter_id in args.ids:
         by_entity.setdefault(_entity_of(dead_letter_id), []).append(dead_letter_id)
     ok = True
     for entity, ids in by_entity.items():
-        outcome = replay_dead_letters(current_config().entity(entity), ids, Warehouse(), xero)
+        outcome = replay_dead_letters(
+            current_config().entity(entity), ids, Warehouse(), xero, DOCUMENT_SOURCES
+        )
         print(
             f"{entity}: posted {len(outcome.posted_new)}, already in the ledger "
             f"{len(outcome.already_posted) + len(outcome.found_by_lookup)}, dead-lettered again "
@@ -87,10 +99,13 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq_discard(args: argparse.Namespace) -> int:
-    """Close a dead letter without sending it, keeping the reason."""
+    """Close a dead letter without sending it, keeping the reason; refused when the ledger holds it."""
     from assets.posting.dead_letters import discard_dead_letter
 
-    discard_dead_letter(Warehouse(), _entity_of(args.id), args.id, args.reason)
+    xero = _ledger("discard")
+    if xero is None:
+        return 2
+    discard_dead_letter(current_config().entity(_entity_of(args.id)), args.id, args.reason, Warehouse(), xero)
     print(f"discarded {args.id}: {args.reason}")
     return 0
 
@@ -126,7 +141,7 @@ def cmd_export_drafts(args: argparse.Namespace) -> int:
 
 def _guarded(func: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
-        from assets.posting.dead_letters import DeadLetterError
+        from resources.outbox.dead_letters import DeadLetterError
 
         try:
             return int(func(args))

@@ -23,6 +23,7 @@ from assets.consolidation.ledger_export import build_ledger_export
 from assets.health.outcome_assets import build_month_outcome, build_quarantine_share
 from assets.intercompany.intercompany_charges import build_intercompany_charges
 from assets.normalized.billable_lines import build_billable_lines
+from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import Partitions
 from assets.posting.posted_invoices import build_posted_invoices
 from assets.raw.pm_extracts import build_pm_extracts
@@ -48,7 +49,7 @@ from rules.settings import BillbridgeConfig
 secure_process()  # owner-only files, secrets from the secrets file: before any resource reads them
 
 
-def build_resources() -> dict[str, dg.ConfigurableResource]:
+def build_resources() -> dict[str, Any]:
     """The resources, bound to environment variables (secrets never appear in code or config files)."""
     return {
         "harvest": HarvestClient(
@@ -59,6 +60,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), **xero_credentials(for_dagster=True)),
         "warehouse": Warehouse(),
         "fx": EcbRates(source_url=os.environ.get("BILLBRIDGE_FX_URL", "")),
+        "document_sources": DOCUMENT_SOURCES,  # every producer of outbound documents, for the outbox
     }
 
 

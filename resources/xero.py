@@ -3,6 +3,8 @@ Organisation), one tenant per entity.
 
 Every call passes the tenant's circuit breaker and throttle (calls per minute, in flight,
 per day) first, so the provider's limits are kept on our side rather than discovered as 429s.
+A caller that keeps a request log passes a `recorder`: every HTTP exchange of that call (each
+attempt of a retried one) is handed to it, answered or not.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import re
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,12 +28,12 @@ from resources.circuit_breaker import CircuitBreaker, tenant_breaker
 from resources.http_retry import TRANSPORT_ERRORS, call_with_retries, raise_for_status
 from resources.oauth import bearer_auth
 from resources.rate_limit import DailyLimitReached, TenantThrottle, tenant_throttle
+from rules.outbox.ledger import parse_ms_date
 
 MAX_INVOICES_PER_CALL = 50  # the provider's documented batch limit
 LOOKUP_PAGE_SIZE = 1000  # the provider's largest pageSize
 _DECIMAL_MARK = "\u0000D:"
 _DECIMAL_RE = re.compile(r'"\\u0000D:(-?[0-9.]+)"')
-_MS_DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
 def dumps_exact(document: Any) -> str:
@@ -49,12 +52,47 @@ def loads_exact(content: bytes | str) -> Any:
     return json.loads(content, parse_float=Decimal)
 
 
-def parse_ms_date(value: str) -> date:
-    """A date from Xero's `/Date(1546214400000+0000)/` form (or a plain ISO date)."""
-    match = _MS_DATE_RE.match(value)
-    if match is None:
-        return date.fromisoformat(value[:10])
-    return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date()
+@dataclass(frozen=True)
+class RecordedExchange:
+    """One HTTP exchange with the accounting API, as a request log keeps it (secrets not yet redacted)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str
+    status_code: int | None
+    response_body: str | None
+    outcome: str  # answered (2xx) | transient (429, 5xx) | permanent (other 4xx) | unknown (no answer)
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def idempotency_key(self) -> str:
+        """The request's Idempotency-Key header, or "" for a read."""
+        return next((v for k, v in self.headers.items() if k.lower() == "idempotency-key"), "")
+
+
+ExchangeRecorder = Callable[[RecordedExchange], None]
+
+
+def _exchange(
+    request: httpx.Request, response: httpx.Response | None, error: BaseException | None, started: datetime
+) -> RecordedExchange:
+    content = request.content
+    if request.headers.get("Content-Encoding") == "gzip":
+        content = gzip.decompress(content)
+    if response is None:
+        status, text, outcome = None, f"{type(error).__name__}: {error}", "unknown"
+    else:
+        status, text = response.status_code, response.text
+        outcome = (
+            "answered" if status < 400 else "transient" if status == 429 or status >= 500 else "permanent"
+        )
+    return RecordedExchange(
+        request.method, str(request.url), {k.decode(): v.decode() for k, v in request.headers.raw},
+        content.decode("utf-8", "replace"),
+        status, text, outcome, started, datetime.now(UTC),
+    )  # fmt: skip
 
 
 def quote_where(value: str) -> str:
@@ -104,19 +142,26 @@ class XeroClient(dg.ConfigurableResource):
         """The process-wide circuit breaker of this tenant."""
         return tenant_breaker(f"{self.base_url}#{tenant_id}", self.breaker_failures, self.breaker_reset_s)
 
-    def _metered(self, tenant_id: str, send: Callable[[], httpx.Response]) -> httpx.Response:
+    def _metered(
+        self, tenant_id: str, send: Callable[[], httpx.Response], recorder: ExchangeRecorder | None = None
+    ) -> httpx.Response:
         """One call through the tenant's breaker and throttle; the answer is returned unclassified."""
         breaker, throttle = self.breaker(tenant_id), self.throttle(tenant_id)
         breaker.before_call()
         throttle.before_call()
         response: httpx.Response | None = None
+        started = datetime.now(UTC)
         try:
             response = send()
-        except TRANSPORT_ERRORS:
+        except TRANSPORT_ERRORS as exc:
             breaker.record_failure()
+            if recorder is not None:
+                recorder(_exchange(exc.request, None, exc, started))
             raise
         finally:
             throttle.after_call(response.headers if response is not None else None)
+        if recorder is not None:
+            recorder(_exchange(response.request, response, None, started))
         if response.status_code >= 500:
             breaker.record_failure()
         else:  # 2xx, 4xx and 429 all come from a service that is up
@@ -152,23 +197,29 @@ class XeroClient(dg.ConfigurableResource):
             },
         )
 
-    def _get(self, tenant_id: str, path: str, params: dict[str, str]) -> Any:
+    def _get(
+        self, tenant_id: str, path: str, params: dict[str, str], recorder: ExchangeRecorder | None = None
+    ) -> Any:
         with self._client(tenant_id) as client:
             response = call_with_retries(
-                lambda: self._metered(tenant_id, lambda: client.get(path, params=params)),
+                lambda: self._metered(tenant_id, lambda: client.get(path, params=params), recorder),
                 service="Xero",
                 url=self.base_url,
                 attempts=self.max_attempts,
             )
         return loads_exact(response.content)
 
-    def find_contact_id(self, tenant_id: str, name: str) -> str | None:
+    def find_contact_id(
+        self, tenant_id: str, name: str, *, recorder: ExchangeRecorder | None = None
+    ) -> str | None:
         """The ContactID of the contact with exactly this name, if any."""
-        body = self._get(tenant_id, "Contacts", {"where": f"Name=={quote_where(name)}"})
+        body = self._get(tenant_id, "Contacts", {"where": f"Name=={quote_where(name)}"}, recorder)
         contacts = body.get("Contacts") or []
         return str(contacts[0]["ContactID"]) if contacts else None
 
-    def create_contact(self, tenant_id: str, name: str, idempotency_key: str) -> str:
+    def create_contact(
+        self, tenant_id: str, name: str, idempotency_key: str, *, recorder: ExchangeRecorder | None = None
+    ) -> str:
         """Create a contact and return its ContactID (idempotent under `idempotency_key`)."""
         content, headers = self._body({"Contacts": [{"Name": name}]})
         with self._client(tenant_id) as client:
@@ -178,6 +229,7 @@ class XeroClient(dg.ConfigurableResource):
                     lambda: client.put(
                         "Contacts", content=content, headers={**headers, "Idempotency-Key": idempotency_key}
                     ),
+                    recorder,
                 ),
                 service="Xero",
                 url=self.base_url,
@@ -209,7 +261,13 @@ class XeroClient(dg.ConfigurableResource):
         return raise_for_status(response)
 
     def find_by_prefix(
-        self, tenant_id: str, collection: str, number_field: str, prefix: str
+        self,
+        tenant_id: str,
+        collection: str,
+        number_field: str,
+        prefix: str,
+        *,
+        recorder: ExchangeRecorder | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Documents of a collection whose `number_field` starts with `prefix`, by that field's value.
 
@@ -224,7 +282,9 @@ class XeroClient(dg.ConfigurableResource):
                 "page": str(page),
                 "pageSize": str(LOOKUP_PAGE_SIZE),
             }
-            documents = self._get(tenant_id, collection, params).get(collection) or []
+            if collection != "ManualJournals":  # journal lines have no unit amount (nor the parameter)
+                params["unitdp"] = "4"  # unit amounts as booked, not rounded to 2 dp for display
+            documents = self._get(tenant_id, collection, params, recorder).get(collection) or []
             for document in documents:
                 if document.get("Status") not in ("DELETED", "VOIDED"):
                     found.setdefault(str(document.get(number_field)), document)
@@ -233,7 +293,13 @@ class XeroClient(dg.ConfigurableResource):
             page += 1
 
     def allocate_credit_note(
-        self, tenant_id: str, credit_note_id: str, allocation: dict[str, Any], idempotency_key: str
+        self,
+        tenant_id: str,
+        credit_note_id: str,
+        allocation: dict[str, Any],
+        idempotency_key: str,
+        *,
+        recorder: ExchangeRecorder | None = None,
     ) -> dict[str, Any]:
         """Allocate a credit note to an invoice (`{"Invoice": {"InvoiceID": ..}, "Amount": .., "Date": ..}`).
 
@@ -249,6 +315,7 @@ class XeroClient(dg.ConfigurableResource):
                         content=content,
                         headers={**headers, "Idempotency-Key": idempotency_key},
                     ),
+                    recorder,
                 ),
                 service="Xero",
                 url=self.base_url,
@@ -256,9 +323,9 @@ class XeroClient(dg.ConfigurableResource):
             )
         return dict(loads_exact(response.content)["Allocations"][0])
 
-    def lock_date(self, tenant_id: str) -> date | None:
+    def lock_date(self, tenant_id: str, *, recorder: ExchangeRecorder | None = None) -> date | None:
         """The later of the organisation's PeriodLockDate and EndOfYearLockDate, if either is set."""
-        organisations = self._get(tenant_id, "Organisation", {}).get("Organisations") or [{}]
+        organisations = self._get(tenant_id, "Organisation", {}, recorder).get("Organisations") or [{}]
         dates = [
             parse_ms_date(organisations[0][name])
             for name in ("PeriodLockDate", "EndOfYearLockDate")

@@ -80,6 +80,13 @@ class PostingSettings(_Strict):
     max_attempts: int = Field(
         default=5, ge=1, le=50, description="sends of one document before it goes to the dead letters"
     )
+    processing_bound_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="the longest the accounting system takes to book a request it has received; a send "
+        "whose outcome is unknown is looked up only after the client timeout plus this",
+    )
 
 
 class EntityConfig(_Strict):

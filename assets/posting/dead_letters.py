@@ -1,110 +1,92 @@
-"""Dead letters: list, show, replay through the same exactly-once path, or discard with a reason."""
+"""Dead letters: replay through the same exactly-once path, or discard with a reason, never blind.
+
+Both look the document up in the ledger first (under the entity-period's claim): one the ledger
+holds is closed as booked, whatever the operator asked; a replay of one it does not hold gets a
+new, recorded idempotency key; a discard of one it does not hold closes it with the reason.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from collections import defaultdict
 
-import polars as pl
-
-from assets.posting.outbox import PostingOutcome, post_period
+from assets.posting.outbox import post_period
+from assets.posting.posting_pass import ClaimHeldError, claimed_pass, new_store
+from assets.posting.settle import settle
+from resources.outbox.dead_letters import DeadLetterError, close_letters, open_letter
+from resources.outbox.sources import DocumentSources
+from resources.outbox.store import Writes
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
+from rules.outbox.events import Discarded
+from rules.outbox.outcome import PostingOutcome
+from rules.outbox.rows import Status
 from rules.settings import EntityConfig
 
 
-class DeadLetterError(ValueError):
-    """A dead letter that does not exist or is no longer open."""
-
-
-def list_dead_letters(warehouse: Warehouse, entity: str, include_closed: bool = False) -> pl.DataFrame:
-    """The entity's dead letters, newest last (open ones only unless include_closed)."""
-    where = "" if include_closed else "WHERE state = 'open'"
-    return warehouse.query(
-        entity,
-        "SELECT dead_letter_id, document_number, period, state, attempts, error, created_at, resolution "
-        f"FROM posting.dead_letters {where} ORDER BY created_at, dead_letter_id",
-    )
-
-
-def show_dead_letter(warehouse: Warehouse, entity: str, dead_letter_id: str) -> dict[str, Any]:
-    """One dead letter with its document and every request that carried it (secrets already redacted)."""
-    rows = warehouse.query(
-        entity, "SELECT * FROM posting.dead_letters WHERE dead_letter_id = ?", [dead_letter_id]
-    )
-    if rows.height == 0:
-        raise DeadLetterError(f"no dead letter {dead_letter_id!r} in entity {entity!r}")
-    letter = rows.row(0, named=True)
-    requests = warehouse.query(
-        entity,
-        "SELECT request_id, method, url, request_headers, request_body, status_code, response_body, outcome, "
-        "started_at, finished_at FROM posting.requests "
-        "WHERE list_contains(string_split(document_numbers, ','), ?) ORDER BY started_at",
-        [letter["document_number"]],
-    )
-    return {**letter, "requests": requests.to_dicts()}
-
-
-def _open_letter(warehouse: Warehouse, entity: str, dead_letter_id: str) -> dict[str, Any]:
-    letter = show_dead_letter(warehouse, entity, dead_letter_id)
-    if letter["state"] != "open":
-        raise DeadLetterError(
-            f"dead letter {dead_letter_id} is already {letter['state']}: {letter['resolution']}"
-        )
-    return letter
-
-
 def replay_dead_letters(
-    entity: EntityConfig, ids: list[str], warehouse: Warehouse, xero: XeroClient, run_id: str | None = None
+    entity: EntityConfig,
+    ids: list[str],
+    warehouse: Warehouse,
+    xero: XeroClient,
+    sources: DocumentSources,
+    run_id: str | None = None,
 ) -> PostingOutcome:
-    """Send dead-lettered documents again from the current drafts (after the mapping was fixed).
+    """Send dead-lettered documents again from the current drafts (after the cause was fixed).
 
-    The outbox rows go back to pending and the normal posting pass runs for just those numbers,
-    so a replay is looked up before it is sent and can never post a document twice.
+    The pass looks them up first: one the ledger holds is closed as booked; the rest go out under
+    a new idempotency key, so a provider that remembers the old key cannot answer its stored refusal.
     """
     run_id = run_id or f"dlq-replay-{uuid.uuid4().hex[:12]}"
-    letters = [_open_letter(warehouse, entity.id, i) for i in ids]
-    now = datetime.now(UTC)
-    with warehouse.transaction(entity.id) as con:
-        for letter in letters:
-            con.execute(
-                "UPDATE posting.outbox SET status = 'pending', attempts = 0, updated_at = ? "
-                "WHERE document_number = ? AND status = 'dead_letter'",
-                [now, letter["document_number"]],
-            )
-            con.execute(
-                "UPDATE posting.dead_letters SET state = 'replayed', resolution = ?, resolved_at = ? "
-                "WHERE dead_letter_id = ?",
-                [f"replayed in run {run_id}", now, letter["dead_letter_id"]],
-            )
+    by_period: dict[str, dict[str, str]] = defaultdict(dict)
+    for letter in (open_letter(warehouse, entity.id, i) for i in ids):
+        by_period[letter["period"]][letter["document_number"]] = letter["dead_letter_id"]
     total = PostingOutcome()
-    for period in sorted({letter["period"] for letter in letters}):
-        numbers = [letter["document_number"] for letter in letters if letter["period"] == period]
-        outcome = post_period(entity, period, warehouse, xero, run_id, only=numbers)
-        for name in ("posted_new", "already_posted", "found_by_lookup", "dead_lettered", "unresolved"):
-            getattr(total, name).extend(getattr(outcome, name))
-        total.requests += outcome.requests
-        total.skipped = total.skipped or outcome.skipped
-        total.blocked_by = total.blocked_by or outcome.blocked_by
-        total.stopped = total.stopped or outcome.stopped
+    for period, letters in sorted(by_period.items()):
+        total.add(
+            post_period(
+                entity,
+                period,
+                warehouse,
+                xero,
+                run_id,
+                sources=sources,
+                only=list(letters),
+                replaying=letters,
+            )
+        )
     return total
 
 
-def discard_dead_letter(warehouse: Warehouse, entity: str, dead_letter_id: str, reason: str) -> None:
-    """Close a dead letter without sending it (e.g. billed by hand); the reason is kept."""
+def discard_dead_letter(
+    entity: EntityConfig, dead_letter_id: str, reason: str, warehouse: Warehouse, xero: XeroClient
+) -> None:
+    """Close a dead letter without sending it (e.g. billed by hand), keeping the reason.
+
+    Refused (DeadLetterError) when the ledger holds the document: it is closed as booked instead,
+    since discarding it and billing by hand would bill the customer twice.
+    """
     if not reason.strip():
         raise DeadLetterError("a discard needs a reason")
-    letter = _open_letter(warehouse, entity, dead_letter_id)
-    now = datetime.now(UTC)
-    with warehouse.transaction(entity) as con:
-        con.execute(
-            "UPDATE posting.dead_letters SET state = 'discarded', resolution = ?, resolved_at = ? "
-            "WHERE dead_letter_id = ?",
-            [f"discarded: {reason.strip()}", now, dead_letter_id],
-        )
-        con.execute(
-            "UPDATE posting.outbox SET status = 'discarded', last_error = ?, updated_at = ? "
-            "WHERE document_number = ? AND status = 'dead_letter'",
-            [f"discarded: {reason.strip()}", now, letter["document_number"]],
-        )
+    letter = open_letter(warehouse, entity.id, dead_letter_id)
+    number, period = letter["document_number"], letter["period"]
+    store = new_store(warehouse, entity.id, period, f"dlq-discard-{uuid.uuid4().hex[:12]}")
+    try:
+        with claimed_pass(entity, period, store, xero, log=logging.getLogger(__name__)) as posting:
+            row = store.rows(period, numbers=[number])[number]
+            settle(posting, {number: row})
+            row = store.rows(period, numbers=[number])[number]
+            if row.status is Status.CONFIRMED:
+                raise DeadLetterError(
+                    f"dead letter {dead_letter_id}: the ledger holds {number} (id {row.external_id}); "
+                    "closed it as booked instead of discarding it. Do not bill it by hand."
+                )
+            writes = Writes()
+            posting.apply(writes, row, Discarded(reason.strip()))
+            writes.then.append(
+                lambda con: close_letters(con, [number], "discarded", f"discarded: {reason.strip()}")
+            )
+            store.commit(writes)
+    except ClaimHeldError as exc:
+        raise DeadLetterError(f"dead letter {dead_letter_id}: {exc}; try again when it has finished") from exc

@@ -2,6 +2,8 @@
 
 Invoices, intercompany bills, corrections (credit notes, supplementary invoices) and journals all
 go through the one outbox (assets/posting/outbox.py); the asset keeps its first name, posted_invoices.
+It reads the documents through the `document_sources` resource (assets/outbound_sources.py), so
+the posting layer imports no producer; its deps name the producers' assets by key for the same reason.
 """
 
 from collections.abc import Iterator
@@ -9,21 +11,25 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from assets.allocation.allocation_assets import JOURNAL_DRAFTS
-from assets.billing.correction_drafts import CORRECTION_DRAFTS
-from assets.billing.invoice_drafts import INVOICE_DRAFTS
 from assets.gate import CheckGate, blocking_checks
-from assets.intercompany.intercompany_charges import INTERCOMPANY_CHARGES
 from assets.partitions import Partitions, month_slices
 from assets.posting.outbox import post_period
 from assets.reporting import money_totals, preview
 from resources.configuration import Settings
+from resources.outbox.sources import DocumentSources
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
 from rules.invariants import posted_have_external_ids
 
 POSTED_INVOICES = dg.AssetKey(["posting", "posted_invoices"])
 POSTED_CHECK = "posted_invoices_have_external_id_and_draft_total"
+# The producers of outbound documents (each registered as a source in assets/outbound_sources.py).
+PRODUCERS = [
+    dg.AssetKey(["billing", "invoice_drafts"]),
+    dg.AssetKey(["billing", "correction_drafts"]),
+    dg.AssetKey(["billing", "intercompany_charges"]),
+    dg.AssetKey(["allocation", "capex_journal_drafts"]),
+]
 
 
 CHECKS = blocking_checks(
@@ -36,7 +42,11 @@ CHECKS = blocking_checks(
 
 
 def post_months(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, xero: XeroClient, settings: Settings
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    xero: XeroClient,
+    settings: Settings,
+    document_sources: dg.ResourceParam[DocumentSources],
 ) -> Iterator[dg.MaterializeResult]:
     """Send the month's documents through the outbox; already-posted documents are recognised, not sent again."""
     gate = CheckGate(CHECKS, warehouse, context.run.run_id)
@@ -55,7 +65,15 @@ def post_months(
     statuses: list[str] = []  # kill switch, another run's claim, daily limit or open circuit
     for part in month_slices(context):
         entity = settings.entity(part.entity)
-        outcome = post_period(entity, part.period, warehouse, xero, context.run.run_id, log=context.log)  # type: ignore[arg-type]
+        outcome = post_period(
+            entity,
+            part.period,
+            warehouse,
+            xero,
+            context.run.run_id,
+            sources=document_sources,
+            log=context.log,  # type: ignore[arg-type]
+        )
         for status in (
             outcome.skipped,
             outcome.blocked_by and f"another run holds the claim: {outcome.blocked_by}",
@@ -118,7 +136,7 @@ def build_posted_invoices(partitions: Partitions) -> dg.AssetsDefinition:
     return dg.asset(
         key=POSTED_INVOICES,
         # Every producer of outbound documents: in a run with them, posting waits until they are drafted.
-        deps=[INVOICE_DRAFTS, CORRECTION_DRAFTS, INTERCOMPANY_CHARGES, JOURNAL_DRAFTS],
+        deps=PRODUCERS,
         partitions_def=partitions.entity_month,
         backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=CHECKS,

@@ -278,7 +278,7 @@ def test_a_bad_lock_date_in_run_config_stops_with_the_key(tmp_path: Path, ledger
 
 def test_the_posted_snapshot_keys_match_the_frame_the_lead_writes() -> None:
     """posting.posted_lines as this asset reads it has the columns the outbox snapshot writes."""
-    from assets.posting.outbox import POSTED_LINES_SCHEMA
+    from resources.outbox.tables import POSTED_LINES_SCHEMA
 
     columns = Warehouse().query("us", "SELECT * FROM posting.posted_lines LIMIT 0").columns
     assert columns == POSTED_LINES_SCHEMA.names()

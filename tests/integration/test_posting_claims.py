@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assets.posting.claims import claim, holder_id, release
+from resources.outbox.claims import claim, holder_id, release
 from resources.warehouse import Warehouse
 
 pytestmark = pytest.mark.integration

@@ -18,11 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from assets.posting.outbox import CRASH_ENV, CRASH_POINTS, post_period
+from assets.outbound_sources import DOCUMENT_SOURCES
+from assets.posting.outbox import post_period
+from assets.posting.posting_pass import CRASH_ENV, CRASH_POINTS
 from bench.posting import write_synthetic_drafts
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
+from rules.settings import PostingSettings
 from sandbox.xero import XeroSandbox
 
 pytestmark = pytest.mark.integration
@@ -31,13 +34,15 @@ REPO = Path(__file__).resolve().parents[2]
 COUNT = 60  # two batches, so "answer stored but the batch not finished" has a second batch
 CHILD = """
 import sys
+from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.posting.outbox import post_period
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
+from rules.settings import PostingSettings
 url, tenant, home = sys.argv[1:4]
 entity = current_config().entity("us").model_copy(update={"accounting_tenant_id": tenant})
-post_period(entity, "2026-08", Warehouse(home=home), XeroClient(base_url=url, access_token="demo-xero-token"), "crashing-run")
+post_period(entity, "2026-08", Warehouse(home=home), XeroClient(base_url=url, access_token="demo-xero-token"), "crashing-run", sources=DOCUMENT_SOURCES)
 print("finished without crashing")
 """
 
@@ -70,8 +75,10 @@ def test_sigkill_at_each_point_then_rerun_posts_exactly_once(point: str, tmp_pat
         assert booked_before > 0  # the provider booked documents whose answers the run never stored
 
     with XeroSandbox([tenant], db_path=ledger, idempotency_window_s=0.001) as sandbox:
-        xero = XeroClient(base_url=sandbox.url, access_token="demo-xero-token")
-        rerun = post_period(entity, "2026-08", warehouse, xero, "rerun")
+        # What the killed run sent is looked up after the rerun's timeout plus the processing bound.
+        xero = XeroClient(base_url=sandbox.url, access_token="demo-xero-token", timeout_s=2.0)
+        bounded = entity.model_copy(update={"posting": PostingSettings(processing_bound_s=0.5)})
+        rerun = post_period(bounded, "2026-08", warehouse, xero, "rerun", sources=DOCUMENT_SOURCES)
         documents = sandbox.documents(tenant)
     sandbox.close()
     numbers = Counter(d["InvoiceNumber"] for d in documents)

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from assets.posting.document_sources import outbound_documents
+from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.posting.outbox import post_period
 from resources.configuration import current_config
 from resources.warehouse import Warehouse, append
@@ -153,8 +153,8 @@ def test_every_kind_posts_once_and_the_credit_note_settles_its_invoice(tmp_path:
     entity = _entity(tenant)
     with XeroSandbox([tenant], base_currencies={tenant: "USD"}) as sandbox:
         xero = XeroClient(base_url=sandbox.url, access_token="demo-xero-token")
-        first = post_period(entity, PERIOD, warehouse, xero, "r1")
-        second = post_period(entity, PERIOD, warehouse, xero, "r2")
+        first = post_period(entity, PERIOD, warehouse, xero, "r1", sources=DOCUMENT_SOURCES)
+        second = post_period(entity, PERIOD, warehouse, xero, "r2", sources=DOCUMENT_SOURCES)
         invoices = {d["InvoiceNumber"]: d for d in sandbox.documents(tenant, "ACCREC")}
         bills = sandbox.documents(tenant, "ACCPAY")
         credits = sandbox.documents(tenant, "ACCRECCREDIT")
@@ -198,7 +198,7 @@ def test_journals_post_by_narration_and_a_lost_answer_is_found_not_resent(
     with XeroSandbox([tenant], base_currencies={tenant: "USD"}) as sandbox:
         sandbox.inject(Fault("drop_after_commit", method="PUT", path="/ManualJournals"))
         xero = XeroClient(base_url=sandbox.url, access_token="demo-xero-token", timeout_s=2)
-        outcome = post_period(entity, PERIOD, warehouse, xero, "r1")
+        outcome = post_period(entity, PERIOD, warehouse, xero, "r1", sources=DOCUMENT_SOURCES)
         journals = sandbox.documents(tenant, "MANUALJOURNAL")
     assert outcome.found_by_lookup == [JOURNAL] and outcome.posted_new == []
     assert len(journals) == 1
@@ -224,7 +224,7 @@ def test_an_unbalanced_journal_is_refused_before_anything_is_sent(tmp_path: Path
     with XeroSandbox([tenant]) as sandbox:
         xero = XeroClient(base_url=sandbox.url, access_token="demo-xero-token")
         with pytest.raises(ValueError, match="do not balance"):
-            post_period(_entity(tenant), PERIOD, warehouse, xero, "r1")
+            post_period(_entity(tenant), PERIOD, warehouse, xero, "r1", sources=DOCUMENT_SOURCES)
         assert sandbox.request_count(tenant) == 0
 
 
@@ -235,11 +235,11 @@ def test_documents_dated_in_a_locked_period_wait_with_the_reason(tmp_path: Path,
     with XeroSandbox([tenant], base_currencies={tenant: "USD"}) as sandbox:
         sandbox.set_lock_dates(tenant, period_lock=date(2026, 8, 31))
         xero = XeroClient(base_url=sandbox.url, access_token="demo-xero-token")
-        held = post_period(entity, PERIOD, warehouse, xero, "r1")
+        held = post_period(entity, PERIOD, warehouse, xero, "r1", sources=DOCUMENT_SOURCES)
         assert sandbox.documents(tenant, None) == []
         reasons = warehouse.query("us", "SELECT DISTINCT status, last_error FROM posting.outbox")
         sandbox.set_lock_dates(tenant)  # the bookkeeper reopens August
-        released = post_period(entity, PERIOD, warehouse, xero, "r2")
+        released = post_period(entity, PERIOD, warehouse, xero, "r2", sources=DOCUMENT_SOURCES)
         kinds = Counter(str(d.get("Type", "MANUALJOURNAL")) for d in sandbox.documents(tenant, None))
     assert sorted(held.held) == sorted([INVOICE, SUPPLEMENT, BILL, CREDIT]) and held.posted_new == []
     assert reasons.rows() == [
@@ -257,7 +257,7 @@ def test_documents_dated_in_a_locked_period_wait_with_the_reason(tmp_path: Path,
 def test_outbound_documents_read_every_registered_source_in_kind_order(tmp_path: Path) -> None:
     warehouse = Warehouse(home=str(tmp_path))
     _all_kinds(warehouse)
-    headers, lines = outbound_documents(warehouse, "us", PERIOD)
+    headers, lines = DOCUMENT_SOURCES.read(warehouse, "us", PERIOD)
     assert headers.select("document_number", "document_kind", "document_type").rows() == [
         (BILL, "invoice", "ACCPAY"),
         (INVOICE, "invoice", "ACCREC"),
@@ -291,13 +291,13 @@ def test_a_reallocation_reverses_a_journal_whose_posting_was_in_doubt(tmp_path: 
     _allocation_run(warehouse, "run-a", "600", "2026-09-01 08:00:00+00")
     with XeroSandbox([tenant], base_currencies={tenant: "USD"}) as sandbox:
         xero = XeroClient(base_url=sandbox.url, access_token="demo-xero-token")
-        first = post_period(entity, PERIOD, warehouse, xero, "r1")
+        first = post_period(entity, PERIOD, warehouse, xero, "r1", sources=DOCUMENT_SOURCES)
         assert len(first.posted_new) == 1
         with warehouse.transaction("us") as con:  # the state a run killed after sending leaves behind
             con.execute("UPDATE posting.outbox SET status = 'sent', external_id = NULL")
             con.execute("DELETE FROM posting.posted_lines")
         _allocation_run(warehouse, "run-b", "700", "2026-09-02 08:00:00+00")
-        second = post_period(entity, PERIOD, warehouse, xero, "r2")
+        second = post_period(entity, PERIOD, warehouse, xero, "r2", sources=DOCUMENT_SOURCES)
         journals = sandbox.documents(tenant, "MANUALJOURNAL")
     assert second.found_by_lookup == first.posted_new
     net: dict[str, D] = {}

@@ -17,13 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.posting.outbox import PostingOutcome, post_period
+from assets.outbound_sources import DOCUMENT_SOURCES
+from assets.posting.outbox import post_period
 from bench.posting import write_synthetic_drafts
 from pipelines.cli import main
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
-from rules.settings import EntityConfig
+from rules.outbox.outcome import PostingOutcome
+from rules.settings import EntityConfig, PostingSettings
 from sandbox.xero import Fault, XeroSandbox
 
 pytestmark = pytest.mark.integration
@@ -32,8 +34,12 @@ PERIOD = "2026-08"
 
 
 def _entity(tenant: str) -> EntityConfig:
-    """The demo's `us` entity on its own tenant, so breakers and throttles start fresh per test."""
-    return current_config().entity("us").model_copy(update={"accounting_tenant_id": tenant})
+    """The demo's `us` entity on its own tenant, so breakers and throttles start fresh per test; the
+    sandbox's stalls land within 0.5 s of the client's timeout, which is its processing bound."""
+    posting = PostingSettings(processing_bound_s=0.5)
+    return (
+        current_config().entity("us").model_copy(update={"accounting_tenant_id": tenant, "posting": posting})
+    )
 
 
 def _client(sandbox: XeroSandbox, **overrides: object) -> XeroClient:
@@ -61,7 +67,9 @@ def _post_until_settled(entity: EntityConfig, warehouse: Warehouse, xero: XeroCl
     """The run and its retries: re-run while anything is unresolved (at most four runs)."""
     outcomes = []
     for attempt in range(4):
-        outcome = post_period(entity, PERIOD, warehouse, xero, f"run-{attempt}", backoff_base_s=0.01)
+        outcome = post_period(
+            entity, PERIOD, warehouse, xero, f"run-{attempt}", backoff_base_s=0.01, sources=DOCUMENT_SOURCES
+        )
         outcomes.append(outcome)
         if not outcome.unresolved and not outcome.stopped:
             break
@@ -112,7 +120,9 @@ def test_unknown_outcome_is_settled_by_lookup_not_resent(tmp_path: Path) -> None
     # The key window is tiny, so only the lookup can stop the second send from duplicating.
     with XeroSandbox([tenant], idempotency_window_s=0.001, record=True) as sandbox:
         sandbox.inject(Fault("drop_after_commit", method="PUT", path="/Invoices"))
-        outcome = post_period(entity, PERIOD, warehouse, _client(sandbox), "r1", backoff_base_s=0.01)
+        outcome = post_period(
+            entity, PERIOD, warehouse, _client(sandbox), "r1", backoff_base_s=0.01, sources=DOCUMENT_SOURCES
+        )
         puts = [e for e in sandbox.exchanges if e.method == "PUT" and e.path.endswith("/Invoices")]
         _assert_exactly_once(sandbox, tenant, _expected(10))
     assert len(outcome.found_by_lookup) == 10 and outcome.posted_new == []
@@ -127,7 +137,7 @@ def test_poison_invoice_goes_to_dead_letters_and_replays_once(
     warehouse = Warehouse()
     write_synthetic_drafts(warehouse, entity, PERIOD, 50, bad_tax=frozenset({17}))
     xero = XeroClient(base_url=sandbox.url, access_token="demo-xero-token")
-    first = post_period(entity, PERIOD, warehouse, xero, "run-1")
+    first = post_period(entity, PERIOD, warehouse, xero, "run-1", sources=DOCUMENT_SOURCES)
     poison = "BB-US-202608-5018-USD"
     assert first.dead_lettered == [poison] and len(first.posted_new) == 49
     assert poison not in {d["InvoiceNumber"] for d in sandbox.documents(entity.accounting_tenant_id)}
@@ -144,7 +154,7 @@ def test_poison_invoice_goes_to_dead_letters_and_replays_once(
     assert main(["dlq", "replay", "us-1"]) == 0
     assert main(["dlq", "replay", "us-1"]) == 2  # already replayed: refused, not sent again
     _assert_exactly_once(sandbox, entity.accounting_tenant_id, _expected(50))
-    assert post_period(entity, PERIOD, warehouse, xero, "run-3").posted_new == []
+    assert post_period(entity, PERIOD, warehouse, xero, "run-3", sources=DOCUMENT_SOURCES).posted_new == []
 
 
 def test_two_runs_on_the_same_period_cannot_both_post(tmp_path: Path) -> None:
@@ -157,12 +167,14 @@ def test_two_runs_on_the_same_period_cannot_both_post(tmp_path: Path) -> None:
         xero = _client(sandbox, timeout_s=5.0)
         outcomes: dict[str, PostingOutcome] = {}
         first = threading.Thread(
-            target=lambda: outcomes.update(a=post_period(entity, PERIOD, warehouse, xero, "a"))
+            target=lambda: outcomes.update(
+                a=post_period(entity, PERIOD, warehouse, xero, "a", sources=DOCUMENT_SOURCES)
+            )
         )
         first.start()
         while not sandbox.fired_faults:  # the first run has claimed the period and is sending
             threading.Event().wait(0.02)
-        outcomes["b"] = post_period(entity, PERIOD, warehouse, xero, "b")
+        outcomes["b"] = post_period(entity, PERIOD, warehouse, xero, "b", sources=DOCUMENT_SOURCES)
         first.join()
         puts = [e for e in sandbox.exchanges if e.method == "PUT" and e.path.endswith("/Invoices")]
         _assert_exactly_once(sandbox, tenant, _expected(60))

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import Partitions, month_key
 from assets.posting.posted_invoices import POSTED_INVOICES, build_posted_invoices
 from bench.posting import write_synthetic_drafts
@@ -30,6 +31,7 @@ def _materialize(instance: dg.DagsterInstance, sandbox: XeroSandbox) -> dg.Execu
             "warehouse": Warehouse(),
             "xero": XeroClient(base_url=sandbox.url, access_token="demo-xero-token"),
             "settings": current_config(),
+            "document_sources": DOCUMENT_SOURCES,
         },
         instance=instance,
     )

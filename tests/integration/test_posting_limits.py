@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.posting.outbox import post_period
 from bench.posting import write_synthetic_drafts
 from resources.configuration import current_config
@@ -28,9 +29,9 @@ def test_daily_limit_is_a_stop_for_the_day_not_a_retry_storm(tmp_path: Path) -> 
     write_synthetic_drafts(warehouse, entity, "2026-08", 5)
     with XeroSandbox([tenant], day_limit=4) as sandbox:
         xero = XeroClient(base_url=sandbox.url, access_token="demo-xero-token")
-        first = post_period(entity, "2026-08", warehouse, xero, "r1")
+        first = post_period(entity, "2026-08", warehouse, xero, "r1", sources=DOCUMENT_SOURCES)
         calls_after_first = sandbox.request_count(tenant)
-        second = post_period(entity, "2026-08", warehouse, xero, "r2")
+        second = post_period(entity, "2026-08", warehouse, xero, "r2", sources=DOCUMENT_SOURCES)
         assert sandbox.request_count(tenant) == calls_after_first  # nothing sent into a spent day
         # X-DayLimit-Remaining reached 0 on the fourth answer: stopped there, before any 429.
         assert calls_after_first == 4 and sandbox.rate_limited_count == 0
@@ -49,15 +50,18 @@ def test_one_tenants_outage_opens_its_circuit_without_stalling_another(tmp_path:
         xero = XeroClient(
             base_url=sandbox.url, access_token="demo-xero-token", breaker_failures=3, breaker_reset_s=60.0
         )
-        outage = post_period(_entity(sick), "2026-08", warehouse, xero, "r1")
+        outage = post_period(_entity(sick), "2026-08", warehouse, xero, "r1", sources=DOCUMENT_SOURCES)
         calls_to_sick = sandbox.request_count(sick)
-        assert post_period(_entity(sick), "2026-08", warehouse, xero, "r2").stopped is not None
+        assert (
+            post_period(_entity(sick), "2026-08", warehouse, xero, "r2", sources=DOCUMENT_SOURCES).stopped
+            is not None
+        )
         assert sandbox.request_count(sick) == calls_to_sick  # open: failing fast, no calls
         assert xero.breaker(sick).state == "open" and xero.breaker(healthy).state == "closed"
 
         other = Warehouse(home=str(tmp_path / "other"))
         write_synthetic_drafts(other, _entity(healthy), "2026-08", 3)
-        fine = post_period(_entity(healthy), "2026-08", other, xero, "r3")
+        fine = post_period(_entity(healthy), "2026-08", other, xero, "r3", sources=DOCUMENT_SOURCES)
         assert len(sandbox.documents(healthy)) == 3 and sandbox.documents(sick) == []
     assert outage.stopped is not None and "circuit" in outage.stopped
     assert calls_to_sick == 3  # three failures opened the circuit

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from assets.posting.request_log import REDACTED, redact, redact_text
 from resources.circuit_breaker import CircuitBreaker, CircuitOpenError, tenant_breaker
 from resources.configuration import current_config
 from resources.http_retry import full_jitter_delay
+from resources.outbox.request_log import REDACTED, redact, redact_text
 from resources.rate_limit import DailyLimitReached, TenantThrottle
 from rules.kill_switch import posting_disabled_reason
 from rules.settings import PostingSettings

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import duckdb
 
-from resources.warehouse import Warehouse
-
 CLAIM_TTL = timedelta(minutes=10)
+
+
+class Transactional(Protocol):
+    """Where a claim is written: the warehouse, or an outbox store holding the entity's file open."""
+
+    def transaction(self, entity: str) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """One transaction on the entity's file."""
+        ...
 
 
 def holder_id(run_id: str) -> str:
@@ -50,7 +58,7 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
-def claim(warehouse: Warehouse, entity: str, period: str, holder: str) -> str | None:
+def claim(warehouse: Transactional, entity: str, period: str, holder: str) -> str | None:
     """Take or renew the claim; None on success, else the holder that has it.
 
     Two runs racing for a free claim both try to commit a row under the same primary key;
@@ -78,7 +86,7 @@ def claim(warehouse: Warehouse, entity: str, period: str, holder: str) -> str | 
     return None
 
 
-def release(warehouse: Warehouse, entity: str, period: str, holder: str) -> None:
+def release(warehouse: Transactional, entity: str, period: str, holder: str) -> None:
     """Give the claim up (only if we still hold it)."""
     with warehouse.transaction(entity) as con:
         con.execute(
