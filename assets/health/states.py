@@ -12,8 +12,8 @@ from datetime import date
 
 import dagster as dg
 
+from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import MonthSlice, month_key
-from assets.posting.document_sources import outbound_documents
 from assets.posting.posted_invoices import POSTED_INVOICES
 from resources.warehouse import Warehouse
 from rules.kill_switch import posting_disabled_reason
@@ -23,7 +23,7 @@ from rules.settings import BillbridgeConfig
 
 def month_documents(warehouse: Warehouse, entity: str, period: str) -> list[DocumentState]:
     """Every document drafted for the month, plus any outbox row of the month no draft names any more."""
-    headers, _ = outbound_documents(warehouse, entity, period)
+    headers, _ = DOCUMENT_SOURCES.read(warehouse, entity, period)
     outbox = warehouse.query(
         entity,
         "SELECT document_number, status, last_error FROM posting.outbox WHERE entity = ? AND period = ?",
