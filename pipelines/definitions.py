@@ -19,12 +19,14 @@ from assets.health.outcome_assets import month_outcome_asset, quarantine_share
 from assets.intercompany.intercompany_charges import intercompany_charges
 from assets.normalized.billable_lines import billable_lines
 from assets.posting.posted_invoices import posted_invoices
+from assets.raw.pm_consistency import pm_consistency
 from assets.raw.pm_extracts import pm_extracts
 from assets.reconciliation.inputs import bank_statement_lines, receivables
 from assets.reconciliation.matches import bank_matches
 from assets.reconciliation.settlement_payments import settlement_payments
 from pipelines.allocation_jobs import reallocate
 from pipelines.audit_runs import AUDIT_SENSORS
+from pipelines.consistency import check_pm_consistency, pm_consistency_nightly, pm_consistency_repairs
 from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
 from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, RECONCILIATION_SENSORS
 from pipelines.review import weekly_review
@@ -67,6 +69,7 @@ ASSETS: list[dg.AssetsDefinition] = [
     quarantine_share,
     month_outcome_asset,
     *(bank_statement_lines, receivables, bank_matches, settlement_payments),  # reconciliation (decision 0024)
+    pm_consistency,
 ]
 ASSET_CHECKS: list[dg.AssetChecksDefinition] = []
 JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and op jobs
@@ -77,9 +80,15 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     export_ledger,
     consolidate_group,
     *RECONCILIATION_JOBS,
+    check_pm_consistency,
 ]
-SCHEDULES: list[dg.ScheduleDefinition] = [*ORCHESTRATION_SCHEDULES]
-SENSORS: list[dg.SensorDefinition] = [*ORCHESTRATION_SENSORS, *AUDIT_SENSORS, *RECONCILIATION_SENSORS]
+SCHEDULES: list[dg.ScheduleDefinition] = [*ORCHESTRATION_SCHEDULES, pm_consistency_nightly]
+SENSORS: list[dg.SensorDefinition] = [
+    *ORCHESTRATION_SENSORS,
+    *AUDIT_SENSORS,
+    *RECONCILIATION_SENSORS,
+    pm_consistency_repairs,
+]
 
 defs = dg.Definitions(
     assets=ASSETS,
