@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 from pandera.errors import SchemaErrors
 
+from checks.registered import RegisteredModel
 from checks.schemas import StrictModel, validate
 from resources.warehouse import Warehouse, record_checks
 
@@ -211,7 +212,7 @@ class CheckGate:
             )
 
 
-def conforms(model: type[StrictModel], frame: pl.DataFrame) -> Outcome:
+def conforms(model: RegisteredModel | type[StrictModel], frame: pl.DataFrame) -> Outcome:
     """A pandera write gate as a check outcome: the detail names each failing column and check."""
     try:
         validate(model, frame)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandera.polars as pa
 
-from checks.schemas import Money, Rate, StrictModel
-from rules.consolidation.ledger import BALANCES, EQUITY, PROFIT_AND_LOSS
+from checks.registered import model_for
+from checks.schemas import Money, StrictModel
+from rules.consolidation.ledger import BALANCES, PROFIT_AND_LOSS
 
 STATEMENTS = [*PROFIT_AND_LOSS, *BALANCES]
 
@@ -29,31 +28,6 @@ class LedgerExport(StrictModel):
     export_run_id: str
 
 
-class TranslationRates(StrictModel):
-    """A month's pinned translation rates, one version."""
-
-    period: str
-    snapshot_version: int
-    currency: str
-    reporting_currency: str
-    rate_type: str = pa.Field(isin=["average", "closing"])
-    rate: Rate = pa.Field(gt=0)
-    rate_date_from: date
-    rate_date_to: date
-    published_days: int
-    source: str
-    note: str
-    pinned_by_run: str
-
-
-class GroupTotals(StrictModel):
-    """The group's totals per statement and line item in the reporting currency."""
-
-    period: str
-    statement: str = pa.Field(isin=[*STATEMENTS, EQUITY])
-    line_item: str
-    reporting_currency: str
-    entities_total: Money
-    eliminations: Money
-    group_total: Money
-    run_id: str
+# The group file's tables, derived from their registered shapes (rules/schemas/tables_group.py).
+TranslationRates = model_for("consolidation.translation_rates", "TranslationRates")
+GroupTotals = model_for("consolidation.group_totals", "GroupTotals")

@@ -281,6 +281,8 @@ COMMAND_MODULES: list[str] = [
     "pipelines.cli_keys",
     "pipelines.cli_gdpr",
     "pipelines.cli_reconciliation",
+    "pipelines.cli_migrate",
+    "pipelines.cli_schemas",
 ]
 
 

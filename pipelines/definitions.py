@@ -26,12 +26,14 @@ from assets.normalized.billable_lines import build_billable_lines
 from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import Partitions
 from assets.posting.posted_invoices import build_posted_invoices
+from assets.raw.pm_consistency import build_pm_consistency
 from assets.raw.pm_extracts import build_pm_extracts
 from assets.reconciliation.inputs import build_bank_statement_lines, build_receivables
 from assets.reconciliation.matches import build_bank_matches
 from assets.reconciliation.settlement_payments import build_settlement_payments
 from pipelines.allocation_jobs import build_reallocate
 from pipelines.audit_runs import AUDIT_SENSORS
+from pipelines.consistency import build_consistency_repairs, build_consistency_schedule, check_pm_consistency
 from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
 from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, build_reconciliation_sensors
 from pipelines.review import weekly_review
@@ -67,6 +69,7 @@ def build_resources() -> dict[str, Any]:
 # Each asset factory builds its assets over the configuration's partitions.
 ASSET_FACTORIES: list[Callable[[Partitions], dg.AssetsDefinition]] = [
     build_pm_extracts,
+    build_pm_consistency,
     build_billable_lines,
     build_invoice_drafts,
     build_correction_drafts,
@@ -87,8 +90,6 @@ ASSET_FACTORIES: list[Callable[[Partitions], dg.AssetsDefinition]] = [
 # Definitions that do not depend on the configuration, one line each.
 ASSETS: list[dg.AssetsDefinition] = []
 ASSET_CHECKS: list[dg.AssetChecksDefinition] = []
-SCHEDULES: list[dg.ScheduleDefinition] = []
-SENSORS: list[dg.SensorDefinition] = [*AUDIT_SENSORS]
 # Asset jobs select by group or key, so they take the partitions of the assets they are bound to.
 JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and op jobs
     extract_and_normalize,
@@ -97,7 +98,10 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     export_ledger,
     consolidate_group,
     *RECONCILIATION_JOBS,
+    check_pm_consistency,
 ]
+SCHEDULES: list[dg.ScheduleDefinition] = []
+SENSORS: list[dg.SensorDefinition] = [*AUDIT_SENSORS]
 
 
 def build_definitions(config: BillbridgeConfig, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
@@ -107,10 +111,11 @@ def build_definitions(config: BillbridgeConfig, resources: Mapping[str, Any] | N
         assets=[*(build(partitions) for build in ASSET_FACTORIES), *ASSETS],
         asset_checks=ASSET_CHECKS,
         jobs=[*JOBS, build_reallocate(config)],
-        schedules=[*build_schedules(config), *SCHEDULES],
+        schedules=[*build_schedules(config), build_consistency_schedule(config), *SCHEDULES],
         sensors=[
             *build_sensors(config, partitions),
             *build_reconciliation_sensors(config, partitions),
+            build_consistency_repairs(partitions),
             *SENSORS,
         ],
         resources={**build_resources(), SETTINGS: config, **(resources or {})},

@@ -60,6 +60,10 @@ SENSITIVE_COLUMNS: dict[str, dict[str, tuple[Field, ...]]] = {
     "raw.intercompany_time_entries": {"payload": PM_RECORD_FIELDS},
     "normalized.billable_lines": {"person_name": (NAME,)},
     "normalized.quarantine": {"payload": PM_RECORD_FIELDS},
+    # Every version of every PM record (docs/decisions/0021), and what was refused: a rejected
+    # payload may not even be JSON (a page's body), so it is encrypted whole.
+    "raw.record_versions": {"payload": PM_RECORD_FIELDS, "source_payload": PM_RECORD_FIELDS},
+    "raw.rejected_records": {"payload": (Field("", "pm.rejected"),)},
 }
 
 

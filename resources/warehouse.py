@@ -25,8 +25,12 @@ import duckdb
 import polars as pl
 from pydantic import Field
 
+from resources.migrations import Chain, check_current, open_current
+from resources.migrations.entity import ENTITY_MIGRATIONS
+from resources.migrations.group import GROUP_MIGRATIONS
 from resources.private_files import private_dir, private_file
-from resources.warehouse_tables import DDL, GROUP_DDL, RENAMED_COLUMNS
+from rules.schemas.catalog import table as registered
+from rules.schemas.registry import conform
 from rules.settings import ENTITY_ID_PATTERN
 
 
@@ -74,13 +78,13 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, entity: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to the entity's file, with every table created if missing
-        (read-only, as it is, for a `read_only` warehouse)."""
+        """A read-write connection to the entity's file, migrated to this code's layout if it is older
+        (read-only, as it is, for a `read_only` warehouse, which refuses a file not at this layout)."""
         if self.read_only:
-            with _read_only(self.path(entity), self.lock_wait_s) as con:
+            with _read_only(self.path(entity), ENTITY_MIGRATIONS, self.lock_wait_s) as con:
                 yield con
             return
-        with _opened(self.path(entity), DDL, migrate=True, wait_s=self.lock_wait_s) as con:
+        with _opened(self.path(entity), ENTITY_MIGRATIONS, wait_s=self.lock_wait_s) as con:
             yield con
 
     @contextmanager
@@ -112,9 +116,9 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def group_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The group file in one transaction, with its tables (GROUP_DDL) created if missing."""
+        """The group file in one transaction, migrated to this code's layout if it is older."""
         with (
-            _opened(self.group_path(), GROUP_DDL, migrate=False, wait_s=self.lock_wait_s) as con,
+            _opened(self.group_path(), GROUP_MIGRATIONS, wait_s=self.lock_wait_s) as con,
             _in_transaction(con),
         ):
             yield con
@@ -122,7 +126,7 @@ class Warehouse(dg.ConfigurableResource):
     def group_query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         """A read query on the group file."""
         if self.read_only:
-            with _read_only(self.group_path(), self.lock_wait_s) as con:
+            with _read_only(self.group_path(), GROUP_MIGRATIONS, self.lock_wait_s) as con:
                 return con.sql(sql, params=params or []).pl()
         with self.group_transaction() as con:
             return con.sql(sql, params=params or []).pl()
@@ -166,27 +170,25 @@ def _connect_waiting(
 
 
 @contextmanager
-def _read_only(path: Path, wait_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection, held only as long as the caller's block."""
+def _read_only(path: Path, migrations: Chain, wait_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection, held only as long as the caller's block (refused for a file that is
+    not at this code's migration: it cannot be migrated without writing)."""
     con = _connect_waiting(lambda: duckdb.connect(str(path), read_only=True), path, wait_s)
     try:
+        check_current(con, path, migrations)
         yield con
     finally:
         con.close()
 
 
 @contextmanager
-def _opened(
-    path: Path, ddl: str, *, migrate: bool, wait_s: float = 30.0
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to `path` (created if missing) with its tables brought up to date."""
+def _opened(path: Path, migrations: Chain, *, wait_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to `path` (created if missing) with its migrations applied (resources/migrations)."""
     private_dir(path.parent)
     con = _connect_waiting(lambda: duckdb.connect(str(path)), path, wait_s)
     private_file(path)
     try:
-        if migrate:
-            _rename_old_columns(con)
-        con.execute(ddl)
+        open_current(con, path, migrations)
         yield con
     finally:
         con.close()
@@ -204,21 +206,6 @@ def _in_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.commit()
 
 
-def _rename_old_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring a file written by an earlier version up to date (see RENAMED_COLUMNS)."""
-    present = {
-        (row[0], row[1], row[2])
-        for row in con.execute(
-            "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE column_name IN "
-            "(SELECT unnest(?::VARCHAR[]))",
-            [sorted({old for _s, _t, old, _n in RENAMED_COLUMNS})],
-        ).fetchall()
-    }
-    for schema, table, old, new in RENAMED_COLUMNS:
-        if (schema, table, old) in present:
-            con.execute(f"ALTER TABLE {schema}.{table} RENAME COLUMN {old} TO {new}")
-
-
 def replace_slice(
     con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, where: str, params: list[Any]
 ) -> None:
@@ -231,12 +218,14 @@ def replace_slice(
 
 
 def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Insert `frame` into `table`, matching columns by name, its personal data encrypted."""
+    """Insert `frame` into `table`, matching columns by name, once it has the table's registered shape
+    (rules/schemas: no unknown column, no other type, no null where a write must fill; ShapeError),
+    its personal data encrypted."""
     from resources.field_crypto import encrypt_frame
 
     if frame.height == 0:
         return
-    frame = encrypt_frame(table, frame)
+    frame = encrypt_frame(table, conform(registered(table), frame))
     con.register("_incoming", frame)
     try:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")

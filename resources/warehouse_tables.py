@@ -1,7 +1,9 @@
-"""The warehouse's tables, one schema per layer, created idempotently on every connection.
+"""The 0.1.0 layout of the warehouse files, frozen: migration 0001 of each file (resources/migrations/).
 
-Columns renamed after the first release are listed in RENAMED_COLUMNS and renamed before the
-DDL runs, so files written by earlier versions keep their data.
+Never edit DDL or GROUP_DDL: a file records the checksum of every migration applied to it and
+refuses to open when a released one changed. A new table or column is a new numbered migration
+plus its registered shape (rules/schemas/). Columns renamed before 0.1.0 are listed in
+RENAMED_COLUMNS and renamed before the DDL runs, so files written by earlier versions keep their data.
 
 Money is DECIMAL(18,4) rounded to the currency's minor units; FX rates DECIMAL(18,8);
 no money column is ever a floating-point type.
@@ -95,15 +97,13 @@ ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS amount_cost_base 
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS hours DECIMAL(18,4);
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS rate_rule_id VARCHAR;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS rounding_rule_id VARCHAR;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS line_increment_minutes BIGINT;
+ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS line_minimum_minutes BIGINT;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS markup_rule_id VARCHAR;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS reporting_currency VARCHAR;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS fx_rate_reporting DECIMAL(18,8);
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS fx_rate_date_reporting DATE;
 ALTER TABLE normalized.billable_lines ADD COLUMN IF NOT EXISTS amount_reporting DECIMAL(18,4);
--- Columns dropped since: billing finds its invoice-line time rounding in the rule set itself
--- (docs/decisions/0019), so these only instructed it. Files written earlier lose them here.
-ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_increment_minutes;
-ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_minimum_minutes;
 CREATE TABLE IF NOT EXISTS normalized.quarantine (
     entity VARCHAR NOT NULL, day DATE NOT NULL, source_kind VARCHAR NOT NULL, source_id BIGINT,
     reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, payload VARCHAR NOT NULL,

@@ -30,6 +30,7 @@ from resources.http_server import Exchange, JsonHTTPServer, Request, Response
 from sandbox.company import Company, Record
 from sandbox.harvest.index import RecordIndex
 from sandbox.harvest.query import DATED_KINDS, FILTERS, InvalidParameter, ListQuery, parse_timestamp, stamp
+from sandbox.harvest.variants import ListVariant
 from sandbox.webhooks import WebhookSender
 
 INVALID_TOKEN: dict[str, str] = {
@@ -55,6 +56,7 @@ class HarvestSandbox:
         port: int = 0,
         record: bool = False,
         webhooks: WebhookSender | None = None,
+        variants: tuple[ListVariant, ...] = (),
     ) -> None:
         if rate_limit is not None and rate_limit < 1:
             raise ValueError(f"rate_limit must be at least 1 or None, got {rate_limit}")
@@ -71,6 +73,8 @@ class HarvestSandbox:
         self._clock: datetime | None = None
         # Change notifications on every mutation below (None: no webhooks, as Harvest itself).
         self.webhooks = webhooks
+        # Another payload version or a fault, applied to every list page (sandbox/harvest/variants.py).
+        self.variants = variants
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -265,6 +269,8 @@ class HarvestSandbox:
         return _json(200, record) if record is not None else _not_found()
 
     def _list(self, kind: str, request: Request) -> Response:
+        for variant in self.variants:
+            request = variant.request(kind, request)
         try:
             query = ListQuery.parse(kind, request)
         except InvalidParameter as exc:
@@ -292,6 +298,11 @@ class HarvestSandbox:
                 "last": base(max(1, total_pages), query.per_page),
             },
         }
+        for variant in self.variants:
+            answer = variant.answer(self, kind, request, body)
+            if isinstance(answer, Response):
+                return answer
+            body = answer
         return _json(200, body)
 
     def _page_link_base(self, request: Request) -> Callable[[int, int], str]:

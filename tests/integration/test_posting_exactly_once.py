@@ -25,10 +25,10 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from assets.billing.correction_drafts import correction_drafts
-from assets.billing.invoice_drafts import invoice_drafts
+from assets.billing.correction_drafts import build_correction_drafts
+from assets.billing.invoice_drafts import build_invoice_drafts
 from assets.outbound_sources import DOCUMENT_SOURCES
-from assets.partitions import month_key
+from assets.partitions import Partitions, month_key
 from assets.posting.dead_letters import replay_dead_letters
 from assets.posting.outbox import post_period
 from assets.posting.posting_pass import CRASH_ENV
@@ -98,11 +98,13 @@ def _normalized(warehouse: Warehouse, hours: float) -> None:
 
 def _bill(instance: dg.DagsterInstance, warehouse: Warehouse, ledger: XeroSandbox) -> None:
     """What bill_and_post does before posting: invoice drafts, then corrections of what is booked."""
+    config = current_config()
+    partitions = Partitions.of(config)
     result = dg.materialize(
-        [invoice_drafts, correction_drafts],
+        [build_invoice_drafts(partitions), build_correction_drafts(partitions)],
         partition_key=str(month_key("uk", date(2026, 8, 1))),
         instance=instance,
-        resources={"warehouse": warehouse, "fx": EcbRates(), "xero": _client(ledger)},
+        resources={"warehouse": warehouse, "fx": EcbRates(), "xero": _client(ledger), "settings": config},
     )
     assert result.success
 

@@ -66,6 +66,7 @@ def test_every_asset_is_documented() -> None:
             "consolidation",
             "health",
             "reconciliation",
+            "consistency",
         }
         assert spec.group_name in groups, key
         assert spec.description, key

@@ -1,0 +1,107 @@
+"""The migrations of an entity's warehouse file, in order. Append a new numbered step for every change
+of shape; never edit a released one (the file records each step's checksum)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from resources.migrations import Chain, Migration
+from resources.migrations.entity_0004 import RECONCILIATION
+from resources.warehouse_tables import DDL, RENAMED_COLUMNS
+
+
+def _rename_old_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Columns renamed before migrations existed (RENAMED_COLUMNS), for files older than 0.1.0."""
+    present = {
+        (row[0], row[1], row[2])
+        for row in con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE column_name IN "
+            "(SELECT unnest(?::VARCHAR[]))",
+            [sorted({old for _s, _t, old, _n in RENAMED_COLUMNS})],
+        ).fetchall()
+    }
+    for schema, table, old, new in RENAMED_COLUMNS:
+        if (schema, table, old) in present:
+            con.execute(f"ALTER TABLE {schema}.{table} RENAME COLUMN {old} TO {new}")
+
+
+# Every version of every PM record, the records and pages held back with why, and each extraction's
+# payload profile (the baseline drift detection compares the next one with), and the consistency checks.
+RECORD_HISTORY = """
+CREATE TABLE IF NOT EXISTS raw.record_versions (
+    entity VARCHAR NOT NULL, kind VARCHAR NOT NULL, record_id BIGINT NOT NULL, version INTEGER NOT NULL,
+    change VARCHAR NOT NULL, day DATE, payload VARCHAR, payload_hash VARCHAR, source_payload VARCHAR,
+    seen_at TIMESTAMPTZ NOT NULL, request_url VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+    contract_version VARCHAR NOT NULL, note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.rejected_records (
+    entity VARCHAR NOT NULL, kind VARCHAR NOT NULL, day DATE, window_from DATE, window_to DATE,
+    scope VARCHAR NOT NULL, record_ref VARCHAR NOT NULL, field VARCHAR NOT NULL, value VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, payload VARCHAR NOT NULL, request_url VARCHAR NOT NULL,
+    seen_at TIMESTAMPTZ NOT NULL, run_id VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.payload_profiles (
+    entity VARCHAR NOT NULL, kind VARCHAR NOT NULL, run_id VARCHAR NOT NULL, seen_at TIMESTAMPTZ NOT NULL,
+    records BIGINT NOT NULL, field VARCHAR NOT NULL, present BIGINT NOT NULL, nulls BIGINT NOT NULL,
+    types VARCHAR NOT NULL
+);
+-- The last consistency check of each entity-month: the PM system, the warehouse and the ledger.
+CREATE TABLE IF NOT EXISTS quality.pm_consistency (
+    entity VARCHAR NOT NULL, period VARCHAR NOT NULL, pm_records BIGINT NOT NULL, pm_hours DECIMAL(18,4) NOT NULL,
+    pm_expense_total DECIMAL(18,4) NOT NULL, missed_or_changed BIGINT NOT NULL, tombstones BIGINT NOT NULL,
+    rejected BIGINT NOT NULL, ledger_records BIGINT NOT NULL, ledger_hours DECIMAL(18,4) NOT NULL,
+    billed_but_gone BIGINT NOT NULL, consistent BOOLEAN NOT NULL, detail VARCHAR NOT NULL,
+    checked_at TIMESTAMPTZ NOT NULL, run_id VARCHAR NOT NULL
+);
+"""
+# The current tables of the layout before history: (table, kind expression).
+_CURRENT_TABLES = (
+    ("raw.time_entries", "'time_entries'"),
+    ("raw.expenses", "'expenses'"),
+    ("raw.intercompany_time_entries", "'intercompany_time_entries'"),
+    ("raw.directory", "kind"),
+)
+
+
+def _seed_history(con: duckdb.DuckDBPyConnection) -> None:
+    """Each record kept by the layout before history becomes its version 1; a record the old layout
+    held on two days (moved, and only one day re-extracted) keeps only its latest sighting."""
+    for table, kind in _CURRENT_TABLES:
+        day = "NULL::DATE" if table == "raw.directory" else "day"
+        key = f"entity, {kind}, record_id"
+        con.execute(
+            f"""
+            INSERT INTO raw.record_versions BY NAME
+            SELECT entity, {kind} AS kind, record_id, 1 AS version, 'created' AS change, {day} AS day,
+                   payload, payload_hash, extracted_at AS seen_at, request_url, run_id, contract_version,
+                   'kept by the layout before record history' AS note
+            FROM {table} QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY extracted_at DESC, rowid DESC) = 1
+            """
+        )
+        con.execute(
+            f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY extracted_at DESC, rowid DESC) > 1)"
+        )
+
+
+# Billing finds its invoice-line time rounding in the rule set itself (docs/decisions/0019), so these
+# columns only instructed it: normalized.billable_lines 2.0.0 drops them.
+DROP_LINE_ROUNDING = """
+ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_increment_minutes;
+ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_minimum_minutes;
+"""
+
+ENTITY_MIGRATIONS = Chain(
+    "entity",
+    (
+        Migration(1, "the 0.1.0 layout", sql=DDL, before=_rename_old_columns),
+        Migration(
+            2,
+            "raw record history, rejected records, payload profiles, consistency checks",
+            sql=RECORD_HISTORY,
+            then=_seed_history,
+        ),
+        Migration(3, "billable lines without line rounding columns", sql=DROP_LINE_ROUNDING),
+        Migration(4, "reconciliation tables", sql=RECONCILIATION),
+    ),
+)

@@ -1,0 +1,97 @@
+"""One extraction of one PM list into the raw layer: page through it, screen and route every record,
+then write versions, tombstones, current records and rejections in one transaction.
+
+Nothing is written until the whole list has been read, so a paging error (rules/harvest_paging.py)
+leaves the raw layer exactly as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from resources.harvest import HarvestClient
+from resources.raw_store import RawWindow, latest_profile, write_profile, write_records, write_rejections
+from resources.warehouse import Warehouse
+from rules.drift import Drift, compare
+from rules.raw_slices import ExtractionScope, SliceExtract
+from rules.routing import EntityRoutes
+from rules.schemas.payloads import HARVEST_PAYLOADS
+
+INTERCOMPANY_KIND = "intercompany_time_entries"
+
+
+@dataclass(frozen=True)
+class ExtractionCounts:
+    """What one extraction saw and wrote."""
+
+    pages: int
+    records: int  # current records of the entity written
+    intercompany: int
+    unclaimed: int
+    new_versions: int
+    tombstones: int
+    rejected_records: int
+    rejected_pages: int
+    rejection_reasons: dict[str, int]
+    drift: Drift
+    record_versions: dict[str, int]  # how many records arrived in each source version
+
+
+def read_list(harvest: HarvestClient, scope: ExtractionScope, routes: EntityRoutes) -> SliceExtract:
+    """Page through one list for the scope, screening as pages arrive (raises PagingError)."""
+    extract = SliceExtract(scope, routes)
+    params = None
+    if scope.days is not None:
+        params = {"from": scope.days[0].isoformat(), "to": scope.days[-1].isoformat()}
+    for page in harvest.iter_pages(scope.kind, params):
+        if page.problem is None:
+            extract.add_page(page.url, page.pagination, page.records)
+        else:
+            problem = page.problem
+            extract.add_unreadable_page(
+                page.url, problem.reason, problem.field, problem.value, problem.detail, problem.body
+            )
+    return extract
+
+
+def extract_list(
+    harvest: HarvestClient,
+    warehouse: Warehouse,
+    scope: ExtractionScope,
+    routes: EntityRoutes,
+    *,
+    intercompany: bool = False,
+) -> ExtractionCounts:
+    """Read one list and write what it holds for the scope's entity (and, with `intercompany`, the
+    entity's people's time on other entities' projects)."""
+    extract = read_list(harvest, scope, routes)
+    kept, elsewhere, rejections = extract.frames()
+    window = RawWindow(scope.entity, scope.kind, scope.days, scope.run_id, scope.extracted_at)
+    with warehouse.transaction(scope.entity) as con:
+        drift = compare(
+            extract.profile, latest_profile(con, scope.entity, scope.kind), HARVEST_PAYLOADS[scope.kind]
+        )
+        write_profile(con, window, extract.profile)
+        written = write_records(con, window, kept, extract.held_ids)
+        rejected = write_rejections(con, window, rejections)
+        extra_versions = extra_tombstones = 0
+        if intercompany:
+            other = RawWindow(scope.entity, INTERCOMPANY_KIND, scope.days, scope.run_id, scope.extracted_at)
+            ic = write_records(con, other, elsewhere, set())
+            extra_versions, extra_tombstones = ic.new_versions, ic.tombstones
+    pages_rejected = rejections.filter(pl.col("scope") == "page").height if rejected else 0
+    return ExtractionCounts(
+        pages=extract.pages,
+        records=kept.height,
+        intercompany=elsewhere.height if intercompany else 0,
+        unclaimed=kept.filter(pl.col("routing") != "claimed").height if "routing" in kept.columns else 0,
+        new_versions=written.new_versions + extra_versions,
+        tombstones=written.tombstones + extra_tombstones,
+        rejected_records=rejected - pages_rejected,
+        rejected_pages=pages_rejected,
+        rejection_reasons=dict(rejections.group_by("reason").len().sort("reason").iter_rows()),
+        drift=drift,
+        record_versions=dict(extract.record_versions),
+    )

@@ -1,0 +1,127 @@
+"""The group file's tables: consolidation (registry: rules/schemas/registry.py)."""
+
+from __future__ import annotations
+
+from rules.consolidation.ledger import BALANCES, EQUITY, PROFIT_AND_LOSS
+from rules.schemas.registry import (
+    BOOLEAN,
+    DATE,
+    INTEGER,
+    MONEY,
+    RATE,
+    TIMESTAMPTZ,
+    VARCHAR,
+    TableSchema,
+    col,
+    gt,
+    isin,
+)
+
+STATEMENTS = (*PROFIT_AND_LOSS, *BALANCES)
+GROUP_TABLES: tuple[TableSchema, ...] = (
+    # -- consolidation
+    TableSchema(
+        "consolidation.check_results",
+        "1.0.0",
+        (
+            col("period", VARCHAR),
+            col("check_name", VARCHAR),
+            col("passed", BOOLEAN),
+            col("detail", VARCHAR),
+            col("run_id", VARCHAR),
+            col("checked_at", TIMESTAMPTZ),
+        ),
+    ),
+    TableSchema(
+        "consolidation.eliminations",
+        "1.0.0",
+        (
+            col("period", VARCHAR),
+            col("reference", VARCHAR),
+            col("pair", VARCHAR),
+            col("side", VARCHAR),
+            col("entity", VARCHAR),
+            col("counterparty_entity", VARCHAR, null=True),
+            col("statement", VARCHAR),
+            col("line_item", VARCHAR),
+            col("currency", VARCHAR),
+            col("amount", MONEY),
+            col("rate_type", VARCHAR),
+            col("rate", RATE),
+            col("amount_reporting", MONEY),
+            col("run_id", VARCHAR),
+        ),
+    ),
+    TableSchema(
+        "consolidation.entity_lines",
+        "1.0.0",
+        (
+            col("period", VARCHAR),
+            col("entity", VARCHAR),
+            col("statement", VARCHAR),
+            col("line_item", VARCHAR),
+            col("account_code", VARCHAR, null=True),
+            col("contact_name", VARCHAR, null=True),
+            col("document_number", VARCHAR, null=True),
+            col("reference", VARCHAR, null=True),
+            col("counterparty_entity", VARCHAR, null=True),
+            col("currency", VARCHAR),
+            col("amount", MONEY),
+            col("rate_type", VARCHAR),
+            col("rate", RATE),
+            col("rate_source", VARCHAR),
+            col("rate_date_from", DATE),
+            col("rate_date_to", DATE),
+            col("reporting_currency", VARCHAR),
+            col("amount_reporting", MONEY),
+            col("snapshot_version", INTEGER),
+            col("export_run_id", VARCHAR),
+            col("run_id", VARCHAR),
+        ),
+    ),
+    TableSchema(
+        "consolidation.group_totals",
+        "1.0.0",
+        (
+            col("period", VARCHAR),
+            col("statement", VARCHAR, isin(*STATEMENTS, EQUITY)),
+            col("line_item", VARCHAR),
+            col("reporting_currency", VARCHAR),
+            col("entities_total", MONEY),
+            col("eliminations", MONEY),
+            col("group_total", MONEY),
+            col("run_id", VARCHAR),
+        ),
+    ),
+    TableSchema(
+        "consolidation.translation_differences",
+        "1.0.0",
+        (
+            col("period", VARCHAR),
+            col("entity", VARCHAR),
+            col("reporting_currency", VARCHAR),
+            col("result_at_average", MONEY),
+            col("net_assets_at_closing", MONEY),
+            col("translation_difference", MONEY),
+            col("run_id", VARCHAR),
+        ),
+    ),
+    TableSchema(
+        "consolidation.translation_rates",
+        "1.0.0",
+        (
+            col("period", VARCHAR),
+            col("snapshot_version", INTEGER),
+            col("currency", VARCHAR),
+            col("reporting_currency", VARCHAR),
+            col("rate_type", VARCHAR, isin("average", "closing")),
+            col("rate", RATE, gt(0)),
+            col("rate_date_from", DATE),
+            col("rate_date_to", DATE),
+            col("published_days", INTEGER),
+            col("source", VARCHAR),
+            col("note", VARCHAR),
+            col("pinned_by_run", VARCHAR),
+        ),
+    ),
+)
