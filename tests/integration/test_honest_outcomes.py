@@ -17,7 +17,7 @@ from pipelines.cli import main
 from pipelines.sensors import alert_on_run_failure
 from resources.configuration import current_config
 from resources.http_server import JsonHTTPServer, Request, Response
-from sandbox.xero_server import Fault
+from sandbox.xero import Fault
 from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration
