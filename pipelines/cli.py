@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 from dotenv import load_dotenv
 
 from pipelines.cli_access import run_authorised
-from pipelines.cli_args import entity_id
+from pipelines.cli_args import entity_id, period
 from resources.configuration import current_config
 from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse, default_home
@@ -286,8 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     sync = sub.add_parser("sync", help="everything for one entity-month")
     sync.add_argument("--entity", required=True, type=entity_id)
-    # Checked by parse_period/check_period, which name the partitions in one line (argparse would add usage).
-    sync.add_argument("--period", required=True, help="YYYY-MM")
+    # The shape is checked as it is parsed (one line: OneLineErrorParser drops argparse's usage block);
+    # check_period then names the partitions when the month is outside them.
+    sync.add_argument("--period", required=True, type=period, help="YYYY-MM")
     sync.add_argument(
         "--rerate-fx", action="store_true", help="convert with today's ECB rates, not the ones first used"
     )
