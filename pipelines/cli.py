@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from dotenv import load_dotenv
 
 from pipelines.cli_access import run_authorised
-from pipelines.cli_args import entity_id
+from pipelines.cli_args import entity_id, period
 from resources.configuration import current_config
 from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse, default_home
@@ -151,16 +150,6 @@ def _said(report: SyncReport) -> int:
     return report.exit_code
 
 
-def parse_period(text: str) -> date:
-    """A `YYYY-MM` period as its first day; ValueError with a one-line reason otherwise."""
-    if not re.fullmatch(r"\d{4}-\d{2}", text or ""):
-        raise ValueError(f"--period {text}: expected YYYY-MM, for example 2026-09")
-    try:
-        return date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise ValueError(f"--period {text}: no such month; expected YYYY-MM, for example 2026-09") from None
-
-
 def check_period(month: date, first: date, today: date) -> None:
     """ValueError naming the partitions when `month` is before billing_start's month or after this month."""
     first_month, this_month = first.replace(day=1), today.replace(day=1)
@@ -191,10 +180,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         )
         return 2
     config = current_config()
+    month = date.fromisoformat(f"{args.period}-01")  # entity and period were checked as they were parsed
     try:
-        if args.entity not in config.entity_ids:
-            raise ValueError(f"unknown entity {args.entity!r}; configured: {', '.join(config.entity_ids)}")
-        month = parse_period(args.period)
         check_period(month, config.billing_start, date.today())
     except ValueError as exc:
         print(f"billbridge sync: {exc}", file=sys.stderr)
@@ -208,14 +195,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pipelines.report import ReportScope, format_table, summary
 
     config = current_config()
-    try:
-        if args.entity and args.entity not in config.entity_ids:
-            raise ValueError(f"unknown entity {args.entity!r}; configured: {', '.join(config.entity_ids)}")
-        period = parse_period(args.period).strftime("%Y-%m") if args.period else None
-    except ValueError as exc:
-        print(f"billbridge report: {exc}", file=sys.stderr)
-        return 2
-    scope = ReportScope([args.entity] if args.entity else config.entity_ids, period)
+    scope = ReportScope([args.entity] if args.entity else config.entity_ids, args.period)
     rows = summary(config, Warehouse(read_only=True, lock_wait_s=args.wait), scope)
     print(json.dumps(rows, indent=2, default=str) if args.json else format_table(rows))
     busy = [row["entity"] for row in rows if row.get("busy")]
@@ -286,11 +266,19 @@ COMMAND_MODULES: list[str] = [
 ]
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """A bad argument is one line naming it (`billbridge sync: argument --period: expected ...`), not the
+    usage block; `--help` still prints the usage. Sub-command parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (one sub-command per task)."""
     import importlib
 
-    parser = argparse.ArgumentParser(prog="billbridge", description=__doc__)
+    parser = OneLineErrorParser(prog="billbridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -300,8 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     sync = sub.add_parser("sync", help="everything for one entity-month")
     sync.add_argument("--entity", required=True, type=entity_id)
-    # Checked by parse_period/check_period, which name the partitions in one line (argparse would add usage).
-    sync.add_argument("--period", required=True, help="YYYY-MM")
+    # The shape is checked as it is parsed (one line: OneLineErrorParser drops argparse's usage block);
+    # check_period then names the partitions when the month is outside them.
+    sync.add_argument("--period", required=True, type=period, help="YYYY-MM")
     sync.add_argument(
         "--rerate-fx", action="store_true", help="convert with today's ECB rates, not the ones first used"
     )
@@ -309,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(func=cmd_sync)
     report = sub.add_parser("report", help="per-entity summary")
     report.add_argument("--json", action="store_true")
-    report.add_argument("--entity", help="one entity only")
-    report.add_argument("--period", help="one month only, YYYY-MM")
+    report.add_argument("--entity", type=entity_id, help="one entity only")
+    report.add_argument("--period", type=period, help="one month only, YYYY-MM")
     report.add_argument(
         "--wait",
         type=float,

@@ -43,7 +43,7 @@ class Progress:
         self.done += 1
         width = len(str(self.total))
         title = TITLES.get(job, job)
-        self.out.write(f"[{self.done:>{width}}/{self.total}] {scope:<12} {title:<22}")
+        self.out.write(f"[{self.done:>{width}}/{self.total}] {scope:<13} {title:<22}")
         self.out.flush()
 
     def skip(self, why: str) -> None:

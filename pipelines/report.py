@@ -15,6 +15,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import duckdb
+
 from assets.reconciliation.matches import entity_metrics, reconciliation_lines
 from resources.warehouse import Warehouse, WarehouseBusyError
 from rules.money import minor_units
@@ -217,6 +219,15 @@ def _findings(
     ]
 
 
+def _reconciliation(warehouse: Warehouse, config: BillbridgeConfig, entity: str) -> dict[str, Any]:
+    """The entity's reconciliation figures; none for a file that was never reconciled (read-only, the
+    report cannot create the reconciliation tables)."""
+    try:
+        return entity_metrics(warehouse, config, entity)
+    except duckdb.CatalogException:
+        return {}
+
+
 def summary(
     config: BillbridgeConfig, warehouse: Warehouse, scope: ReportScope | None = None
 ) -> list[dict[str, Any]]:
@@ -227,7 +238,7 @@ def summary(
         try:
             row = entity_summary(warehouse, entity, scope)
             row["findings"] = _findings(warehouse, config, entity, row["periods"])
-            row["reconciliation"] = entity_metrics(warehouse, config, entity)
+            row["reconciliation"] = _reconciliation(warehouse, config, entity)
         except WarehouseBusyError as exc:
             row = {"entity": entity, "busy": str(exc)}
         rows.append(row)

@@ -39,7 +39,8 @@ LOADED, QUARANTINED, UNBALANCED, OVERLAP, SEEN = (
 def reconciliation_transaction(warehouse: Warehouse, entity: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """The entity's file in one transaction, with the reconciliation tables created if missing."""
     with warehouse.transaction(entity) as con:
-        con.execute(RECONCILIATION_DDL)
+        if not warehouse.read_only:  # a reader (billbridge report) never writes; see pipelines/report.py
+            con.execute(RECONCILIATION_DDL)
         yield con
 
 

@@ -64,8 +64,8 @@ def harvest_id() -> Iterator[str]:
 @pytest.mark.parametrize(
     ("period", "expected"),
     [
-        ("2026-9", "--period 2026-9: expected YYYY-MM, for example 2026-09"),
-        ("2026-13", "--period 2026-13: no such month"),
+        ("2026-9", "argument --period: expected a month as YYYY-MM, got '2026-9'"),
+        ("2026-13", "argument --period: expected a month as YYYY-MM, got '2026-13'"),
         ("2025-01", "--period 2025-01 is before the first partition 2026-08 (billing_start 2026-08-01"),
         ("2099-01", "--period 2099-01 has not started yet"),
     ],

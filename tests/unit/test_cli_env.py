@@ -19,6 +19,6 @@ def test_dotenv_in_the_working_directory_is_read_without_overriding_the_shell(
     monkeypatch.chdir(tmp_path)
     # Past the environment check, the period is what stops it: every variable came from somewhere.
     assert main(["sync", "--entity", "us", "--period", "2026-9"]) == 2
-    assert "expected YYYY-MM" in capsys.readouterr().err
+    assert "expected a month as YYYY-MM" in capsys.readouterr().err
     assert os.environ["HARVEST_ACCESS_TOKEN"] == "from-dotenv"
     assert os.environ["XERO_ACCESS_TOKEN"] == "from-the-shell"
