@@ -32,6 +32,7 @@ def _tables(path: Path) -> list[str]:
         ["export-drafts", "--entity", "{entity}", "--period", "2026-09"],
         ["sync", "--entity", "{entity}", "--period", "2026-09"],
         ["allocate", "--month", "2026-09", "--entity", "{entity}", "--dry-run"],
+        ["reconcile", "--entity", "{entity}", "--period", "2026-09"],
     ],
 )
 def test_an_entity_id_that_climbs_out_of_the_data_folder_is_refused_and_opens_nothing(
