@@ -60,14 +60,14 @@ def cmd_dlq_show(args: argparse.Namespace) -> int:
 def cmd_dlq_replay(args: argparse.Namespace) -> int:
     """Replay dead letters through the exactly-once path (XERO_BASE_URL and XERO_ACCESS_TOKEN must be set)."""
     from assets.posting.dead_letters import replay_dead_letters
-    from resources.oauth import CONNECTION_ENV, unset_variables, xero_credentials
+    from resources.oauth import CONNECTION_ENV, unset_variables
     from resources.xero import XeroClient
 
     missing = unset_variables(DLQ_ENV)
     if missing:
         print(f"billbridge dlq replay: set {', '.join(missing)} (or {CONNECTION_ENV})", file=sys.stderr)
         return 2
-    xero = XeroClient(base_url=os.environ["XERO_BASE_URL"], **xero_credentials(for_dagster=False))
+    xero = XeroClient(base_url=os.environ["XERO_BASE_URL"])  # credentials: resources/oauth.bearer_auth
     by_entity: dict[str, list[str]] = {}
     for dead_letter_id in args.ids:
         by_entity.setdefault(_entity_of(dead_letter_id), []).append(dead_letter_id)

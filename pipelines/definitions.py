@@ -32,7 +32,6 @@ from pipelines.schedules import SCHEDULES as ORCHESTRATION_SCHEDULES
 from pipelines.sensors import SENSORS as ORCHESTRATION_SENSORS
 from resources.fx import EcbRates
 from resources.harvest import HarvestClient
-from resources.oauth import xero_credentials
 from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
@@ -48,7 +47,8 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             account_id=dg.EnvVar("HARVEST_ACCOUNT_ID"),
             access_token=dg.EnvVar("HARVEST_ACCESS_TOKEN"),
         ),
-        "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), **xero_credentials(for_dagster=True)),
+        # Credentials are read from the environment at call time (resources/oauth.bearer_auth).
+        "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL")),
         "warehouse": Warehouse(),
         "fx": EcbRates(source_url=os.environ.get("BILLBRIDGE_FX_URL", "")),
     }
