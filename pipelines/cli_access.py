@@ -48,6 +48,8 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "keys.status": Permission.MANAGE_KEYS,
     "keys.rotate": Permission.MANAGE_KEYS,
     "gdpr.export": Permission.EXPORT,
+    "reconcile": Permission.POST,  # auto-accepted matches become settlements the outbox posts
+    "workbench": Permission.VIEW,  # serving it; what a person does in it is the workbench's to check
 }
 # Arguments worth naming in an audit entry (never a secret: none of these carry one).
 TARGET_ARGUMENTS = ("entity", "period", "month", "id", "ids", "out", "connection", "reason", "user", "person")

@@ -60,14 +60,14 @@ def cmd_dlq_show(args: argparse.Namespace) -> int:
 def _ledger(command: str) -> Any:
     """The accounting connector from the environment (XERO_BASE_URL and a token or a connection),
     or None after one line saying what to set."""
-    from resources.oauth import CONNECTION_ENV, unset_variables, xero_credentials
+    from resources.oauth import CONNECTION_ENV, unset_variables
     from resources.xero import XeroClient
 
     missing = unset_variables(DLQ_ENV)
     if missing:
         print(f"billbridge dlq {command}: set {', '.join(missing)} (or {CONNECTION_ENV})", file=sys.stderr)
         return None
-    return XeroClient(base_url=os.environ["XERO_BASE_URL"], **xero_credentials(for_dagster=False))
+    return XeroClient(base_url=os.environ["XERO_BASE_URL"])  # credentials: resources/oauth.bearer_auth
 
 
 def cmd_dlq_replay(args: argparse.Namespace) -> int:

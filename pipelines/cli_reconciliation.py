@@ -7,6 +7,8 @@ import getpass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pipelines.cli_args import entity_id, period
+
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Run `load_bank_statements` for the entity's yesterday, then `reconcile_bank` for the month."""
@@ -66,8 +68,10 @@ def register(subparsers: Any) -> None:
     reconcile = subparsers.add_parser(
         "reconcile", help="read the bank statement inbox and match an entity-month"
     )
-    reconcile.add_argument("--entity", required=True)
-    reconcile.add_argument("--period", required=True, help="YYYY-MM of the bank lines' booking dates")
+    reconcile.add_argument("--entity", required=True, type=entity_id)
+    reconcile.add_argument(
+        "--period", required=True, type=period, help="YYYY-MM of the bank lines' booking dates"
+    )
     reconcile.set_defaults(func=cmd_reconcile)
     workbench = subparsers.add_parser("workbench", help="the reconciliation workbench on 127.0.0.1")
     workbench.add_argument("--port", type=int, default=8714)

@@ -42,7 +42,6 @@ from pipelines.sensors import build_sensors
 from resources.configuration import SETTINGS, current_config
 from resources.fx import EcbRates
 from resources.harvest import HarvestClient
-from resources.oauth import xero_credentials
 from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
@@ -59,7 +58,8 @@ def build_resources() -> dict[str, Any]:
             account_id=dg.EnvVar("HARVEST_ACCOUNT_ID"),
             access_token=dg.EnvVar("HARVEST_ACCESS_TOKEN"),
         ),
-        "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL"), **xero_credentials(for_dagster=True)),
+        # Credentials are read from the environment at call time (resources/oauth.bearer_auth).
+        "xero": XeroClient(base_url=dg.EnvVar("XERO_BASE_URL")),
         "warehouse": Warehouse(),
         "fx": EcbRates(source_url=os.environ.get("BILLBRIDGE_FX_URL", "")),
         "document_sources": DOCUMENT_SOURCES,  # every producer of outbound documents, for the outbox

@@ -314,25 +314,22 @@ class StaticBearer(httpx.Auth):
         yield request
 
 
-def bearer_auth(access_token: str, connection: str) -> httpx.Auth:
-    """The connection's self-renewing tokens when a connection is named, else the fixed token."""
-    return RefreshingBearer(TokenManager(), connection) if connection else StaticBearer(access_token)
-
-
 CONNECTION_ENV = "XERO_CONNECTION"
+ACCESS_TOKEN_ENV = "XERO_ACCESS_TOKEN"
 
 
-def xero_credentials(*, for_dagster: bool) -> dict[str, Any]:
-    """The XeroClient credential fields from the environment: the token-store connection named by
-    XERO_CONNECTION, else XERO_ACCESS_TOKEN (as a `dg.EnvVar` for Definitions, so the token never
-    lands in Dagster's stored configuration)."""
-    if os.environ.get(CONNECTION_ENV):
-        return {"connection": os.environ[CONNECTION_ENV]}
-    if for_dagster:
-        import dagster as dg
-
-        return {"access_token": dg.EnvVar("XERO_ACCESS_TOKEN")}
-    return {"access_token": os.environ.get("XERO_ACCESS_TOKEN", "")}
+def bearer_auth(access_token: str = "", connection: str = "") -> httpx.Auth:
+    """How a Xero call authenticates, decided at call time so no secret sits in Dagster's configuration:
+    the named connection's self-renewing tokens, else the given token, else the environment's
+    XERO_CONNECTION, else its XERO_ACCESS_TOKEN."""
+    if connection or (not access_token and os.environ.get(CONNECTION_ENV)):
+        return RefreshingBearer(TokenManager(), connection or os.environ[CONNECTION_ENV])
+    token = access_token or os.environ.get(ACCESS_TOKEN_ENV, "")
+    if not token:
+        raise OAuthConfigurationError(
+            f"no Xero credentials: set {CONNECTION_ENV} (after `billbridge auth xero`) or {ACCESS_TOKEN_ENV}"
+        )
+    return StaticBearer(token)
 
 
 def unset_variables(names: Iterable[str]) -> list[str]:

@@ -110,7 +110,10 @@ class XeroClient(dg.ConfigurableResource):
     """Xero Accounting API client; the tenant is chosen per call (one per legal entity)."""
 
     base_url: str = Field(description="e.g. https://api.xero.com/api.xro/2.0")
-    access_token: str = Field(default="", description="a fixed OAuth 2.0 access token (without `connection`)")
+    access_token: str = Field(
+        default="",
+        description="a fixed access token; empty: XERO_CONNECTION, else XERO_ACCESS_TOKEN, at call time",
+    )
     connection: str = Field(
         default="",
         description="token-store connection (`billbridge auth xero`): its tokens, refreshed by themselves",

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli import REQUIRED_ENV, main
 from resources.warehouse import Warehouse
 
 
@@ -32,11 +32,14 @@ def _tables(path: Path) -> list[str]:
         ["export-drafts", "--entity", "{entity}", "--period", "2026-09"],
         ["sync", "--entity", "{entity}", "--period", "2026-09"],
         ["allocate", "--month", "2026-09", "--entity", "{entity}", "--dry-run"],
+        ["reconcile", "--entity", "{entity}", "--period", "2026-09"],
     ],
 )
 def test_an_entity_id_that_climbs_out_of_the_data_folder_is_refused_and_opens_nothing(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in REQUIRED_ENV:  # so `sync` gets as far as the entity
+        monkeypatch.setenv(name, "set")
     target, entity = _outside_file("victim")
     assert main([a.replace("{entity}", entity) for a in argv]) in (1, 2)
     captured = capsys.readouterr()
