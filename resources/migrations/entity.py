@@ -91,23 +91,6 @@ ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_increment_minut
 ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_minimum_minutes;
 """
 
-# Exactly once without exceptions (docs/decisions/0016): an in-doubt send may not be called absent before
-# `settle_after`, and the lines of the version each outbox row sends are kept from before the first request.
-OUTBOX_SETTLEMENT = """
--- While a send's outcome is unknown: no look-up may settle the document as absent before this moment.
-ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS settle_after TIMESTAMPTZ;
--- The lines of the version each outbox row sends (with their trace columns), kept from before the
--- first request: when the ledger confirms the document, these and the ledger's amounts are what is booked.
-CREATE TABLE IF NOT EXISTS posting.outbox_lines (
-    document_number VARCHAR NOT NULL, document_kind VARCHAR NOT NULL, document_type VARCHAR,
-    original_number VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL,
-    line_no INTEGER NOT NULL, description VARCHAR NOT NULL, quantity DECIMAL(18,4) NOT NULL,
-    unit_amount DECIMAL(18,4) NOT NULL, line_amount DECIMAL(18,4) NOT NULL, tax_type VARCHAR NOT NULL,
-    tax_amount DECIMAL(18,4) NOT NULL, account_code VARCHAR NOT NULL, project_id BIGINT, task_id BIGINT,
-    source_kind VARCHAR, currency VARCHAR NOT NULL, document_date DATE NOT NULL, content_hash VARCHAR NOT NULL
-);
-"""
-
 ENTITY_MIGRATIONS = Chain(
     "entity",
     (
@@ -120,6 +103,5 @@ ENTITY_MIGRATIONS = Chain(
         ),
         Migration(3, "billable lines without line rounding columns", sql=DROP_LINE_ROUNDING),
         Migration(4, "reconciliation tables", sql=RECONCILIATION),
-        Migration(5, "outbox: the in-doubt wait and the lines of the version sent", sql=OUTBOX_SETTLEMENT),
     ),
 )

@@ -58,7 +58,7 @@ POSTING_TABLES: tuple[TableSchema, ...] = (
     ),
     TableSchema(
         "posting.outbox",
-        "1.1.0",
+        "1.0.0",
         (
             col("document_number", VARCHAR),
             col("entity", VARCHAR),
@@ -78,37 +78,8 @@ POSTING_TABLES: tuple[TableSchema, ...] = (
             col("document_kind", VARCHAR, null=True, default="'invoice'"),
             col("allocated_to", VARCHAR, null=True),
             col("allocation_note", VARCHAR, null=True),
-            # When an in-doubt send may be looked up and called absent (decision 0016); added in 1.1.0.
-            col("settle_after", TIMESTAMPTZ, null=True),
         ),
         primary_key=("document_number",),
-    ),
-    # The lines of the version each outbox row sends, kept from before the first request (decision 0016).
-    TableSchema(
-        "posting.outbox_lines",
-        "1.0.0",
-        (
-            col("document_number", VARCHAR),
-            col("document_kind", VARCHAR),
-            col("document_type", VARCHAR, null=True),
-            col("original_number", VARCHAR),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
-            col("line_no", INTEGER),
-            col("description", VARCHAR),
-            col("quantity", MONEY),
-            col("unit_amount", MONEY),
-            col("line_amount", MONEY),
-            col("tax_type", VARCHAR),
-            col("tax_amount", MONEY),
-            col("account_code", VARCHAR),
-            col("project_id", BIGINT, null=True),
-            col("task_id", BIGINT, null=True),
-            col("source_kind", VARCHAR, null=True),
-            col("currency", VARCHAR),
-            col("document_date", DATE),
-            col("content_hash", VARCHAR),
-        ),
     ),
     TableSchema(
         "posting.posted_lines",
