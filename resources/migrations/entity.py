@@ -1,12 +1,13 @@
 """The migrations of an entity's warehouse file, in order. Append a new numbered step for every change
-of shape; never edit a released one (the file records each step's checksum)."""
+of shape; never edit a released one (the file records each step's checksum): the SQL of 0001
+(resources/warehouse_tables.py) and 0004 (resources/bank_statements_tables.py) is frozen where it lives."""
 
 from __future__ import annotations
 
 import duckdb
 
+from resources.bank_statements_tables import RECONCILIATION_DDL
 from resources.migrations import Chain, Migration
-from resources.migrations.entity_0004 import RECONCILIATION
 from resources.warehouse_tables import DDL, RENAMED_COLUMNS
 
 
@@ -102,6 +103,6 @@ ENTITY_MIGRATIONS = Chain(
             then=_seed_history,
         ),
         Migration(3, "billable lines without line rounding columns", sql=DROP_LINE_ROUNDING),
-        Migration(4, "reconciliation tables", sql=RECONCILIATION),
+        Migration(4, "reconciliation tables", sql=RECONCILIATION_DDL),
     ),
 )
