@@ -92,6 +92,23 @@ ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_increment_minut
 ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_minimum_minutes;
 """
 
+# The outbox as a state machine (docs/decisions/0015): a send whose outcome is unknown waits
+# until `settle_after`; the lines each outbox row sends are kept from before the first request.
+OUTBOX_STATES = """
+-- While a send's outcome is unknown: no look-up may settle the document as absent before this moment.
+ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS settle_after TIMESTAMPTZ;
+-- The lines of the version each outbox row sends (with their trace columns), kept from before the
+-- first request: when the ledger confirms the document, these and the ledger's amounts are what is booked.
+CREATE TABLE IF NOT EXISTS posting.outbox_lines (
+    document_number VARCHAR NOT NULL, document_kind VARCHAR NOT NULL, document_type VARCHAR,
+    original_number VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL,
+    line_no INTEGER NOT NULL, description VARCHAR NOT NULL, quantity DECIMAL(18,4) NOT NULL,
+    unit_amount DECIMAL(18,4) NOT NULL, line_amount DECIMAL(18,4) NOT NULL, tax_type VARCHAR NOT NULL,
+    tax_amount DECIMAL(18,4) NOT NULL, account_code VARCHAR NOT NULL, project_id BIGINT, task_id BIGINT,
+    source_kind VARCHAR, currency VARCHAR NOT NULL, document_date DATE NOT NULL, content_hash VARCHAR NOT NULL
+);
+"""
+
 ENTITY_MIGRATIONS = Chain(
     "entity",
     (
@@ -104,5 +121,6 @@ ENTITY_MIGRATIONS = Chain(
         ),
         Migration(3, "billable lines without line rounding columns", sql=DROP_LINE_ROUNDING),
         Migration(4, "reconciliation tables", sql=RECONCILIATION_DDL),
+        Migration(5, "outbox settle_after and outbox lines", sql=OUTBOX_STATES),
     ),
 )
