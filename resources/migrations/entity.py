@@ -112,7 +112,15 @@ CREATE TABLE IF NOT EXISTS posting.outbox_lines (
 ENTITY_MIGRATIONS = Chain(
     "entity",
     (
-        Migration(1, "the 0.1.0 layout", sql=DDL, before=_rename_old_columns),
+        Migration(
+            1,
+            "the 0.1.0 layout",
+            sql=DDL,
+            before=_rename_old_columns,
+            # On main for a day, 0001 also carried the outbox's settle_after and outbox_lines, which
+            # 0005 now adds (idempotently): files that applied that text open and migrate on.
+            accepted=("eb869fb4e7341b9f1b990f4d84d81191a2e227f025708a6da228f6d1e071b5e8",),
+        ),
         Migration(
             2,
             "raw record history, rejected records, payload profiles, consistency checks",
