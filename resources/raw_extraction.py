@@ -7,12 +7,12 @@ leaves the raw layer exactly as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from resources.harvest import HarvestClient
-from resources.raw_store import RawWindow, latest_profile, write_profile, write_records, write_rejections
+from resources.raw_store import latest_profile, write_profile, write_records, write_rejections
 from resources.warehouse import Warehouse
 from rules.drift import Drift, compare
 from rules.raw_slices import ExtractionScope, SliceExtract
@@ -68,17 +68,16 @@ def extract_list(
     entity's people's time on other entities' projects)."""
     extract = read_list(harvest, scope, routes)
     kept, elsewhere, rejections = extract.frames()
-    window = RawWindow(scope.entity, scope.kind, scope.days, scope.run_id, scope.extracted_at)
     with warehouse.transaction(scope.entity) as con:
         drift = compare(
             extract.profile, latest_profile(con, scope.entity, scope.kind), HARVEST_PAYLOADS[scope.kind]
         )
-        write_profile(con, window, extract.profile)
-        written = write_records(con, window, kept, extract.held_ids)
-        rejected = write_rejections(con, window, rejections)
+        write_profile(con, scope, extract.profile)
+        written = write_records(con, scope, kept, extract.held_ids)
+        rejected = write_rejections(con, scope, rejections)
         extra_versions = extra_tombstones = 0
         if intercompany:
-            other = RawWindow(scope.entity, INTERCOMPANY_KIND, scope.days, scope.run_id, scope.extracted_at)
+            other = replace(scope, kind=INTERCOMPANY_KIND)
             ic = write_records(con, other, elsewhere, set())
             extra_versions, extra_tombstones = ic.new_versions, ic.tombstones
     pages_rejected = rejections.filter(pl.col("scope") == "page").height if rejected else 0

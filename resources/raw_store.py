@@ -10,7 +10,6 @@ the screen keeps its last good version: a malformed answer is not a deletion.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -19,6 +18,7 @@ import polars as pl
 from resources.field_crypto import encrypt_frame
 from resources.warehouse import append
 from rules.drift import PayloadProfile
+from rules.raw_slices import ExtractionScope
 
 VERSIONS = "raw.record_versions"
 REJECTED = "raw.rejected_records"
@@ -31,29 +31,20 @@ CURRENT_TABLES = {
 DIRECTORY_TABLE = "raw.directory"
 
 
-@dataclass(frozen=True)
-class RawWindow:
-    """What one extraction covered: an entity's list on some days, or (days None) the whole list."""
+def _table(window: ExtractionScope) -> str:
+    """The current table of the window's kind."""
+    return CURRENT_TABLES.get(window.kind, DIRECTORY_TABLE)
 
-    entity: str
-    kind: str
-    days: tuple[date, ...] | None
-    run_id: str
-    seen_at: datetime
 
-    @property
-    def table(self) -> str:
-        return CURRENT_TABLES.get(self.kind, DIRECTORY_TABLE)
-
-    def where(self, alias: str = "") -> tuple[str, list[Any]]:
-        """The SQL condition selecting the window's current rows, and its parameters."""
-        prefix = f"{alias}." if alias else ""
-        if self.days is None:
-            return f"{prefix}entity = ? AND {prefix}kind = ?", [self.entity, self.kind]
-        return (
-            f"{prefix}entity = ? AND {prefix}day IN (SELECT unnest(?::DATE[]))",
-            [self.entity, [d.isoformat() for d in self.days]],
-        )
+def _where(window: ExtractionScope, alias: str = "") -> tuple[str, list[Any]]:
+    """The SQL condition selecting the window's current rows (its days, or its whole list), and its parameters."""
+    prefix = f"{alias}." if alias else ""
+    if window.days is None:
+        return f"{prefix}entity = ? AND {prefix}kind = ?", [window.entity, window.kind]
+    return (
+        f"{prefix}entity = ? AND {prefix}day IN (SELECT unnest(?::DATE[]))",
+        [window.entity, [d.isoformat() for d in window.days]],
+    )
 
 
 @dataclass(frozen=True)
@@ -66,23 +57,23 @@ class WriteCounts:
     rejected: int
 
 
-def _latest_versions(window: RawWindow) -> tuple[str, list[Any]]:
+def _latest_versions(window: ExtractionScope) -> tuple[str, list[Any]]:
     return (
         f"(SELECT record_id, max(version) AS latest FROM {VERSIONS} WHERE entity = ? AND kind = ? GROUP BY 1)",
         [window.entity, window.kind],
     )
 
 
-def _current_of_kind(window: RawWindow) -> tuple[str, list[Any]]:
+def _current_of_kind(window: ExtractionScope) -> tuple[str, list[Any]]:
     if window.days is None:
         return f"(SELECT * FROM {DIRECTORY_TABLE} WHERE entity = ? AND kind = ?)", [
             window.entity,
             window.kind,
         ]
-    return f"(SELECT * FROM {window.table} WHERE entity = ?)", [window.entity]
+    return f"(SELECT * FROM {_table(window)} WHERE entity = ?)", [window.entity]
 
 
-def _log_new_versions(con: duckdb.DuckDBPyConnection, window: RawWindow) -> int:
+def _log_new_versions(con: duckdb.DuckDBPyConnection, window: ExtractionScope) -> int:
     current, current_params = _current_of_kind(window)
     latest, latest_params = _latest_versions(window)
     day = "NULL::DATE" if window.days is None else "s.day"
@@ -103,8 +94,8 @@ def _log_new_versions(con: duckdb.DuckDBPyConnection, window: RawWindow) -> int:
     return int(row[0]) if row else 0
 
 
-def _log_tombstones(con: duckdb.DuckDBPyConnection, window: RawWindow, held: list[int]) -> int:
-    where, params = window.where("c")
+def _log_tombstones(con: duckdb.DuckDBPyConnection, window: ExtractionScope, held: list[int]) -> int:
+    where, params = _where(window, "c")
     latest, latest_params = _latest_versions(window)
     day = "NULL::DATE" if window.days is None else "c.day"
     listing = "the full listing" if window.days is None else "the listing of its day"
@@ -114,13 +105,13 @@ def _log_tombstones(con: duckdb.DuckDBPyConnection, window: RawWindow, held: lis
         SELECT c.entity, ? AS kind, c.record_id, coalesce(v.latest, 0) + 1 AS version, 'deleted' AS change,
                {day} AS day, ? AS seen_at, c.request_url, ? AS run_id, c.contract_version,
                ? AS note
-        FROM {window.table} AS c LEFT JOIN {latest} AS v ON v.record_id = c.record_id
+        FROM {_table(window)} AS c LEFT JOIN {latest} AS v ON v.record_id = c.record_id
         WHERE {where} AND c.record_id NOT IN (SELECT record_id FROM _seen)
           AND c.record_id NOT IN (SELECT unnest(?::BIGINT[]))
         """,
         [
             window.kind,
-            window.seen_at,
+            window.extracted_at,
             window.run_id,
             f"absent from {listing} in the PM system",
             *latest_params,
@@ -132,20 +123,20 @@ def _log_tombstones(con: duckdb.DuckDBPyConnection, window: RawWindow, held: lis
 
 
 def _replace_current(
-    con: duckdb.DuckDBPyConnection, window: RawWindow, seen: pl.DataFrame, held: list[int]
+    con: duckdb.DuckDBPyConnection, window: ExtractionScope, seen: pl.DataFrame, held: list[int]
 ) -> None:
-    where, params = window.where()
+    where, params = _where(window)
     kind_filter, kind_params = ("AND kind = ?", [window.kind]) if window.days is None else ("", [])
     con.execute(
-        f"DELETE FROM {window.table} WHERE (({where}) OR (entity = ? {kind_filter} AND record_id IN "
+        f"DELETE FROM {_table(window)} WHERE (({where}) OR (entity = ? {kind_filter} AND record_id IN "
         "(SELECT record_id FROM _seen))) AND record_id NOT IN (SELECT unnest(?::BIGINT[]))",
         [*params, window.entity, *kind_params, held],
     )
-    append(con, window.table, seen.drop("source_payload"))
+    append(con, _table(window), seen.drop("source_payload"))
 
 
 def write_records(
-    con: duckdb.DuckDBPyConnection, window: RawWindow, seen: pl.DataFrame, held: set[int]
+    con: duckdb.DuckDBPyConnection, window: ExtractionScope, seen: pl.DataFrame, held: set[int]
 ) -> WriteCounts:
     """Log new versions and tombstones for the window, and make `seen` its current records.
 
@@ -164,7 +155,9 @@ def write_records(
     return WriteCounts(versions, tombstones, seen.height, 0)
 
 
-def write_rejections(con: duckdb.DuckDBPyConnection, window: RawWindow, rejections: pl.DataFrame) -> int:
+def write_rejections(
+    con: duckdb.DuckDBPyConnection, window: ExtractionScope, rejections: pl.DataFrame
+) -> int:
     """Replace the window's rejected records and pages with this extraction's."""
     if window.days is None:
         con.execute(f"DELETE FROM {REJECTED} WHERE entity = ? AND kind = ?", [window.entity, window.kind])
@@ -195,7 +188,7 @@ def latest_profile(con: duckdb.DuckDBPyConnection, entity: str, kind: str) -> Pa
     return PayloadProfile.from_rows(int(rows[0][0]), fields)
 
 
-def write_profile(con: duckdb.DuckDBPyConnection, window: RawWindow, profile: PayloadProfile) -> None:
+def write_profile(con: duckdb.DuckDBPyConnection, window: ExtractionScope, profile: PayloadProfile) -> None:
     """Keep this extraction's profile as the next one's baseline (an empty extraction keeps none)."""
     if profile.records == 0:
         return
@@ -210,7 +203,7 @@ def write_profile(con: duckdb.DuckDBPyConnection, window: RawWindow, profile: Pa
             pl.lit(window.entity).alias("entity"),
             pl.lit(window.kind).alias("kind"),
             pl.lit(window.run_id).alias("run_id"),
-            pl.lit(window.seen_at).cast(pl.Datetime("us", "UTC")).alias("seen_at"),
+            pl.lit(window.extracted_at).cast(pl.Datetime("us", "UTC")).alias("seen_at"),
             pl.lit(profile.records).cast(pl.Int64).alias("records"),
         ),
     )

@@ -158,8 +158,6 @@ CREATE TABLE IF NOT EXISTS posting.outbox (
 ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS document_kind VARCHAR DEFAULT 'invoice';
 ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS allocated_to VARCHAR;
 ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS allocation_note VARCHAR;
--- While a send's outcome is unknown: no look-up may settle the document as absent before this moment.
-ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS settle_after TIMESTAMPTZ;
 CREATE TABLE IF NOT EXISTS posting.contacts (
     contact_name VARCHAR NOT NULL PRIMARY KEY, contact_id VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL
 );
@@ -188,16 +186,6 @@ CREATE TABLE IF NOT EXISTS posting.posted_lines (
     tax_amount DECIMAL(18,4) NOT NULL, account_code VARCHAR NOT NULL, project_id BIGINT, task_id BIGINT,
     source_kind VARCHAR, currency VARCHAR NOT NULL, document_date DATE NOT NULL,
     posted_at TIMESTAMPTZ NOT NULL, run_id VARCHAR NOT NULL
-);
--- The lines of the version each outbox row sends (with their trace columns), kept from before the
--- first request: when the ledger confirms the document, these and the ledger's amounts are what is booked.
-CREATE TABLE IF NOT EXISTS posting.outbox_lines (
-    document_number VARCHAR NOT NULL, document_kind VARCHAR NOT NULL, document_type VARCHAR,
-    original_number VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL,
-    line_no INTEGER NOT NULL, description VARCHAR NOT NULL, quantity DECIMAL(18,4) NOT NULL,
-    unit_amount DECIMAL(18,4) NOT NULL, line_amount DECIMAL(18,4) NOT NULL, tax_type VARCHAR NOT NULL,
-    tax_amount DECIMAL(18,4) NOT NULL, account_code VARCHAR NOT NULL, project_id BIGINT, task_id BIGINT,
-    source_kind VARCHAR, currency VARCHAR NOT NULL, document_date DATE NOT NULL, content_hash VARCHAR NOT NULL
 );
 -- Who is posting an entity-period right now: committed before the first request, so two runs never both post.
 CREATE TABLE IF NOT EXISTS posting.claims (

@@ -1,12 +1,13 @@
 """The migrations of an entity's warehouse file, in order. Append a new numbered step for every change
-of shape; never edit a released one (the file records each step's checksum)."""
+of shape; never edit a released one (the file records each step's checksum): the SQL of 0001
+(resources/warehouse_tables.py) and 0004 (resources/bank_statements_tables.py) is frozen where it lives."""
 
 from __future__ import annotations
 
 import duckdb
 
+from resources.bank_statements_tables import RECONCILIATION_DDL
 from resources.migrations import Chain, Migration
-from resources.migrations.entity_0004 import RECONCILIATION
 from resources.warehouse_tables import DDL, RENAMED_COLUMNS
 
 
@@ -91,10 +92,35 @@ ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_increment_minut
 ALTER TABLE normalized.billable_lines DROP COLUMN IF EXISTS line_minimum_minutes;
 """
 
+# The outbox as a state machine (docs/decisions/0015): a send whose outcome is unknown waits
+# until `settle_after`; the lines each outbox row sends are kept from before the first request.
+OUTBOX_STATES = """
+-- While a send's outcome is unknown: no look-up may settle the document as absent before this moment.
+ALTER TABLE posting.outbox ADD COLUMN IF NOT EXISTS settle_after TIMESTAMPTZ;
+-- The lines of the version each outbox row sends (with their trace columns), kept from before the
+-- first request: when the ledger confirms the document, these and the ledger's amounts are what is booked.
+CREATE TABLE IF NOT EXISTS posting.outbox_lines (
+    document_number VARCHAR NOT NULL, document_kind VARCHAR NOT NULL, document_type VARCHAR,
+    original_number VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL,
+    line_no INTEGER NOT NULL, description VARCHAR NOT NULL, quantity DECIMAL(18,4) NOT NULL,
+    unit_amount DECIMAL(18,4) NOT NULL, line_amount DECIMAL(18,4) NOT NULL, tax_type VARCHAR NOT NULL,
+    tax_amount DECIMAL(18,4) NOT NULL, account_code VARCHAR NOT NULL, project_id BIGINT, task_id BIGINT,
+    source_kind VARCHAR, currency VARCHAR NOT NULL, document_date DATE NOT NULL, content_hash VARCHAR NOT NULL
+);
+"""
+
 ENTITY_MIGRATIONS = Chain(
     "entity",
     (
-        Migration(1, "the 0.1.0 layout", sql=DDL, before=_rename_old_columns),
+        Migration(
+            1,
+            "the 0.1.0 layout",
+            sql=DDL,
+            before=_rename_old_columns,
+            # On main for a day, 0001 also carried the outbox's settle_after and outbox_lines, which
+            # 0005 now adds (idempotently): files that applied that text open and migrate on.
+            accepted=("eb869fb4e7341b9f1b990f4d84d81191a2e227f025708a6da228f6d1e071b5e8",),
+        ),
         Migration(
             2,
             "raw record history, rejected records, payload profiles, consistency checks",
@@ -102,6 +128,7 @@ ENTITY_MIGRATIONS = Chain(
             then=_seed_history,
         ),
         Migration(3, "billable lines without line rounding columns", sql=DROP_LINE_ROUNDING),
-        Migration(4, "reconciliation tables", sql=RECONCILIATION),
+        Migration(4, "reconciliation tables", sql=RECONCILIATION_DDL),
+        Migration(5, "outbox settle_after and outbox lines", sql=OUTBOX_STATES),
     ),
 )

@@ -11,6 +11,7 @@ from rules.schemas.registry import (
     TIMESTAMPTZ,
     VARCHAR,
     WIDE,
+    Column,
     TableSchema,
     col,
     ge,
@@ -20,15 +21,23 @@ from rules.schemas.registry import (
     unique,
 )
 
+
+def _run(*columns: Column) -> tuple[Column, ...]:
+    """An allocation run's rows: the run, entity and period first, the rule-set version last."""
+    return (
+        col("run_id", VARCHAR),
+        col("entity", VARCHAR),
+        col("period", VARCHAR),
+        *columns,
+        col("rule_set_version", VARCHAR),
+    )
+
+
 ALLOCATION_TABLES: tuple[TableSchema, ...] = (
-    # -- allocation
     TableSchema(
         "allocation.depreciation_schedule",
         "1.0.0",
-        (
-            col("run_id", VARCHAR),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
+        _run(
             col("pool_line_id", VARCHAR),
             col("pool_id", VARCHAR),
             col("capitalized_amount", MONEY),
@@ -36,16 +45,12 @@ ALLOCATION_TABLES: tuple[TableSchema, ...] = (
             col("depreciation_month", DATE),
             col("amount", MONEY),
             col("remaining_book_value", MONEY),
-            col("rule_set_version", VARCHAR),
         ),
     ),
     TableSchema(
         "allocation.journal_drafts",
         "1.0.0",
-        (
-            col("run_id", VARCHAR),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
+        _run(
             col("journal_ref", VARCHAR),
             col("journal_date", DATE),
             col("narration", VARCHAR, length(1, 4000)),
@@ -54,32 +59,24 @@ ALLOCATION_TABLES: tuple[TableSchema, ...] = (
             col("description", VARCHAR),
             col("line_amount", MONEY),
             col("currency", VARCHAR, CURRENCY),
-            col("rule_set_version", VARCHAR),
         ),
     ),
     TableSchema(
         "allocation.pool_line_sources",
         "1.0.0",
-        (
-            col("run_id", VARCHAR),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
+        _run(
             col("pool_line_id", VARCHAR),
             col("pool_id", VARCHAR),
             col("source_kind", VARCHAR),
             col("source_ref", VARCHAR),
             col("source_date", DATE),
             col("amount", MONEY),
-            col("rule_set_version", VARCHAR),
         ),
     ),
     TableSchema(
         "allocation.pool_lines",
         "1.0.0",
-        (
-            col("run_id", VARCHAR),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
+        _run(
             col("pool_line_id", VARCHAR, unique()),
             col("pool_id", VARCHAR),
             col("rule_id", VARCHAR),
@@ -87,16 +84,12 @@ ALLOCATION_TABLES: tuple[TableSchema, ...] = (
             col("amount", MONEY),
             col("window_from", DATE),
             col("window_to", DATE),
-            col("rule_set_version", VARCHAR),
         ),
     ),
     TableSchema(
         "allocation.profitability",
         "1.0.0",
-        (
-            col("run_id", VARCHAR),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
+        _run(
             col("project_id", BIGINT),
             col("project_name", VARCHAR),
             col("revenue", MONEY),
@@ -104,7 +97,6 @@ ALLOCATION_TABLES: tuple[TableSchema, ...] = (
             col("direct_expense_cost", MONEY),
             col("allocated_cost", MONEY),
             col("margin", MONEY),
-            col("rule_set_version", VARCHAR),
         ),
     ),
     TableSchema(
@@ -127,10 +119,7 @@ ALLOCATION_TABLES: tuple[TableSchema, ...] = (
     TableSchema(
         "allocation.slices",
         "1.0.0",
-        (
-            col("run_id", VARCHAR),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
+        _run(
             col("pool_line_id", VARCHAR),
             col("pool_id", VARCHAR),
             col("pool_amount", MONEY),
@@ -146,21 +135,16 @@ ALLOCATION_TABLES: tuple[TableSchema, ...] = (
             col("exact_amount", WIDE),
             col("amount", MONEY),
             col("remainder_units", BIGINT, ge(0)),
-            col("rule_set_version", VARCHAR),
         ),
     ),
     TableSchema(
         "allocation.unallocated",
         "1.0.0",
-        (
-            col("run_id", VARCHAR),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
+        _run(
             col("pool_line_id", VARCHAR),
             col("pool_id", VARCHAR),
             col("amount", MONEY),
             col("reason", VARCHAR),
-            col("rule_set_version", VARCHAR),
         ),
     ),
 )

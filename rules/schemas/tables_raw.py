@@ -16,7 +16,25 @@ from rules.schemas.registry import (
     col,
 )
 
+# A PM record as extracted, one current version per id (time entries, expenses, and the entity's
+# people's time on projects another entity bills, with `billed_by`).
+_RAW_RECORD = (
+    col("entity", VARCHAR),
+    col("day", DATE),
+    col("record_id", BIGINT),
+    col("payload", VARCHAR),
+    col("payload_hash", VARCHAR, SHA256),
+    col("routing", VARCHAR),
+    col("extracted_at", TIMESTAMPTZ),
+    col("request_url", VARCHAR),
+    col("run_id", VARCHAR),
+    col("contract_version", VARCHAR),
+)
+
 RAW_TABLES: tuple[TableSchema, ...] = (
+    TableSchema("raw.time_entries", "1.0.0", _RAW_RECORD),
+    TableSchema("raw.expenses", "1.0.0", _RAW_RECORD),
+    TableSchema("raw.intercompany_time_entries", "1.0.0", (*_RAW_RECORD, col("billed_by", VARCHAR))),
     # -- raw
     TableSchema(
         "raw.directory",
@@ -31,39 +49,6 @@ RAW_TABLES: tuple[TableSchema, ...] = (
             col("request_url", VARCHAR),
             col("run_id", VARCHAR),
             col("contract_version", VARCHAR),
-        ),
-    ),
-    TableSchema(
-        "raw.expenses",
-        "1.0.0",
-        (
-            col("entity", VARCHAR),
-            col("day", DATE),
-            col("record_id", BIGINT),
-            col("payload", VARCHAR),
-            col("payload_hash", VARCHAR, SHA256),
-            col("routing", VARCHAR),
-            col("extracted_at", TIMESTAMPTZ),
-            col("request_url", VARCHAR),
-            col("run_id", VARCHAR),
-            col("contract_version", VARCHAR),
-        ),
-    ),
-    TableSchema(
-        "raw.intercompany_time_entries",
-        "1.0.0",
-        (
-            col("entity", VARCHAR),
-            col("day", DATE),
-            col("record_id", BIGINT),
-            col("payload", VARCHAR),
-            col("payload_hash", VARCHAR, SHA256),
-            col("routing", VARCHAR),
-            col("extracted_at", TIMESTAMPTZ),
-            col("request_url", VARCHAR),
-            col("run_id", VARCHAR),
-            col("contract_version", VARCHAR),
-            col("billed_by", VARCHAR),
         ),
     ),
     TableSchema(
@@ -120,22 +105,6 @@ RAW_TABLES: tuple[TableSchema, ...] = (
             col("request_url", VARCHAR),
             col("seen_at", TIMESTAMPTZ),
             col("run_id", VARCHAR),
-        ),
-    ),
-    TableSchema(
-        "raw.time_entries",
-        "1.0.0",
-        (
-            col("entity", VARCHAR),
-            col("day", DATE),
-            col("record_id", BIGINT),
-            col("payload", VARCHAR),
-            col("payload_hash", VARCHAR, SHA256),
-            col("routing", VARCHAR),
-            col("extracted_at", TIMESTAMPTZ),
-            col("request_url", VARCHAR),
-            col("run_id", VARCHAR),
-            col("contract_version", VARCHAR),
         ),
     ),
     # -- reference

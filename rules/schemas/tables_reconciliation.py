@@ -16,8 +16,10 @@ from rules.schemas.registry import (
     TableSchema,
     col,
 )
+from rules.schemas.tables_documents import document_tables
 
 RECONCILIATION_TABLES: tuple[TableSchema, ...] = (
+    *document_tables("reconciliation.payment"),
     TableSchema(
         "reconciliation.bank_lines",
         "1.0.0",
@@ -99,49 +101,6 @@ RECONCILIATION_TABLES: tuple[TableSchema, ...] = (
             col("run_id", VARCHAR, null=True),
         ),
         primary_key=("decision_id",),
-    ),
-    TableSchema(
-        "reconciliation.payment_document_lines",
-        "1.0.0",
-        (
-            col("document_number", VARCHAR),
-            col("line_no", INTEGER),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
-            col("description", VARCHAR),
-            col("quantity", MONEY),
-            col("unit_amount", MONEY),
-            col("line_amount", MONEY),
-            col("tax_type", VARCHAR),
-            col("tax_amount", MONEY),
-            col("account_code", VARCHAR),
-        ),
-    ),
-    TableSchema(
-        "reconciliation.payment_documents",
-        "1.0.0",
-        (
-            col("document_number", VARCHAR),
-            col("document_kind", VARCHAR),
-            col("document_type", VARCHAR, null=True),
-            col("entity", VARCHAR),
-            col("period", VARCHAR),
-            col("contact_name", VARCHAR, null=True),
-            col("reference", VARCHAR),
-            col("document_date", DATE),
-            col("due_date", DATE, null=True),
-            col("currency", VARCHAR),
-            col("base_currency", VARCHAR),
-            col("currency_rate", RATE),
-            col("line_amount_types", VARCHAR),
-            col("subtotal", MONEY),
-            col("total_tax", MONEY),
-            col("total", MONEY),
-            col("original_number", VARCHAR, null=True),
-            col("content_hash", VARCHAR),
-            col("rule_set_version", VARCHAR),
-            col("run_id", VARCHAR),
-        ),
     ),
     TableSchema(
         "reconciliation.receivables",

@@ -155,3 +155,18 @@ def test_an_edited_released_migration_is_refused(released: Path) -> None:
     edited = Chain("entity", (Migration(1, first.name, sql=first.sql + "\n-- edited"), *rest))
     with pytest.raises(MigrationError, match="differs from the one applied to the file"):
         migrate_file(released, edited, dry_run=True)
+
+
+def test_a_file_that_applied_an_accepted_earlier_text_of_0001_opens_and_migrates_on(tmp_path: Path) -> None:
+    from resources.migrations import apply, plan
+
+    path = tmp_path / "warehouse" / "us.duckdb"
+    path.parent.mkdir(parents=True)
+    first = ENTITY_MIGRATIONS.migrations[0]
+    with duckdb.connect(str(path)) as con:
+        apply(con, plan(con, path, Chain("entity", (first,))), make_backup=False)
+        # As recorded by main while 0001 also carried the outbox's additions (now step 0005).
+        con.execute("UPDATE meta.schema_migrations SET checksum = ? WHERE number = 1", [first.accepted[0]])
+    with Warehouse(home=str(tmp_path)).connect("us"):
+        pass
+    assert [n for n, _ in _applied(path)] == list(range(1, ENTITY_MIGRATIONS.latest + 1))

@@ -59,7 +59,8 @@ def test_both_source_versions_give_identical_normalized_lines() -> None:
     assert "record(s) in deprecated v2-legacy-spent_at" in legacy_drift[1]
     assert lines.height > 100
     assert legacy_lines.equals(lines)
-    assert legacy_quarantine.equals(quarantine)
+    # The quarantine's payload carries notes encrypted with a random nonce (resources/field_crypto.py).
+    assert legacy_quarantine.drop("payload").equals(quarantine.drop("payload")) and quarantine.height
     versions = legacy_warehouse.query("us", "SELECT DISTINCT contract_version FROM raw.time_entries")[
         "contract_version"
     ].to_list()
