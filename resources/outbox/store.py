@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from resources.field_crypto import decrypt_frame
 from resources.outbox.dead_letters import close_letters, insert_letters
 from resources.outbox.request_log import RequestLog
 from resources.outbox.tables import OUTBOX_LINES_SCHEMA, OUTBOX_SCHEMA, POSTED_LINES_SCHEMA, loaded, stored
@@ -109,10 +110,11 @@ class OutboxStore:
         con.commit()
 
     def query(self, entity: str, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-        """A read query (the warehouse's signature, so document sources can read through the store)."""
+        """A read query, as the warehouse's `query` answers it (personal values decrypted), on the held
+        connection when there is one, so document sources can read through the store."""
         if self._con is None or entity != self.entity:
             return self.warehouse.query(entity, sql, params)
-        return self._con.sql(sql, params=params or []).pl()
+        return decrypt_frame(self._con.sql(sql, params=params or []).pl())
 
     # -- rows --------------------------------------------------------------------------------------
     def rows(
