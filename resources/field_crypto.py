@@ -168,3 +168,22 @@ def decrypt_frame(frame: pl.DataFrame, ring: KeyRing | None = None) -> pl.DataFr
         _map_distinct(frame[name], lambda v: ring.decrypt(v) if is_encrypted(v) else v).alias(name)
         for name in encrypted
     )
+
+
+def decrypt_payloads(frame: pl.DataFrame, column: str = "payload") -> pl.DataFrame:
+    """`frame` with the personal fields inside its JSON `column` decrypted, for a rule that reads raw
+    payloads and writes what it finds into a document (an intercompany line names the seller's person):
+    `decrypt_frame` restores whole values only, never a field inside a payload."""
+    marker = PREFIX + ":"
+    if (
+        column not in frame.columns
+        or not frame.height
+        or not frame[column].str.contains(marker, literal=True).any()
+    ):
+        return frame
+    ring = current_ring()
+    return frame.with_columns(
+        pl.col(column).map_elements(
+            lambda payload: decrypt_payload(payload, PM_RECORD_FIELDS, ring), return_dtype=pl.String
+        )
+    )

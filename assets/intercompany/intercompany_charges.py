@@ -17,6 +17,7 @@ from assets.normalized.billable_lines import BILLABLE_LINES, FxRerun
 from assets.partitions import MonthSlice, Partitions, days_to_month, month_slices
 from assets.reporting import money_totals, preview
 from resources.configuration import Settings
+from resources.field_crypto import decrypt_payloads
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
@@ -121,7 +122,10 @@ def charge_months(
         directory = warehouse.query(
             part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity]
         )
-        sales_work = seller_work(elsewhere, directory, part.entity, settings, snapshot)
+        # Payload fields stay encrypted at rest; the seller's person names go into the documents in clear.
+        sales_work = seller_work(
+            decrypt_payloads(elsewhere), decrypt_payloads(directory), part.entity, settings, snapshot
+        )
         rates = (
             _purchase_rates(warehouse, part, settings, purchases_work, snapshot, config.rerate_fx)
             if purchases_work.height

@@ -4,12 +4,14 @@ invoices are the same as without encryption, and `keys rotate` leaves every mone
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.cli import main
+from resources.configuration import load_config
 from resources.crypto import load_key_ring
 from resources.warehouse import Warehouse
 from tests.conftest import Sandboxes
@@ -134,3 +136,14 @@ def test_a_subject_access_export_holds_one_persons_records_decrypted(
         f"out={out} person={person['id']}",
         "export",
     )
+
+
+def test_no_ciphertext_reaches_the_ledger(sandboxes: Sandboxes) -> None:
+    """Found on the merged main: the outbox read intercompany drafts on its held connection without
+    decrypting, so the accounting system booked "enc1:..." where the seller's person name belongs."""
+    assert main(["sync", *PERIOD]) == 0
+    tenants = [e.accounting_tenant_id for e in load_config().entities]
+    booked = [json.dumps(d, default=str) for t in tenants for d in sandboxes.xero.documents(t, None)]
+    assert any("IC-US" in d for d in booked)  # the intercompany invoice carrying a person's name
+    assert not [d for d in booked if "enc1:" in d]
+    assert any(person in d for person in _people(sandboxes) for d in booked)
