@@ -29,7 +29,7 @@ from resources.configuration import load_config
 from resources.crypto import KeyRing
 from resources.field_crypto import decrypt_frame, encrypt_frame
 from resources.fx import EcbRates
-from rules.billing.drafting import billable_for_period, draft_invoices
+from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.normalizing import normalize_lines
 
 PEOPLE = 200
@@ -70,14 +70,7 @@ def billing_path(raw: pl.DataFrame, boundary: Callable[[pl.DataFrame], pl.DataFr
     for month in MONTHS:
         period = lines.filter(pl.col("day").is_between(month, _month_end(month)))
         drafts = draft_invoices(
-            billable_for_period(period, entity),
-            entity,
-            config.mapping.field_mapping,
-            fx,
-            month,
-            _month_end(month),
-            config.rule_set_version,
-            "bench",
+            period, DraftingContext(entity, month, _month_end(month), fx, "bench"), BillingRules.of(config)
         )
         invoices += drafts.invoices.height
     return time.perf_counter() - started, invoices

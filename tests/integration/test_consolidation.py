@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 
@@ -22,7 +21,7 @@ from pipelines.definitions import defs
 from pipelines.runner import QUIET, sync_month
 from resources.configuration import current_config
 from resources.fx import EcbRates
-from resources.warehouse import Warehouse, write_parquet_atomically
+from resources.warehouse import Warehouse, WarehouseBusyError, write_parquet_atomically
 from rules.consolidation.ledger import LEDGER_SCHEMA
 from tests.conftest import Sandboxes
 
@@ -187,8 +186,9 @@ def test_three_entities_consolidate_to_the_hand_computed_group(sandboxes: Sandbo
         # The group close never opens an entity's file: it runs while another process holds de's for writing.
         holder = _hold_write_lock(str(warehouse.path("de")))
         try:
-            with pytest.raises(duckdb.IOException, match="lock"):
-                warehouse.query("de", "SELECT 1")  # the lock is real: opening de's file fails now
+            with pytest.raises(WarehouseBusyError, match="in use by process"):
+                # the lock is real: opening de's file fails now (no waiting for this probe)
+                Warehouse(lock_wait_s=0).query("de", "SELECT 1")
             started = time.monotonic()
             result = _consolidate(instance)
             assert result.success

@@ -251,7 +251,8 @@ def test_a_locked_period_holds_the_correction_and_the_report_says_why(
         f"{INVOICE}-CN1: held: dated 2026-08-31, on or before the tenant's lock date 2026-09-30: waits until the "
         "period is reopened (policy wait)"
     ]
-    assert "Corrections held, moved or blocked:" in format_table([summary])
+    # The summary lists it under what needs attention, as waiting on purpose (~), with its reason.
+    assert f"~ uk correction {INVOICE}-CN1: held: dated 2026-08-31" in format_table([summary])
 
 
 def test_a_bad_lock_date_in_run_config_stops_with_the_key(tmp_path: Path, ledger: XeroSandbox) -> None:
