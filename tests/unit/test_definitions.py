@@ -35,6 +35,7 @@ ASSET_KEYS = {
     ("reconciliation", "receivables"),
     ("reconciliation", "bank_matches"),
     ("reconciliation", "settlement_payments"),
+    ("quality", "pm_consistency"),
 }
 JOBS = {
     "extract_and_normalize",
@@ -114,11 +115,14 @@ def test_definitions_are_built_from_a_configuration_made_in_code() -> None:
     assert isinstance(group, dg.TimeWindowPartitionsDefinition) and str(group.start.date()) == "2027-03-01"
 
     repo = built.get_repository_def()
-    assert {s.name for s in repo.schedule_defs} == {"daily_sync_acme", "monthly_close_acme", "weekly_review"}
+    assert {s.name for s in repo.schedule_defs} == {
+        "daily_sync_acme", "monthly_close_acme", "weekly_review", "pm_consistency_nightly",
+    }  # fmt: skip
     assert repo.get_schedule_def("daily_sync_acme").execution_timezone == "America/Toronto"
     assert {s.name for s in repo.sensor_defs} == {
         "pm_webhook_inbox", "pm_updated_since_poll", "alert_on_run_failure", "group_close",
         "bank_statement_inbox", "bank_lines_loaded", "audit_finished_runs", "audit_failed_runs",
+        "pm_consistency_repairs",
     }  # fmt: skip
     assert built.resources["settings"] is tiny
 
