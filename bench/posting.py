@@ -58,7 +58,7 @@ def synthetic_drafts(
                 "due_date": month + timedelta(days=30), "reference": f"P-{client}", "line_count": 1,
                 "subtotal": amount, "total_tax": Decimal("0.0000"), "total": amount, "base_currency": "USD",
                 "currency_rate": Decimal("1.00000000"), "total_base": amount, "content_hash": digest,
-                "rule_set_version": "bench", "run_id": "bench",
+                "rule_set_version": "bench", "run_id": "bench", "line_amount_types": "Exclusive",
             }
         )  # fmt: skip
         lines.append(
@@ -67,7 +67,8 @@ def synthetic_drafts(
                 "description": f"Project {client}: consulting", "quantity": hours, "unit_amount": RATE,
                 "line_amount": amount, "tax_type": tax_type, "tax_amount": Decimal("0.0000"),
                 "account_code": entity.revenue_account_code, "project_id": client, "task_id": None,
-                "source_kind": "time",
+                "source_kind": "time", "rate_source": "pm", "rule_set_version": "bench",
+                "rounding_rule": "line:half_up", "tax_rounding_rule": "line:half_up",
             }
         )  # fmt: skip
     money = pl.Decimal(18, 4)

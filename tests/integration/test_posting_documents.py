@@ -112,7 +112,8 @@ def _write_invoice_draft(warehouse: Warehouse) -> None:
         "invoice_number": INVOICE, "line_no": 1, "entity": "us", "period": PERIOD,
         "description": "Website Rebuild: Design", "quantity": D("10"), "unit_amount": D("150"),
         "line_amount": D("1500"), "tax_type": "NONE", "tax_amount": D("0"), "account_code": "200",
-        "project_id": 6001, "task_id": 7001, "source_kind": "time",
+        "project_id": 6001, "task_id": 7001, "source_kind": "time", "rate_source": "pm", "rule_set_version": "test",
+        "rounding_rule": "line:half_up", "tax_rounding_rule": "line:half_up",
     }  # fmt: skip
     columns = warehouse.query("us", "SELECT * FROM billing.invoice_drafts LIMIT 0").columns
     line_columns = warehouse.query("us", "SELECT * FROM billing.invoice_draft_lines LIMIT 0").columns
