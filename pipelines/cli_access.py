@@ -50,6 +50,9 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "gdpr.export": Permission.EXPORT,
     "reconcile": Permission.POST,  # auto-accepted matches become settlements the outbox posts
     "workbench": Permission.VIEW,  # serving it; what a person does in it is the workbench's to check
+    "migrate": Permission.MANAGE_ACCESS,  # rewrites every warehouse file's layout: an admin's step
+    "schemas.check": OPEN,  # compares the repository's schema files; reads no data
+    "schemas.snapshot": Permission.CHANGE_MAPPING,  # records a release's table and payload shapes
 }
 # Arguments worth naming in an audit entry (never a secret: none of these carry one).
 TARGET_ARGUMENTS = ("entity", "period", "month", "id", "ids", "out", "connection", "reason", "user", "person")

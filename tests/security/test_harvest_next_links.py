@@ -55,5 +55,5 @@ def test_a_next_link_outside_the_base_path_is_refused(path: str) -> None:
 def test_next_links_on_the_base_url_are_followed_with_the_token() -> None:
     with _harvest(lambda own: f"{own}/v2/clients?page=2&per_page=2000") as harvest:
         pages = list(_client(harvest).iter_pages("clients"))
-    assert [p.page for p in pages] == [1, 2]
+    assert len(pages) == 2 and "page=2" in pages[1].url  # the next link, on the base URL, was followed
     assert [e.request_headers.get("Authorization") for e in harvest.exchanges] == [f"Bearer {TOKEN}"] * 2
