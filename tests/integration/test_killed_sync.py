@@ -55,6 +55,8 @@ def test_sigkilled_sync_leaves_no_child_and_its_runs_are_failed_on_the_next_star
     sandboxes: Sandboxes, capfd: pytest.CaptureFixture[str]
 ) -> None:
     ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs()  # create the instance's storage now, not racing the sync's own start
     sync = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "sync", "--entity", "uk", "--period", "2026-09"],
         cwd=REPO,
