@@ -25,7 +25,7 @@ from rules.settings import BillbridgeConfig
 
 check_pm_consistency = dg.define_asset_job(
     "check_pm_consistency",
-    selection=dg.AssetSelection.keys(PM_CONSISTENCY),
+    selection=dg.AssetSelection.assets(PM_CONSISTENCY),
     executor_def=dg.in_process_executor,
     description="List an entity-month in the PM system again; log missed, changed and deleted records; compare with the ledger.",
 )

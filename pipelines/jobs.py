@@ -18,7 +18,7 @@ GROUP_TAGS = {ENTITY_TAG: "group"}  # one writer of the group file: group closes
 
 extract_and_normalize = dg.define_asset_job(
     "extract_and_normalize",
-    selection=dg.AssetSelection.groups("raw", "normalized") | dg.AssetSelection.keys(QUARANTINE_SHARE),
+    selection=dg.AssetSelection.groups("raw", "normalized") | dg.AssetSelection.assets(QUARANTINE_SHARE),
     executor_def=dg.in_process_executor,
     description="Extract an entity's days from the PM system and normalize them (raw -> normalized).",
 )
@@ -27,7 +27,7 @@ bill_and_post = dg.define_asset_job(
     "bill_and_post",
     # The ledger export closes the entity's month: the group close reads it, never the entity's file.
     selection=dg.AssetSelection.groups("billing", "posting")
-    | dg.AssetSelection.keys(LEDGER_EXPORT, MONTH_OUTCOME),
+    | dg.AssetSelection.assets(LEDGER_EXPORT, MONTH_OUTCOME),
     executor_def=dg.in_process_executor,
     description=(
         "Draft an entity-month's documents, post them exactly once and export its ledger for the group "
@@ -39,14 +39,14 @@ bill_and_post = dg.define_asset_job(
 # billing so it never holds up an entity's close, and the group close over every entity's month.
 export_ledger = dg.define_asset_job(
     "export_ledger",
-    selection=dg.AssetSelection.keys(LEDGER_EXPORT),
+    selection=dg.AssetSelection.assets(LEDGER_EXPORT),
     executor_def=dg.in_process_executor,
     description="Export an entity-month's ledger to Parquet for the group close (reads only its own file).",
 )
 
 consolidate_group = dg.define_asset_job(
     "consolidate_group",
-    selection=dg.AssetSelection.keys(GROUP_CONSOLIDATION),
+    selection=dg.AssetSelection.assets(GROUP_CONSOLIDATION),
     executor_def=dg.in_process_executor,
     description="Consolidate a month: translate every entity's export, book the translation difference, eliminate.",
     tags=GROUP_TAGS,

@@ -275,7 +275,7 @@ def alert(context: dg.RunFailureSensorContext, orchestration: OrchestrationConfi
 # of them changed (the asset's eager automation condition); runs carry the group's concurrency tag.
 group_close = dg.AutomationConditionSensorDefinition(
     "group_close",
-    target=dg.AssetSelection.keys(GROUP_CONSOLIDATION),
+    target=dg.AssetSelection.assets(GROUP_CONSOLIDATION),
     run_tags=GROUP_TAGS,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Consolidate a month once every entity has exported its ledger for it.",
