@@ -40,7 +40,7 @@ class SloFigures:
     change_to_ledger_hours: Decimal | None  # the slowest PM change to its booked document
     unposted_documents: int  # outbox rows not yet booked (pending or outcome unknown)
     dead_letters: int  # outbox rows in the dead letters now
-    dead_letter_growth: int  # dead letters added since the previous measurement
+    dead_letter_growth: int  # dead letters added since the previous measurement (or in the window)
     reconciliation_mismatches: int  # bank lines left as exceptions for people
     heartbeat_age_minutes: Decimal | None  # since the last successful heartbeat (None: never configured)
 
@@ -104,11 +104,6 @@ def success_rate(succeeded: int, failed: int) -> Decimal | None:
     if finished == 0:
         return None
     return (Decimal(succeeded) / Decimal(finished)).quantize(Decimal("0.0001"))
-
-
-def growth(now: int, before: int | None) -> int:
-    """How many were added since the previous measurement (all of them when there was none; never < 0)."""
-    return max(now - (before or 0), 0)
 
 
 def minutes_between(earlier_s: float, later_s: float) -> Decimal:

@@ -16,11 +16,13 @@ import polars as pl
 import pytest
 
 from pipelines.definitions import build_definitions
+from resources.alerts import send_alert
 from resources.configuration import current_config
 from resources.http_server import JsonHTTPServer, Request, Response
 from resources.warehouse import Warehouse, append
+from rules.alert_payloads import Alert
 from rules.schemas.catalog import table
-from rules.settings import BillbridgeConfig
+from rules.settings import BillbridgeConfig, OnCallRoute, OrchestrationConfig
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -159,3 +161,24 @@ def test_without_work_or_breach_no_alert_is_sent(
         checks = measure(build_definitions(slo_config(url)), instance)
     assert all(passed for passed, _ in checks.values())
     assert got == {"/chat": [], "/pagerduty": []}
+
+
+def test_the_opsgenie_route_carries_its_key_and_a_route_down_is_reported_not_raised() -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def take(request: Request) -> Response:
+        seen.append((request.headers.get("Authorization", ""), request.json()))
+        return Response(202, {"result": "Request will be processed"})
+
+    alert = Alert("billbridge SLO x breached", "ERROR", "billbridge/slo/x", "docs/runbooks/slo-breach.md")
+    with JsonHTTPServer(take) as server:
+        orchestration = OrchestrationConfig(
+            oncall=OnCallRoute(url=f"{server.url}/v2/alerts", format="opsgenie", key_variable="OPSGENIE_KEY")
+        )
+        assert send_alert(alert, orchestration, {"OPSGENIE_KEY": "genie-123"}) == []
+        down = orchestration.model_copy(update={"alert_webhook_url": "http://127.0.0.1:9/chat"})
+        [failure] = send_alert(alert, down, {"OPSGENIE_KEY": "genie-123"})
+    [(authorization, body), _] = seen
+    assert authorization == "GenieKey genie-123"
+    assert (body["alias"], body["priority"]) == ("billbridge/slo/x", "P2")
+    assert failure.startswith("alert route http://127.0.0.1:9/chat failed: ")
