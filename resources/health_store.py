@@ -28,7 +28,7 @@ WITH booked AS (
 ), changed AS (
     SELECT entity, strftime(day, '%Y-%m') AS period,
            max(TRY_CAST(json_extract_string(payload, '$.updated_at') AS TIMESTAMPTZ)) AS changed_at
-    FROM raw.time_entries GROUP BY 1, 2
+    FROM raw.time_entries WHERE strftime(day, '%Y-%m') IN (SELECT period FROM booked) GROUP BY 1, 2
 )
 SELECT max(epoch(booked_at) - epoch(changed_at)) AS seconds
 FROM booked JOIN changed USING (entity, period) WHERE booked_at >= changed_at

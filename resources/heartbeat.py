@@ -33,11 +33,15 @@ class StepFailed(Exception):
 
 
 def _first_page(harvest: HarvestClient) -> list[Any]:
-    for page in harvest.iter_pages("time_entries", {"per_page": "100"}):
-        if page.problem is not None:
-            raise StepFailed(f"the PM page could not be read: {page.problem.detail}")
-        return page.records
-    return []
+    """The newest page of time entries (one request; the rest is never fetched)."""
+    pages = harvest.iter_pages("time_entries", {"per_page": "100"})
+    try:
+        page = next(pages, None)
+    finally:
+        pages.close()
+    if page is not None and page.problem is not None:
+        raise StepFailed(f"the PM page could not be read: {page.problem.detail}")
+    return [] if page is None else page.records
 
 
 def run_heartbeat(

@@ -5,19 +5,22 @@ accounting sandbox is down, and every run kept as history in the group file."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pytest
 
+from assets.health.heartbeat import step_rows
 from pipelines.definitions import build_definitions
 from resources.configuration import current_config
 from resources.harvest import HarvestClient
-from resources.health_store import heartbeat_history, last_heartbeat_success
+from resources.health_store import heartbeat_history, last_heartbeat_success, record_heartbeat
 from resources.http_server import JsonHTTPServer, Request, Response
 from resources.warehouse import Warehouse
 from resources.xero import XeroClient
+from rules.heartbeat import StepResult
 from rules.settings import BillbridgeConfig
 from sandbox.xero import XeroSandbox
 from tests.conftest import Sandboxes
@@ -76,7 +79,10 @@ def run_heartbeat(sandboxes: Sandboxes, tenant: XeroSandbox, receiver: Receiver)
         heartbeat_config(receiver),
         resources={
             "harvest": HarvestClient(
-                base_url=sandboxes.harvest.url, account_id="100001", access_token="demo-harvest-token"
+                base_url=sandboxes.harvest.url,
+                account_id="100001",
+                access_token="demo-harvest-token",
+                max_attempts=2,
             ),
             "xero": XeroClient(base_url=tenant.url, access_token="demo-xero-token", max_attempts=2),
         },
@@ -109,18 +115,26 @@ def test_the_heartbeat_goes_through_every_step_on_the_test_tenant_only(
     assert metadata["succeeded"].value is True
 
 
-def test_the_heartbeat_fails_and_alerts_when_the_sandbox_is_down(
-    sandboxes: Sandboxes, test_tenant: XeroSandbox, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("down", "failed_at"), [("accounting", "draft"), ("pm", "extract")], ids=["accounting", "pm"]
+)
+def test_the_heartbeat_fails_and_alerts_when_a_sandbox_is_down(
+    sandboxes: Sandboxes,
+    test_tenant: XeroSandbox,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    down: str,
+    failed_at: str,
 ) -> None:
     monkeypatch.setenv("XERO_ACCESS_TOKEN", "demo-xero-token")
-    test_tenant.stop()  # the accounting side of the path is down
+    (test_tenant if down == "accounting" else sandboxes.harvest).stop()
 
     result = run_heartbeat(sandboxes, test_tenant, receiver)
 
     assert checks(result) == {"heartbeat_succeeded": False, "heartbeat_on_time": True}
     [chat] = receiver.received["/chat"]
     [page] = receiver.received["/pagerduty"]
-    assert chat["text"].startswith("billbridge heartbeat failed at draft: ")
+    assert chat["text"].startswith(f"billbridge heartbeat failed at {failed_at}: ")
     assert "[runbook: https://example.test/runbooks/heartbeat.md]" in chat["text"]
     assert page["event_action"] == "trigger" and page["dedup_key"] == "billbridge/heartbeat"
     assert page["payload"]["severity"] == "error"
@@ -128,13 +142,39 @@ def test_the_heartbeat_fails_and_alerts_when_the_sandbox_is_down(
     steps = (
         Warehouse().group_query("SELECT step, ok, detail FROM health.heartbeat_steps ORDER BY step_no").rows()
     )
-    assert [(s, ok) for s, ok, _ in steps] == [
-        ("extract", True),
-        ("price", True),
-        ("draft", False),
-        ("post", False),
-        ("look_up", False),
-    ]
-    assert steps[3][2] == "not run: draft failed"
+    first_failed = ["extract", "price", "draft", "post", "look_up"].index(failed_at)
+    assert [ok for _, ok, _ in steps] == [True] * first_failed + [False] * (5 - first_failed)
+    assert steps[first_failed + 1][2] == f"not run: {failed_at} failed"
     assert last_heartbeat_success(Warehouse(), TEST_TENANT) is None
     assert sandboxes.xero.exchanges == []
+
+
+def seed_success(started: datetime) -> None:
+    """A heartbeat whose five steps succeeded at `started`."""
+    results = [
+        StepResult(step, True, 5, "seeded") for step in ("extract", "price", "draft", "post", "look_up")
+    ]
+    record_heartbeat(Warehouse(), step_rows(results, "seeded-run", TEST_TENANT, started))
+
+
+def test_a_late_heartbeat_alerts_from_the_heartbeat_and_from_the_slo_measurement(
+    sandboxes: Sandboxes, test_tenant: XeroSandbox, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XERO_ACCESS_TOKEN", "demo-xero-token")
+    seed_success(datetime.now(UTC) - timedelta(hours=3))
+    with dg.instance_for_test() as instance:
+        # The schedule stopped three hours ago: the SLO measurement sees it without a heartbeat running.
+        measured = build_definitions(heartbeat_config(receiver)).resolve_job_def("measure_slos")
+        slo = measured.execute_in_process(instance=instance)
+    assert {e.check_name: e.passed for e in slo.get_asset_check_evaluations()}[
+        "heartbeat_age_minutes"
+    ] is False
+    [slo_alert] = receiver.received["/chat"]
+    assert slo_alert["text"].startswith("billbridge SLO heartbeat_age_minutes breached: 180.")
+    assert slo_alert["text"].endswith("[runbook: https://example.test/runbooks/heartbeat.md]")
+
+    result = run_heartbeat(sandboxes, test_tenant, receiver)  # it succeeds now, but the last success was late
+
+    assert checks(result) == {"heartbeat_succeeded": True, "heartbeat_on_time": False}
+    late = receiver.received["/chat"][1]["text"]
+    assert late.startswith("billbridge last successful heartbeat 180.") and "minutes ago (limit 90)" in late
