@@ -34,11 +34,8 @@ class StepFailed(Exception):
 
 def _first_page(harvest: HarvestClient) -> list[Any]:
     """The newest page of time entries (one request; the rest is never fetched)."""
-    pages = harvest.iter_pages("time_entries", {"per_page": "100"})
-    try:
-        page = next(pages, None)
-    finally:
-        pages.close()
+    # Only the first page is taken; the generator is dropped (and closed) before a second request.
+    page = next(iter(harvest.iter_pages("time_entries", {"per_page": "100"})), None)
     if page is not None and page.problem is not None:
         raise StepFailed(f"the PM page could not be read: {page.problem.detail}")
     return [] if page is None else page.records
