@@ -76,14 +76,16 @@ class Breach:
     threshold: Decimal
     severity: Severity
     runbook: str
+    floor: bool = False
+
+    def summary(self) -> str:
+        """What crossed which line, in one line."""
+        side = "below the floor" if self.floor else "above the limit"
+        return f"SLO {self.name} breached: {self.figure} is {side} {self.threshold} ({self.severity})"
 
     def line(self, runbook_base: str = "docs/runbooks/") -> str:
-        """One line for the alert and the check, with the runbook link."""
-        side = "below the floor" if self.name == SYNC_SUCCESS else "above the limit"
-        return (
-            f"SLO {self.name} breached: {self.figure} is {side} {self.threshold} ({self.severity})"
-            f"  [runbook: {runbook_base}{self.runbook}]"
-        )
+        """The summary with its runbook link, for the log and the check."""
+        return f"{self.summary()}  [runbook: {runbook_base}{self.runbook}]"
 
 
 def evaluate(figures: SloFigures, objectives: list[Objective]) -> list[Breach]:
@@ -93,7 +95,14 @@ def evaluate(figures: SloFigures, objectives: list[Objective]) -> list[Breach]:
         figure = figures.value(objective.name)
         if figure is not None and objective.breached(figure):
             breaches.append(
-                Breach(objective.name, figure, objective.threshold, objective.severity, objective.runbook)
+                Breach(
+                    objective.name,
+                    figure,
+                    objective.threshold,
+                    objective.severity,
+                    objective.runbook,
+                    objective.floor,
+                )
             )
     return breaches
 

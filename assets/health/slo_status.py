@@ -101,7 +101,7 @@ def history_rows(
 
 def _alert(breach: Breach, base: str) -> Alert:
     return Alert(
-        summary=f"billbridge {breach.line(base).split('  [runbook')[0]}",
+        summary=f"billbridge {breach.summary()}",
         severity=breach.severity,
         dedup_key=f"billbridge/slo/{breach.name}",
         runbook_url=f"{base}{breach.runbook}",

@@ -43,7 +43,7 @@ def test_a_figure_past_its_threshold_is_a_breach_with_its_severity_and_runbook()
         objectives,
     )
     assert breaches == [
-        Breach("sync_success_rate", Decimal("0.9499"), Decimal("0.95"), "ERROR", "slo-breach.md"),
+        Breach("sync_success_rate", Decimal("0.9499"), Decimal("0.95"), "ERROR", "slo-breach.md", floor=True),
         Breach("unposted_documents", Decimal(26), Decimal(25), "WARN", "slo-breach.md"),
         Breach("heartbeat_age_minutes", Decimal("90.01"), Decimal(90), "ERROR", "heartbeat.md"),
     ]
