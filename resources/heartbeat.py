@@ -15,6 +15,7 @@ from typing import Any
 
 from resources.harvest import HarvestClient
 from resources.xero import XeroClient
+from rules.health_settings import HeartbeatSettings
 from rules.heartbeat import (
     STEPS,
     StepResult,
@@ -25,7 +26,6 @@ from rules.heartbeat import (
     price,
 )
 from rules.outbound_payloads import idempotency_key
-from rules.settings import HeartbeatSettings
 
 
 class StepFailed(Exception):

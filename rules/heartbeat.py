@@ -14,9 +14,10 @@ from typing import Any
 
 import polars as pl
 
+from rules.health_settings import HeartbeatSettings
 from rules.money import LINE_AMOUNT_RULE, MONEY, QUANTITY, round_decimal
 from rules.outbound_payloads import outbound_document
-from rules.settings import EntityConfig, HeartbeatSettings
+from rules.settings import EntityConfig
 
 STEPS = ("extract", "price", "draft", "post", "look_up")
 NUMBER_PREFIX = "HB-"

@@ -21,8 +21,9 @@ from resources.configuration import current_config
 from resources.http_server import JsonHTTPServer, Request, Response
 from resources.warehouse import Warehouse, append
 from rules.alert_payloads import Alert
+from rules.health_settings import OnCallRoute
 from rules.schemas.catalog import table
-from rules.settings import BillbridgeConfig, OnCallRoute, OrchestrationConfig
+from rules.settings import BillbridgeConfig, OrchestrationConfig
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)

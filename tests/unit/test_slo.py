@@ -11,8 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from rules.alert_payloads import Alert, opsgenie_alert, pagerduty_event, webhook_body
+from rules.health_settings import HeartbeatSettings, SloSettings
 from rules.heartbeat import booking_problem, draft, heartbeat_number, pick_entry, price
-from rules.settings import HeartbeatSettings, OrchestrationConfig, SloSettings
+from rules.settings import OrchestrationConfig
 from rules.slo import Breach, Objective, SloFigures, evaluate, minutes_between, success_rate
 from tests.factories import configuration
 
