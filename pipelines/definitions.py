@@ -20,7 +20,9 @@ from assets.billing.correction_drafts import build_correction_drafts
 from assets.billing.invoice_drafts import build_invoice_drafts
 from assets.consolidation.group_consolidation import build_group_consolidation
 from assets.consolidation.ledger_export import build_ledger_export
+from assets.health.heartbeat import build_heartbeat
 from assets.health.outcome_assets import build_month_outcome, build_quarantine_share
+from assets.health.slo_status import build_slo_status
 from assets.intercompany.intercompany_charges import build_intercompany_charges
 from assets.normalized.billable_lines import build_billable_lines
 from assets.outbound_sources import DOCUMENT_SOURCES
@@ -34,6 +36,7 @@ from assets.reconciliation.settlement_payments import build_settlement_payments
 from pipelines.allocation_jobs import build_reallocate
 from pipelines.audit_runs import AUDIT_SENSORS
 from pipelines.consistency import build_consistency_repairs, build_consistency_schedule, check_pm_consistency
+from pipelines.health_jobs import HEALTH_JOBS, build_health_schedules
 from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
 from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, build_reconciliation_sensors
 from pipelines.review import weekly_review
@@ -80,6 +83,7 @@ ASSET_FACTORIES: list[Callable[[Partitions], dg.AssetsDefinition]] = [
     build_group_consolidation,
     build_quarantine_share,
     build_month_outcome,
+    *(build_slo_status, build_heartbeat),  # decision 0035
     *(
         build_bank_statement_lines,
         build_receivables,
@@ -99,6 +103,7 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     consolidate_group,
     *RECONCILIATION_JOBS,
     check_pm_consistency,
+    *HEALTH_JOBS,
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = []
 SENSORS: list[dg.SensorDefinition] = [*AUDIT_SENSORS]
@@ -111,7 +116,12 @@ def build_definitions(config: BillbridgeConfig, resources: Mapping[str, Any] | N
         assets=[*(build(partitions) for build in ASSET_FACTORIES), *ASSETS],
         asset_checks=ASSET_CHECKS,
         jobs=[*JOBS, build_reallocate(config)],
-        schedules=[*build_schedules(config), build_consistency_schedule(config), *SCHEDULES],
+        schedules=[
+            *build_schedules(config),
+            build_consistency_schedule(config),
+            *build_health_schedules(config),
+            *SCHEDULES,
+        ],
         sensors=[
             *build_sensors(config, partitions),
             *build_reconciliation_sensors(config, partitions),

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rules.health_settings import HeartbeatSettings, OnCallRoute, SloSettings, objectives
 from rules.outcomes import QuarantineLimits
 from rules.rule_sets import (
     ISO_4217,
@@ -37,6 +38,7 @@ from rules.rule_sets import (
     scoped_conflicts,
     tax_override_conflicts,
 )
+from rules.slo import Objective
 
 
 def _known_currency(code: str) -> str:
@@ -276,6 +278,13 @@ class OrchestrationConfig(_Strict):
         default="docs/runbooks/", description="where alerts link runbooks (e.g. the repository's URL)"
     )
     escalation: str = Field(default="", description="who to call when a runbook does not settle it")
+    slo: SloSettings = SloSettings()
+    heartbeat: HeartbeatSettings = HeartbeatSettings()
+    oncall: OnCallRoute = OnCallRoute()
+
+    def objectives(self) -> list[Objective]:
+        """Every SLO with its threshold and severity (the heartbeat's lateness among them)."""
+        return objectives(self.slo, self.heartbeat)
 
     def quarantine_limits(self) -> QuarantineLimits:
         """The share and minimum count above which a partition is mostly quarantined."""
@@ -436,6 +445,18 @@ class BillbridgeConfig(_Strict):
                 )
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _heartbeat_on_its_own_tenant(self) -> BillbridgeConfig:
+        # The synthetic transaction posts invoices: never into a real entity's books.
+        tenant = self.orchestration.heartbeat.tenant_id
+        owners = [e.id for e in self.entities if e.accounting_tenant_id.lower() == tenant.lower()]
+        if tenant and owners:
+            raise ValueError(
+                f"orchestration.heartbeat.tenant_id {tenant!r} is entity {owners[0]!r}'s tenant; "
+                "expected a dedicated test tenant"
+            )
         return self
 
     @model_validator(mode="after")

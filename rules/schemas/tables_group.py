@@ -1,9 +1,10 @@
-"""The group file's tables: consolidation (registry: rules/schemas/registry.py)."""
+"""The group file's tables: consolidation and health history (registry: rules/schemas/registry.py)."""
 
 from __future__ import annotations
 
 from rules.consolidation.ledger import BALANCES, EQUITY, PROFIT_AND_LOSS
 from rules.schemas.registry import (
+    BIGINT,
     BOOLEAN,
     DATE,
     INTEGER,
@@ -123,5 +124,36 @@ GROUP_TABLES: tuple[TableSchema, ...] = (
             col("note", VARCHAR),
             col("pinned_by_run", VARCHAR),
         ),
+    ),
+    # -- health (docs/decisions/0035): history of the SLO measurements and of the heartbeat
+    TableSchema(
+        "health.slo_status",
+        "1.0.0",
+        (
+            col("measured_at", TIMESTAMPTZ),
+            col("slo", VARCHAR),
+            col("figure", MONEY, null=True),
+            col("threshold", MONEY),
+            col("severity", VARCHAR, isin("WARN", "ERROR")),
+            col("breached", BOOLEAN),
+            col("run_id", VARCHAR),
+        ),
+        primary_key=("run_id", "slo"),
+    ),
+    TableSchema(
+        "health.heartbeat_steps",
+        "1.0.0",
+        (
+            col("started_at", TIMESTAMPTZ),
+            col("run_id", VARCHAR),
+            col("tenant_id", VARCHAR),
+            col("step_no", INTEGER),
+            col("step", VARCHAR, isin("extract", "price", "draft", "post", "look_up")),
+            col("ok", BOOLEAN),
+            col("latency_ms", BIGINT),
+            col("detail", VARCHAR),
+            col("document_number", VARCHAR, null=True),
+        ),
+        primary_key=("run_id", "step_no"),
     ),
 )

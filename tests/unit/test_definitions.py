@@ -31,6 +31,8 @@ ASSET_KEYS = {
     ("consolidation", "group_consolidation"),
     ("health", "quarantine_share"),
     ("health", "month_outcome"),
+    ("health", "slo_status"),
+    ("health", "heartbeat"),
     ("reconciliation", "bank_statement_lines"),
     ("reconciliation", "receivables"),
     ("reconciliation", "bank_matches"),
@@ -44,6 +46,8 @@ JOBS = {
     "weekly_review",
     "export_ledger",
     "consolidate_group",
+    "measure_slos",
+    "heartbeat",
 }
 
 
@@ -117,6 +121,7 @@ def test_definitions_are_built_from_a_configuration_made_in_code() -> None:
     repo = built.get_repository_def()
     assert {s.name for s in repo.schedule_defs} == {
         "daily_sync_acme", "monthly_close_acme", "weekly_review", "pm_consistency_nightly",
+        "heartbeat_schedule", "slo_schedule",
     }  # fmt: skip
     assert repo.get_schedule_def("daily_sync_acme").execution_timezone == "America/Toronto"
     assert {s.name for s in repo.sensor_defs} == {
