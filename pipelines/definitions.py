@@ -22,6 +22,7 @@ from assets.consolidation.group_consolidation import build_group_consolidation
 from assets.consolidation.ledger_export import build_ledger_export
 from assets.health.outcome_assets import build_month_outcome, build_quarantine_share
 from assets.intercompany.intercompany_charges import build_intercompany_charges
+from assets.month_report import build_month_report
 from assets.normalized.billable_lines import build_billable_lines
 from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import Partitions
@@ -80,6 +81,7 @@ ASSET_FACTORIES: list[Callable[[Partitions], dg.AssetsDefinition]] = [
     build_group_consolidation,
     build_quarantine_share,
     build_month_outcome,
+    build_month_report,  # decision 0034
     *(
         build_bank_statement_lines,
         build_receivables,
