@@ -66,7 +66,10 @@ def month_kpis(warehouse: Warehouse, config: BillbridgeConfig, entities: list[st
     """The latest month's KPIs (the month report's figures): a markdown table, and each as a number
     under `kpi/` so the UI plots them from one weekly review to the next."""
     period = latest_period(warehouse, entities)
-    report = month_report(warehouse, config, date.fromisoformat(f"{period}-01"), entities)
+    try:
+        report = month_report(warehouse, config, date.fromisoformat(f"{period}-01"), entities)
+    except duckdb.Error as exc:  # the exceptions above still make the review; the KPIs say why not
+        return {"kpi_period": period, "kpis": f"unavailable: {exc}"}
     figures = report_figures(report)
     return {
         "kpi_period": period,

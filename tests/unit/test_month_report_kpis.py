@@ -19,7 +19,7 @@ from rules.month_kpis import (
     to_minor_units,
     weekly_exceptions,
 )
-from rules.month_report import EntityMonth, MonthReport, entity_figures, metadata_numbers
+from rules.month_report import EntityMonth, MonthReport, entity_figures, figures_markdown, metadata_numbers
 from rules.report_charts import BAR_AREA, Row, bar_chart
 
 
@@ -140,3 +140,12 @@ def test_bars_scale_to_the_largest_value() -> None:
 
 def test_an_empty_month_report_has_no_figures() -> None:
     assert MonthReport("2026-10", []).entities == []
+
+
+def test_the_review_tables_the_figures_a_column_per_entity() -> None:
+    table = figures_markdown(
+        entity_figures(_month()) + entity_figures(_month(entity="uk", base_currency="GBP"))
+    )
+    assert table.splitlines()[0] == "| figure | de | uk |"
+    assert "| billed | 12,345.60 EUR | 12,345.60 GBP |" in table
+    assert figures_markdown([]) == "No entity-month to report."
