@@ -191,8 +191,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Print the per-entity summary (JSON with --json), filtered by --entity and --period."""
+    """Print the per-entity summary (JSON with --json), filtered by --entity and --period; with --html,
+    write the month report instead (pipelines/report_html.py)."""
     from pipelines.report import ReportScope, format_table, summary
+
+    if args.html:
+        from pipelines.report_html import html_report
+
+        return html_report(args)
 
     config = current_config()
     scope = ReportScope([args.entity] if args.entity else config.entity_ids, args.period)
@@ -298,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(func=cmd_sync)
     report = sub.add_parser("report", help="per-entity summary")
     report.add_argument("--json", action="store_true")
+    report.add_argument("--html", action="store_true", help="write the month report as one HTML file")
+    report.add_argument("--out", metavar="FILE", help="with --html: where (default BILLBRIDGE_HOME/reports/)")
     report.add_argument("--entity", type=entity_id, help="one entity only")
     report.add_argument("--period", type=period, help="one month only, YYYY-MM")
     report.add_argument(

@@ -24,6 +24,7 @@ from assets.health.heartbeat import build_heartbeat
 from assets.health.outcome_assets import build_month_outcome, build_quarantine_share
 from assets.health.slo_status import build_slo_status
 from assets.intercompany.intercompany_charges import build_intercompany_charges
+from assets.month_report import build_month_report
 from assets.normalized.billable_lines import build_billable_lines
 from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import Partitions
@@ -84,6 +85,7 @@ ASSET_FACTORIES: list[Callable[[Partitions], dg.AssetsDefinition]] = [
     build_quarantine_share,
     build_month_outcome,
     *(build_slo_status, build_heartbeat),  # decision 0035
+    build_month_report,  # decision 0034
     *(
         build_bank_statement_lines,
         build_receivables,

@@ -1,41 +1,25 @@
-"""The weekly sync-log review: exceptions per entity and week, as one markdown table in the UI.
+"""The weekly sync-log review: exceptions per entity and week, as one markdown table in the UI, and the
+latest month's KPIs (the month report's figures, decision 0034) as a table and as numbers.
 
 An op job rather than an asset: it reads every entity's warehouse and the event inbox and
 stores nothing new, so there is no data for downstream assets to depend on; its output is
 the run's metadata, visible in the UI, and the same rows are in the run's log.
 """
 
+from datetime import date
 from typing import Any
 
 import dagster as dg
 import duckdb
 
+from assets.month_report import month_report
+from pipelines.report_html import latest_period
 from resources.configuration import Settings
 from resources.event_inbox import EventInbox
+from resources.exception_log import EXCEPTION_QUERIES, entity_exceptions  # noqa: F401  (re-exported)
 from resources.warehouse import Warehouse, WarehouseBusyError
-
-# One SELECT per exception source: (week, kind, reason, count) for one entity's file.
-EXCEPTION_QUERIES = {
-    "quarantine": "SELECT date_trunc('week', day) AS week, reason, count(*) AS n"
-    " FROM normalized.quarantine GROUP BY ALL",
-    "failed check": "SELECT date_trunc('week', checked_at::DATE) AS week, check_name AS reason, count(*) AS n"
-    " FROM quality.check_results WHERE NOT passed GROUP BY ALL",
-    "dead letter": "SELECT date_trunc('week', updated_at::DATE) AS week, coalesce(last_error, '') AS reason,"
-    " count(*) AS n FROM posting.outbox WHERE status = 'dead_letter' GROUP BY ALL",
-}
-
-
-def entity_exceptions(warehouse: Warehouse, entity: str) -> list[dict[str, Any]]:
-    """Exception counts of one entity by week, kind and reason (empty when it has no file yet)."""
-    if not warehouse.exists(entity):
-        return []
-    rows: list[dict[str, Any]] = []
-    for kind, sql in EXCEPTION_QUERIES.items():
-        for week, reason, n in warehouse.query(entity, sql).iter_rows():
-            rows.append(
-                {"entity": entity, "week": str(week)[:10], "kind": kind, "reason": reason, "count": n}
-            )
-    return rows
+from rules.month_report import figures_markdown, metadata_numbers, report_figures
+from rules.settings import BillbridgeConfig
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -73,8 +57,25 @@ def review_exceptions(context: dg.OpExecutionContext, settings: Settings) -> dg.
             "exceptions": total,
             "entities_busy": ", ".join(busy) or "none",
             "review": dg.MetadataValue.md(markdown(rows)),
+            **month_kpis(warehouse, settings, [e for e in settings.entity_ids if e not in busy]),
         },
     )
+
+
+def month_kpis(warehouse: Warehouse, config: BillbridgeConfig, entities: list[str]) -> dict[str, Any]:
+    """The latest month's KPIs (the month report's figures): a markdown table, and each as a number
+    under `kpi/` so the UI plots them from one weekly review to the next."""
+    period = latest_period(warehouse, entities)
+    try:
+        report = month_report(warehouse, config, date.fromisoformat(f"{period}-01"), entities)
+    except duckdb.Error as exc:  # the exceptions above still make the review; the KPIs say why not
+        return {"kpi_period": period, "kpis": f"unavailable: {exc}"}
+    figures = report_figures(report)
+    return {
+        "kpi_period": period,
+        "kpis": dg.MetadataValue.md(figures_markdown(figures)),
+        **{f"kpi/{name}": value for name, value in metadata_numbers(figures).items()},
+    }
 
 
 @dg.job(description="Weekly sync-log review: exceptions per entity and week.")

@@ -33,6 +33,9 @@ def test_weekly_review_tables_exceptions_per_entity_and_week() -> None:
     assert "| 2026-08-31 | uk | quarantine | negative_hours | 2 |" in review
     assert "| 2026-09-07 | uk | quarantine | unknown_project | 1 |" in review
     assert metadata["exceptions"].value == 3
+    # The latest month's KPIs (decision 0034): a table, and each figure a number the UI plots.
+    assert "| corrections per invoice |" in metadata["kpis"].value
+    assert metadata["kpi/uk/invoices"] == dg.MetadataValue.int(0)
 
 
 def test_poll_of_an_unreachable_pm_api_skips_and_keeps_its_cursor() -> None:

@@ -28,6 +28,7 @@ ASSET_KEYS = {
     ("allocation", "project_profitability"),
     ("allocation", "capex_journal_drafts"),
     ("reporting", "ledger_export"),
+    ("reporting", "month_report"),
     ("consolidation", "group_consolidation"),
     ("health", "quarantine_share"),
     ("health", "month_outcome"),
