@@ -12,6 +12,7 @@ import dagster as dg
 from assets.consolidation.group_consolidation import GROUP_CONSOLIDATION
 from assets.consolidation.ledger_export import LEDGER_EXPORT
 from assets.health.outcome_assets import MONTH_OUTCOME, QUARANTINE_SHARE
+from assets.month_report import MONTH_REPORT
 from pipelines.concurrency import ENTITY_TAG
 
 GROUP_TAGS = {ENTITY_TAG: "group"}  # one writer of the group file: group closes queue behind each other
@@ -46,8 +47,12 @@ export_ledger = dg.define_asset_job(
 
 consolidate_group = dg.define_asset_job(
     "consolidate_group",
-    selection=dg.AssetSelection.assets(GROUP_CONSOLIDATION),
+    # The month report closes the month too: written once every entity's month is in, beside the group.
+    selection=dg.AssetSelection.assets(GROUP_CONSOLIDATION, MONTH_REPORT),
     executor_def=dg.in_process_executor,
-    description="Consolidate a month: translate every entity's export, book the translation difference, eliminate.",
+    description=(
+        "Consolidate a month: translate every entity's export, book the translation difference, eliminate; "
+        "then write the month report."
+    ),
     tags=GROUP_TAGS,
 )
