@@ -1,0 +1,95 @@
+"""`billbridge trace` round trip on the demo company (issues #14, #16): a sync through both sandboxes, then an
+invoice back to its time entries, approvals, runs and the person who started them, and one of those entries
+forward to the same invoice line; the sync's spans land in the spans file, carrying the trace id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from resources.warehouse import Warehouse
+from tests.conftest import Sandboxes
+
+pytestmark = pytest.mark.integration
+
+ENTITY, PERIOD = "us", "2026-08"
+
+
+def _trace(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["trace", *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_trace_round_trip_on_the_demo(
+    sandboxes: Sandboxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spans_file = tmp_path / "spans.jsonl"
+    monkeypatch.setenv("BILLBRIDGE_SPANS_FILE", str(spans_file))
+    assert main(["sync", "--entity", ENTITY, "--period", PERIOD]) == 0
+    capsys.readouterr()
+
+    # An invoice line with a time entry behind it, as the warehouse has it.
+    line = (
+        Warehouse()
+        .query(
+            ENTITY,
+            "SELECT s.invoice_number, s.line_no, b.source_id FROM billing.invoice_line_sources s "
+            "JOIN normalized.billable_lines b USING (line_id) WHERE b.source_kind = 'time' "
+            "ORDER BY s.invoice_number, s.line_no, b.source_id LIMIT 1",
+        )
+        .row(0, named=True)
+    )
+    invoice, line_no, entry = line["invoice_number"], line["line_no"], line["source_id"]
+
+    # Back: the invoice line to its entries, with approval, the runs and the person who started them.
+    code, out = _trace(capsys, invoice, "--line", str(line_no), "--json")
+    assert code == 0, out
+    back = json.loads(out)
+    assert back["document"]["invoice_number"] == invoice
+    assert [ln["line_no"] for ln in back["lines"]] == [line_no]
+    sources = back["lines"][0]["sources"]
+    source = next(s for s in sources if s["source_kind"] == "time" and s["source_id"] == entry)
+    assert source["first_seen_approved"] is not None  # the demo's August is approved
+    assert source["billed_version"] is not None
+    assert source["billed_under"].startswith("approved")
+    assert source["approved_by"] == "not stated by the PM system"  # Harvest names no approver
+    assert back["outbox"][0]["status"] == "confirmed" and back["outbox"][0]["external_id"]
+    runs = back["runs"]
+    drafted_by = runs[back["document"]["run_id"]]
+    priced_by = runs[source["run_id"]]
+    assert drafted_by["job"] == "bill_and_post" and priced_by["job"] == "extract_and_normalize"
+    # One sync, one trace: the billing run carries the extraction run's id as its trace id.
+    assert drafted_by["trace_id"] == priced_by["trace_id"] == source["run_id"]
+    assert drafted_by["started_by"] == priced_by["started_by"] != ""
+    assert "not recorded" not in drafted_by["started_by"]
+
+    # The readable form says the same.
+    code, text = _trace(capsys, invoice, "--line", str(line_no))
+    assert code == 0
+    assert f"Invoice {invoice}" in text and f"line {line_no}:" in text
+    assert f"time entry {entry} " in text and "first seen approved" in text
+    assert f"started by {drafted_by['started_by']}" in text
+
+    # Forward: the entry to the same invoice line and the posted document.
+    code, out = _trace(capsys, "--entry", str(entry), "--entity", ENTITY, "--json")
+    assert code == 0, out
+    forward = json.loads(out)
+    assert [(ln["invoice_number"], ln["line_no"]) for ln in forward["lines"]] == [(invoice, line_no)]
+    assert forward["outbox"][0]["document_number"] == invoice
+    assert forward["outbox"][0]["external_id"] == back["outbox"][0]["external_id"]
+
+    # Nothing to trace: one line, exit 1.
+    code, out = _trace(capsys, "BB-NOPE-1")
+    assert code == 1 and out.strip() == "billbridge trace: no invoice BB-NOPE-1 in any entity's warehouse"
+
+    # Spans: extraction, pricing, drafting and posting, each with the sync's trace id.
+    spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
+    names = {s["name"] for s in spans}
+    assert {"extraction", "pricing", "drafting", "posting"} <= names
+    trace_id = source["run_id"]
+    assert {s["attributes"]["billbridge.trace_id"] for s in spans} == {trace_id}
+    assert len({s["context"]["trace_id"] for s in spans}) == 1  # one OpenTelemetry trace
