@@ -117,11 +117,23 @@ def _runs_section(runs: dict[str, Any]) -> list[str]:
     ]
 
 
+def _line_rules(line: dict[str, Any]) -> str:
+    """How the line was priced (an invoice line), or what it corrects (a correction line)."""
+    if "correction_amount" in line:
+        return f"corrects {line['billed_quantity']} billed to {line['current_quantity']} now: {line['correction_amount']}"
+    return (
+        f"rate from {line['rate_source']}, rounding {line['rounding_rule']}, tax rounding "
+        f"{line['tax_rounding_rule']}, rules {line['rule_set_version']}"
+    )
+
+
 def render_invoice(trace: dict[str, Any]) -> list[str]:
     """The backward trace as readable lines."""
     document, runs = trace["document"], trace["runs"]
+    kind = str(document["document_kind"]).replace("_", " ").capitalize()
+    corrects = f" correcting {document['original_number']}" if document["original_number"] else ""
     out = [
-        f"Invoice {document['invoice_number']} ({trace['entity']}, {document['period']}) to "
+        f"{kind} {document['document_number']}{corrects} ({trace['entity']}, {document['period']}) to "
         f"{document['contact_name']}: {document['total']} {document['currency']}, drafted by "
         f"{_run(runs, document['run_id'])}",
         *(f"  posted: {line}" for line in _outbox_lines(trace["outbox"], runs)),
@@ -131,8 +143,7 @@ def render_invoice(trace: dict[str, Any]) -> list[str]:
         out.append(
             f"  line {line['line_no']}: {line['description']}: {line['quantity']} x {line['unit_amount']} = "
             f"{line['line_amount']} + tax {line['tax_amount']} ({line['tax_type']}, account {line['account_code']}; "
-            f"rate from {line['rate_source']}, rounding {line['rounding_rule']}, tax rounding "
-            f"{line['tax_rounding_rule']}, rules {line['rule_set_version']})"
+            f"{_line_rules(line)})"
             + (
                 f"; booked {posted['posted_at']:%Y-%m-%d %H:%M} UTC by {_run(runs, posted['run_id'])}"
                 if posted
@@ -192,7 +203,7 @@ def register(subparsers: Any) -> None:
     trace = subparsers.add_parser(
         "trace", help="an invoice back to its time entries, approvals, runs and people; an entry forward"
     )
-    trace.add_argument("invoice", nargs="?", help="invoice number (e.g. BB-US-202608-...)")
+    trace.add_argument("invoice", nargs="?", help="invoice or correction number (e.g. BB-US-202608-5001-USD)")
     trace.add_argument("--line", type=int, help="only this line of the invoice")
     trace.add_argument("--entry", type=int, help="a time entry or expense id: where it was billed")
     trace.add_argument("--entity", type=entity_id, help="look in this entity only")

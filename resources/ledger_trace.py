@@ -10,6 +10,7 @@ needed: approval is read from `is_closed`, `is_locked` and `locked_reason`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -77,14 +78,38 @@ def approvals(warehouse: Warehouse, entity: str, sources: list[dict[str, Any]]) 
             source["approved_by"] = stated.approved_by
 
 
-def _document(warehouse: Warehouse, entity: str, number: str) -> dict[str, Any] | None:
-    drafts = warehouse.query(
-        entity,
-        "SELECT invoice_number, entity, period, contact_name, currency, invoice_date, total, rule_set_version, "
-        "run_id FROM billing.invoice_drafts WHERE invoice_number = ?",
-        [number],
-    )
-    return _rows(drafts)[0] if drafts.height else None
+@dataclass(frozen=True)
+class _DocumentReads:
+    """Where one kind of document keeps its header, its lines and each line's normalized lines."""
+
+    header: str  # selects the header by number (one parameter)
+    lines: str  # `{where}` on alias l
+    sources: str  # `{where}` on alias s
+    number_column: str
+
+
+_INVOICES = _DocumentReads(
+    header="SELECT invoice_number AS document_number, 'invoice' AS document_kind, NULL AS original_number, entity, "
+    "period, contact_name, currency, invoice_date AS document_date, total, rule_set_version, run_id "
+    "FROM billing.invoice_drafts WHERE invoice_number = ?",
+    lines=f"SELECT {_LINE_COLUMNS} FROM billing.invoice_draft_lines AS l WHERE {{where}} ORDER BY line_no",
+    sources=f"SELECT {_SOURCE_COLUMNS} FROM billing.invoice_line_sources AS s "
+    "JOIN normalized.billable_lines AS b USING (line_id) WHERE {where} ORDER BY s.line_no, b.line_id",
+    number_column="invoice_number",
+)
+# A correction line draws on the lines its invoice line's group holds now (`current_line_ids`).
+_CORRECTIONS = _DocumentReads(
+    header="SELECT document_number, document_kind, original_number, entity, period, contact_name, currency, "
+    "document_date, total, rule_set_version, run_id FROM billing.correction_documents WHERE document_number = ?",
+    lines="SELECT l.line_no, l.description, l.quantity, l.unit_amount, l.line_amount, l.tax_type, l.tax_amount, "
+    "l.account_code, c.billed_quantity, c.current_quantity, c.correction_amount "
+    "FROM billing.correction_document_lines AS l LEFT JOIN billing.correction_sources AS c "
+    "USING (document_number, line_no) WHERE {where} ORDER BY l.line_no",
+    sources=f"SELECT {_SOURCE_COLUMNS} FROM (SELECT document_number, line_no, unnest(current_line_ids) AS line_id "
+    "FROM billing.correction_sources) AS s JOIN normalized.billable_lines AS b USING (line_id) "
+    "WHERE {where} ORDER BY s.line_no, b.line_id",
+    number_column="document_number",
+)
 
 
 def _outbox(warehouse: Warehouse, entity: str, numbers: list[str]) -> list[dict[str, Any]]:
@@ -115,34 +140,32 @@ def _with_runs(warehouse: Warehouse, entity: str, trace: dict[str, Any], run_ids
     return trace
 
 
+def _where(reads: _DocumentReads, alias: str, number: str, line_no: int | None) -> tuple[str, list[Any]]:
+    if line_no is None:
+        return f"{alias}.{reads.number_column} = ?", [number]
+    return f"{alias}.{reads.number_column} = ? AND {alias}.line_no = ?", [number, line_no]
+
+
 def trace_invoice(
     warehouse: Warehouse, entity: str, number: str, line_no: int | None = None
 ) -> dict[str, Any] | None:
-    """The invoice (or its line `line_no`) back to its sources, approvals, runs and people; None when the
-    entity has no such invoice."""
-    document = _document(warehouse, entity, number)
-    if document is None:
-        return None
-    where = "invoice_number = ?"
-    params: list[Any] = [number]
-    if line_no is not None:
-        where += " AND line_no = ?"
-        params.append(line_no)
-    lines = _rows(
-        warehouse.query(
-            entity,
-            f"SELECT {_LINE_COLUMNS} FROM billing.invoice_draft_lines WHERE {where} ORDER BY line_no",
-            params,
-        )
-    )
-    sources = _rows(
-        warehouse.query(
-            entity,
-            f"SELECT {_SOURCE_COLUMNS} FROM billing.invoice_line_sources AS s JOIN normalized.billable_lines AS b "
-            f"USING (line_id) WHERE s.{where.replace(' AND ', ' AND s.')} ORDER BY s.line_no, b.line_id",
-            params,
-        )
-    )
+    """The invoice or correction (or its line `line_no`) back to its sources, approvals, runs and people;
+    None when the entity has no such document."""
+    for reads in (_INVOICES, _CORRECTIONS):
+        headers = _rows(warehouse.query(entity, reads.header, [number]))
+        if headers:
+            return _trace_document(warehouse, entity, reads, headers[0], line_no)
+    return None
+
+
+def _trace_document(
+    warehouse: Warehouse, entity: str, reads: _DocumentReads, document: dict[str, Any], line_no: int | None
+) -> dict[str, Any]:
+    number = document["document_number"]
+    where, params = _where(reads, "l", number, line_no)
+    lines = _rows(warehouse.query(entity, reads.lines.format(where=where), params))
+    where, params = _where(reads, "s", number, line_no)
+    sources = _rows(warehouse.query(entity, reads.sources.format(where=where), params))
     approvals(warehouse, entity, sources)
     posted = _posted_lines(warehouse, entity, number)
     for line in lines:

@@ -106,3 +106,10 @@ def span(
         name, context=_parent(trace_id), attributes={**(attributes or {}), TRACE_ATTRIBUTE: trace_id}
     ) as current:
         yield current
+
+
+def flush(config: TelemetryConfig) -> bool:
+    """Export every finished span now (a batch to the endpoint is otherwise sent every few seconds and
+    when the process exits); True when nothing is left waiting."""
+    export = SpanExport.of(config)
+    return _provider(export).force_flush() if export.on else True

@@ -1,16 +1,21 @@
 """`billbridge trace` round trip on the demo company (issues #14, #16): a sync through both sandboxes, then an
 invoice back to its time entries, approvals, runs and the person who started them, and one of those entries
-forward to the same invoice line; the sync's spans land in the spans file, carrying the trace id."""
+forward to the same invoice line; the sync's spans land in the spans file, carrying the trace id, and
+reach an OTLP/HTTP endpoint when one is configured."""
 
 from __future__ import annotations
 
 import json
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
 
 import pytest
 
 from pipelines.cli import main
+from resources.telemetry import flush, span
 from resources.warehouse import Warehouse
+from rules.settings import TelemetryConfig
 from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration
@@ -49,7 +54,7 @@ def test_trace_round_trip_on_the_demo(
     code, out = _trace(capsys, invoice, "--line", str(line_no), "--json")
     assert code == 0, out
     back = json.loads(out)
-    assert back["document"]["invoice_number"] == invoice
+    assert back["document"]["document_number"] == invoice
     assert [ln["line_no"] for ln in back["lines"]] == [line_no]
     sources = back["lines"][0]["sources"]
     source = next(s for s in sources if s["source_kind"] == "time" and s["source_id"] == entry)
@@ -93,3 +98,34 @@ def test_trace_round_trip_on_the_demo(
     trace_id = source["run_id"]
     assert {s["attributes"]["billbridge.trace_id"] for s in spans} == {trace_id}
     assert len({s["context"]["trace_id"] for s in spans}) == 1  # one OpenTelemetry trace
+
+
+def test_spans_reach_an_otlp_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real OTLP/HTTP receiver on loopback gets the span, protobuf-encoded, at /v1/traces."""
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("BILLBRIDGE_SPANS_FILE", raising=False)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+    try:
+        with span("posting", "webhook:evt-otlp", TelemetryConfig(), {"billbridge.entity": "us"}):
+            pass
+        assert flush(TelemetryConfig())
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(path, body)] = received
+    assert path == "/v1/traces"
+    assert b"posting" in body and b"webhook:evt-otlp" in body
