@@ -1,21 +1,27 @@
 """`billbridge trace` round trip on the demo company (issues #14, #16): a sync through both sandboxes, then an
 invoice back to its time entries, approvals, runs and the person who started them, and one of those entries
 forward to the same invoice line; the sync's spans land in the spans file, carrying the trace id, and
-reach an OTLP/HTTP endpoint when one is configured."""
+reach an OTLP/HTTP endpoint when one is configured; a webhook run's event id reaches every row it writes."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from threading import Thread
 
+import dagster as dg
 import pytest
 
+from assets.partitions import day_key
 from pipelines.cli import main
+from pipelines.concurrency import entity_tags
+from pipelines.definitions import current_definitions
 from resources.telemetry import flush, span
 from resources.warehouse import Warehouse
 from rules.settings import TelemetryConfig
+from rules.tracing import webhook_trace
 from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration
@@ -129,3 +135,30 @@ def test_spans_reach_an_otlp_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     [(path, body)] = received
     assert path == "/v1/traces"
     assert b"posting" in body and b"webhook:evt-otlp" in body
+
+
+def test_a_webhook_run_carries_its_event_to_every_row_it_writes(sandboxes: Sandboxes) -> None:
+    """The PM change's event id, as the webhook sensor tags the run, joins every raw version and priced line
+    the run wrote (through trace.runs), with who started the run."""
+    tags = {**entity_tags(ENTITY, "webhook"), **webhook_trace(["evt-0001", "evt-0002"])}
+    with dg.instance_for_test() as instance:
+        result = (
+            current_definitions()
+            .resolve_job_def("extract_and_normalize")
+            .execute_in_process(
+                instance=instance, tags=tags, partition_key=str(day_key(ENTITY, date(2026, 8, 3)))
+            )
+        )
+    assert result.success
+    warehouse = Warehouse()
+    joined = {
+        table: warehouse.query(
+            ENTITY,
+            f"SELECT DISTINCT t.trace_id, t.events, t.source, t.started_by FROM {table} AS r "
+            "JOIN trace.runs AS t USING (run_id) WHERE r.run_id = ?",
+            [result.run_id],
+        ).rows()
+        for table in ("raw.record_versions", "normalized.billable_lines")
+    }
+    expected = [("webhook:evt-0001", "evt-0001,evt-0002", "webhook", tags["billbridge/started_by"])]
+    assert joined == {"raw.record_versions": expected, "normalized.billable_lines": expected}
