@@ -13,6 +13,7 @@ import dagster as dg
 
 from pipelines.concurrency import SOURCE_TAG, STARTED_BY_TAG
 from resources.audit_log import AuditEvent, AuditLog
+from rules.tracing import trace_id_of
 
 
 def run_event(run: dg.DagsterRun, outcome: str) -> AuditEvent:
@@ -23,7 +24,11 @@ def run_event(run: dg.DagsterRun, outcome: str) -> AuditEvent:
         action=f"run.{run.job_name}",
         target=tags.get("dagster/partition", "") or tags.get("billbridge/entity", ""),
         outcome=outcome,
-        detail={"run_id": run.run_id, "source": tags.get(SOURCE_TAG, "ui")},
+        detail={
+            "run_id": run.run_id,
+            "source": tags.get(SOURCE_TAG, "ui"),
+            "trace_id": trace_id_of(tags, run.run_id),
+        },
     )
 
 

@@ -53,9 +53,13 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "migrate": Permission.MANAGE_ACCESS,  # rewrites every warehouse file's layout: an admin's step
     "schemas.check": OPEN,  # compares the repository's schema files; reads no data
     "schemas.snapshot": Permission.CHANGE_MAPPING,  # records a release's table and payload shapes
+    "trace": Permission.VIEW,  # reads entries, names and approvals: audited as a view
 }
 # Arguments worth naming in an audit entry (never a secret: none of these carry one).
-TARGET_ARGUMENTS = ("entity", "period", "month", "id", "ids", "out", "connection", "reason", "user", "person")
+TARGET_ARGUMENTS = (
+    "entity", "period", "month", "id", "ids", "out", "connection", "reason", "user", "person",
+    "invoice", "line", "entry",
+)  # fmt: skip
 
 
 def command_name(args: argparse.Namespace) -> str:

@@ -13,13 +13,15 @@ from __future__ import annotations
 from resources.access_config import current_identity
 from resources.identity import IdentityProblem
 
+# Who started a run and why (the audit trail), and the trace it belongs to: named in rules/tracing.py,
+# where the assets that record runs read them too.
+from rules.tracing import SOURCE_TAG as SOURCE_TAG
+from rules.tracing import STARTED_BY_TAG as STARTED_BY_TAG
+from rules.tracing import TRACE_TAG as TRACE_TAG
+
 ENTITY_TAG = "billbridge/entity"
 DAGSTER_ENTITY_TAG = "dagster/partition/entity"
-SOURCE_TAG = "billbridge/source"
 CORRECTION_TAG = "billbridge/correction"
-STARTED_BY_TAG = (
-    "billbridge/started_by"  # the person (or the daemon's account) behind the run: the audit trail
-)
 
 
 def started_by() -> str:

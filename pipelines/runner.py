@@ -19,7 +19,7 @@ import dagster as dg
 
 from assets.health.states import days_outcome, month_outcome, posting_stop_reason
 from assets.partitions import DaySlice, MonthSlice, day_key, month_key
-from pipelines.concurrency import entity_tags
+from pipelines.concurrency import TRACE_TAG, entity_tags
 from pipelines.failures import explain
 from pipelines.jobs import GROUP_TAGS
 from pipelines.orphans import process_tags
@@ -169,16 +169,22 @@ def extract_month(
 
 
 def bill_month(
-    instance: dg.DagsterInstance, defs: dg.Definitions, entity: str, month: date, settings: RunSettings
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    entity: str,
+    month: date,
+    settings: RunSettings,
+    trace_id: str = "",
 ) -> RunOutcome:
-    """Billing-to-posting for the entity-month, then what keeps the month from being done."""
+    """Billing-to-posting for the entity-month, then what keeps the month from being done; `trace_id`:
+    the extraction run's id, so both runs of one sync are one trace (docs/decisions/0036)."""
     key = month_key(entity, month)
     rerate = {"config": {"rerate_fx": settings.rerate_fx}}
     result, error, seconds = _execute(
         instance,
         defs.resolve_job_def("bill_and_post"),
         settings,
-        entity_tags(entity, "runner"),
+        {**entity_tags(entity, "runner"), **({TRACE_TAG: trace_id} if trace_id else {})},
         {"ops": {"billing__invoice_drafts": rerate, "billing__intercompany_charges": rerate}},
         partition_key=str(key),
     )
@@ -205,7 +211,11 @@ def sync_month(
     extracted = extract_month(instance, defs, entity, month, settings)
     if extracted is not None and not extracted.success:
         return [extracted]
-    return [*([extracted] if extracted else []), bill_month(instance, defs, entity, month, settings)]
+    trace_id = extracted.run_id if extracted else ""
+    return [
+        *([extracted] if extracted else []),
+        bill_month(instance, defs, entity, month, settings, trace_id),
+    ]
 
 
 def close_group(

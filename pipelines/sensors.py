@@ -42,6 +42,7 @@ from rules.pm_events import ACCEPTED, CORRECTION
 from rules.pm_payloads import canonical_payload
 from rules.routing import EntityRoutes, route_record
 from rules.settings import BillbridgeConfig, OrchestrationConfig
+from rules.tracing import webhook_trace
 
 POSTED_ASSET = dg.AssetKey(["posting", "posted_invoices"])
 POLLED_KINDS = ("time_entries", "expenses")
@@ -87,6 +88,8 @@ def run_requests(
     corrections: list[Change] = []
     for entity, day in sorted({(c.entity, c.day) for c in fresh}):
         tags = entity_tags(entity, source)
+        # A webhook's run carries its events' ids as its trace id; a poll's run is its own trace.
+        tags.update(webhook_trace(c.event_id for c in fresh if (c.entity, c.day) == (entity, day)))
         if str(month_key(entity, _month_of(day))) in invoiced:
             tags[CORRECTION_TAG] = "true"
             corrections += [c for c in fresh if (c.entity, c.day) == (entity, day)]
@@ -121,6 +124,7 @@ def webhook_tick(
             e.content_hash or "",
             e.entity or "",
             day,
+            e.event_id,
         )
         for e in events
         if e.status == ACCEPTED and e.entity

@@ -80,7 +80,8 @@ def _run_entity(
         if extracted is not None and not extracted.success:
             progress.skip("the extraction failed")
             continue
-        billed = runner.bill_month(instance, defs, entity, month, request.settings)
+        trace_id = extracted.run_id if extracted else ""  # the sync's billing is the extraction's trace
+        billed = runner.bill_month(instance, defs, entity, month, request.settings, trace_id)
         progress.end(billed)
         report.outcomes.append(billed)
 

@@ -86,6 +86,7 @@ class Change:
     content_hash: str
     entity: str
     day: str
+    event_id: str = ""  # the webhook event that announced it (none for a polled change): the trace id
 
 
 def default_inbox_path() -> Path:

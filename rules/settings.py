@@ -297,6 +297,18 @@ class OrchestrationConfig(_Strict):
         return self
 
 
+class TelemetryConfig(_Strict):
+    """OpenTelemetry spans for extraction, pricing, drafting and posting (docs/decisions/0036): off unless
+    one of these is set (or OTEL_EXPORTER_OTLP_ENDPOINT / BILLBRIDGE_SPANS_FILE in the environment)."""
+
+    spans_file: str = Field(default="", description="append each finished span as a JSON line to this file")
+    otlp_endpoint: str = Field(
+        default="",
+        pattern=r"^(https?://.+)?$",
+        description="OTLP/HTTP collector base URL, e.g. http://host:4318",
+    )
+
+
 class BillbridgeConfig(_Strict):
     """The whole configuration: entities plus the mapping document they bill by."""
 
@@ -309,6 +321,7 @@ class BillbridgeConfig(_Strict):
     unclaimed_records_entity: EntityId
     entities: list[EntityConfig] = Field(min_length=1)
     orchestration: OrchestrationConfig = OrchestrationConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
     source_path: str = ""
     content_hash: str = ""
 

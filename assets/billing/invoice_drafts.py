@@ -9,6 +9,7 @@ from assets.gate import CheckGate, blocking_checks
 from assets.normalized.billable_lines import BILLABLE_LINES, FxRerun
 from assets.partitions import Partitions, days_to_month, month_slices
 from assets.reporting import money_totals, preview
+from assets.tracing import traced_step
 from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, RetainerBalances, validate
 from resources.configuration import Settings
 from resources.fx import EcbRates
@@ -68,15 +69,17 @@ def draft_months(
             )
         except RetainerPeriodMissing as exc:
             raise dg.Failure(description=f"{part.label()}: {exc}") from None
-        drafts = draft_invoices(
-            lines,
-            DraftingContext(
-                entity, part.month, part.month_end, snapshot, context.run.run_id,
-                pinned_rates=None if config.rerate_fx else pinned_rates(warehouse, part.entity, invoice_day),
-                retainers=accounts,
-            ),
-            BillingRules.of(settings),
-        )  # fmt: skip
+        with traced_step(context, warehouse, settings, "drafting", part) as step:
+            drafts = draft_invoices(
+                lines,
+                DraftingContext(
+                    entity, part.month, part.month_end, snapshot, context.run.run_id,
+                    pinned_rates=None if config.rerate_fx else pinned_rates(warehouse, part.entity, invoice_day),
+                    retainers=accounts,
+                ),
+                BillingRules.of(settings),
+            )  # fmt: skip
+            step.set_attribute("billbridge.invoices", drafts.invoices.height)
         # The write gate: wrong money never reaches the table, whatever the checks below say.
         invoices = validate(InvoiceDrafts, drafts.invoices)
         draft_lines = validate(InvoiceDraftLines, drafts.lines)

@@ -9,6 +9,7 @@ from assets.gate import CheckGate, blocking_checks, conforms
 from assets.partitions import Partitions, day_slices
 from assets.raw.pm_extracts import RAW_KEYS
 from assets.reporting import money_totals, preview
+from assets.tracing import traced_step
 from checks.schemas import BillableLines, Quarantine
 from resources.configuration import Settings
 from resources.fx import EcbRates
@@ -82,9 +83,12 @@ def normalize_days(
         )
         # Rerunning days reuses the rates they were first priced with, unless the run re-rates.
         pinned = None if config.rerate_fx else pinned_rates(warehouse, part.entity, days)
-        result = normalize_lines(
-            raw_time, raw_expenses, directory, entity, settings, snapshot, context.run.run_id, pinned
-        )
+        with traced_step(context, warehouse, settings, "pricing", part) as step:
+            result = normalize_lines(
+                raw_time, raw_expenses, directory, entity, settings, snapshot, context.run.run_id, pinned
+            )
+            step.set_attribute("billbridge.lines", result.lines.height)
+            step.set_attribute("billbridge.quarantined", result.quarantine.height)
         lines, quarantine = result.lines, result.quarantine
         # The write gate: nothing reaches the tables unless every row passes the schema.
         outcomes = {

@@ -15,6 +15,7 @@ from assets.gate import CheckGate, blocking_checks
 from assets.partitions import Partitions, month_slices
 from assets.posting.outbox import post_period
 from assets.reporting import money_totals, preview
+from assets.tracing import traced_step
 from resources.configuration import Settings
 from resources.outbox.sources import DocumentSources
 from resources.warehouse import Warehouse
@@ -65,15 +66,18 @@ def post_months(
     statuses: list[str] = []  # kill switch, another run's claim, daily limit or open circuit
     for part in month_slices(context):
         entity = settings.entity(part.entity)
-        outcome = post_period(
-            entity,
-            part.period,
-            warehouse,
-            xero,
-            context.run.run_id,
-            sources=document_sources,
-            log=context.log,  # type: ignore[arg-type]
-        )
+        with traced_step(context, warehouse, settings, "posting", part) as step:
+            outcome = post_period(
+                entity,
+                part.period,
+                warehouse,
+                xero,
+                context.run.run_id,
+                sources=document_sources,
+                log=context.log,  # type: ignore[arg-type]
+            )
+            step.set_attribute("billbridge.posted_new", len(outcome.posted_new))
+            step.set_attribute("billbridge.already_posted", len(outcome.already_posted))
         for status in (
             outcome.skipped,
             outcome.blocked_by and f"another run holds the claim: {outcome.blocked_by}",

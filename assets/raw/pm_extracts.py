@@ -13,6 +13,7 @@ from assets.raw.raw_checks import (
     raw_check_specs,
     raw_outcomes,
 )
+from assets.tracing import traced_step
 from resources.configuration import Settings
 from resources.harvest import HarvestClient
 from resources.raw_extraction import ExtractionCounts, extract_list
@@ -98,7 +99,10 @@ def extract_days(
     parts: list[dict[str, ExtractionCounts]] = []
     logged: dict[dg.AssetKey, dict[str, list[tuple[bool, str]]]] = {key: {} for key in LISTS}
     for part in day_slices(context):
-        counts = extract_slice(harvest, warehouse, part, context.run.run_id, routes)
+        with traced_step(context, warehouse, settings, "extraction", part) as step:
+            counts = extract_slice(harvest, warehouse, part, context.run.run_id, routes)
+            step.set_attribute("billbridge.records", sum(c.records for c in counts.values()))
+            step.set_attribute("billbridge.new_versions", sum(c.new_versions for c in counts.values()))
         parts.append(counts)
         for key, checks in _checks(warehouse, part, counts, context.run.run_id).items():
             for name, outcome in checks.items():

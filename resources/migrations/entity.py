@@ -109,6 +109,16 @@ CREATE TABLE IF NOT EXISTS posting.outbox_lines (
 );
 """
 
+# Every run that wrote the file, with its trace id and who started it (docs/decisions/0036).
+RUN_TRACES = """
+CREATE SCHEMA IF NOT EXISTS trace;
+CREATE TABLE IF NOT EXISTS trace.runs (
+    run_id VARCHAR NOT NULL PRIMARY KEY, trace_id VARCHAR NOT NULL, entity VARCHAR NOT NULL,
+    job VARCHAR NOT NULL, partition VARCHAR NOT NULL, source VARCHAR NOT NULL, started_by VARCHAR NOT NULL,
+    events VARCHAR NOT NULL, recorded_at TIMESTAMPTZ NOT NULL
+);
+"""
+
 ENTITY_MIGRATIONS = Chain(
     "entity",
     (
@@ -130,5 +140,6 @@ ENTITY_MIGRATIONS = Chain(
         Migration(3, "billable lines without line rounding columns", sql=DROP_LINE_ROUNDING),
         Migration(4, "reconciliation tables", sql=RECONCILIATION_DDL),
         Migration(5, "outbox settle_after and outbox lines", sql=OUTBOX_STATES),
+        Migration(6, "run traces", sql=RUN_TRACES),
     ),
 )

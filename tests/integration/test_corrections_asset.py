@@ -24,6 +24,7 @@ from assets.partitions import Partitions, month_key
 from pipelines.report import entity_summary, format_table
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from resources.fx import EcbRates
+from resources.ledger_trace import trace_entry, trace_invoice
 from resources.warehouse import Warehouse, append
 from resources.xero import XeroClient
 from rules.normalizing import normalize_lines
@@ -183,6 +184,22 @@ def test_edits_after_posting_become_a_credit_note_and_a_supplementary_invoice(
             (f"{INVOICE}-CN1", 2, D("-480.00"), 0),
             (f"{INVOICE}-S1", 1, D("142.50"), 1),
         ]
+        # `billbridge trace` reads the same (docs/decisions/0036): CN1's line 1 back to entry 1 as it is now,
+        # and entry 1 forward to its invoice line and the credit note line drawing on it.
+        back = trace_invoice(warehouse, "uk", f"{INVOICE}-CN1", 1)
+        assert back is not None and back["document"]["original_number"] == INVOICE
+        [line] = back["lines"]
+        assert (line["billed_quantity"], line["current_quantity"], line["correction_amount"]) == (
+            D("10"), D("8"), D("-190.00"),
+        )  # fmt: skip
+        assert [(s["source_kind"], s["source_id"]) for s in line["sources"]] == [("time", 1)]
+        forward = trace_entry(warehouse, "uk", 1)
+        assert forward is not None
+        assert [(ln["invoice_number"], ln["line_no"]) for ln in forward["lines"]] == [(INVOICE, 1)]
+        touching = [
+            (c["document_number"], c["line_no"]) for c in forward["corrections"] if c["touches_entry"]
+        ]
+        assert touching == [(f"{INVOICE}-CN1", 1)]
         event = second.asset_materializations_for_node("billing__correction_drafts")[0]
         metadata = {k: v.value for k, v in event.metadata.items()}
         assert metadata["credit_notes"] == 1 and metadata["supplementary_invoices"] == 1

@@ -91,6 +91,10 @@ def test_signed_webhooks_are_stored_once_and_coalesced_into_one_request_per_day(
         keys = sorted(r.partition_key for r in result.run_requests)
         assert keys == sorted([_key("uk", uk_day), _key("us", us_entry["spent_date"])])
         assert {r.tags["billbridge/entity"] for r in result.run_requests} == {"uk", "us"}
+        # Each run is traced by the webhook events behind it (docs/decisions/0036): three for the uk day.
+        uk_run = next(r for r in result.run_requests if r.partition_key == _key("uk", uk_day))
+        events = uk_run.tags["billbridge/trace_events"].split(",")
+        assert len(events) == 3 and uk_run.tags["billbridge/trace_id"] == f"webhook:{events[0]}"
         again = _tick(pm_webhook_inbox, instance, result.cursor)
         assert not again.run_requests and "no new events" in str(again.skip_message)
 
@@ -142,6 +146,7 @@ def test_poll_catches_a_back_dated_edit_at_the_cursor_second_and_the_webhook_doe
     with dg.instance_for_test() as instance:
         polled = _tick(pm_updated_since_poll, instance, cursor, harvest=harvest)
         assert _key("de", entry["spent_date"]) in {r.partition_key for r in polled.run_requests}
+        assert not any("billbridge/trace_id" in r.tags for r in polled.run_requests)  # its own run's trace
         # The webhook for the same change arrives too: already requested, so nothing more.
         pushed = _tick(pm_webhook_inbox, instance, None)
         assert not pushed.run_requests

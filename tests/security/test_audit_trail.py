@@ -151,4 +151,4 @@ def test_a_run_started_by_the_cli_is_audited_with_who_started_it() -> None:
         audit_finished_runs(context)
     [entry] = [e for e in AuditLog().entries() if e["action"] == "run.weekly_review"]
     assert entry["actor"] == f"{os_user()} (os)" and entry["outcome"] == "ok"
-    assert entry["detail"] == {"run_id": result.run_id, "source": "runner"}
+    assert entry["detail"] == {"run_id": result.run_id, "source": "runner", "trace_id": result.run_id}
