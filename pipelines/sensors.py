@@ -35,9 +35,12 @@ from assets.partitions import Partitions, day_key, month_key
 from pipelines.concurrency import CORRECTION_TAG, ENTITY_TAG, entity_tags
 from pipelines.failures import alert_text, run_failure_line
 from pipelines.jobs import GROUP_TAGS, extract_and_normalize
+from resources.alerts import page_oncall
 from resources.event_inbox import Change, EventInbox
 from resources.harvest import HarvestClient
 from resources.http_retry import ServiceUnreachableError
+from rules.alert_payloads import Alert
+from rules.outcomes import RUNBOOKS, runbook_for
 from rules.pm_events import ACCEPTED, CORRECTION
 from rules.pm_payloads import canonical_payload
 from rules.routing import EntityRoutes, route_record
@@ -267,12 +270,28 @@ def alert(context: dg.RunFailureSensorContext, orchestration: OrchestrationConfi
     webhook_url = orchestration.alert_webhook_url
     message = failure_message(context.dagster_run, error)
     context.log.error(message["text"])
+    # A failed run pages on-call too (PagerDuty/Opsgenie, when configured), one incident per job and partition.
+    paged = page_oncall(run_failure_alert(message, orchestration.runbook_base_url), orchestration)
+    if paged:
+        context.log.error(paged)
     if not webhook_url:
         return
     try:
         httpx.post(webhook_url, json=message, timeout=10.0).raise_for_status()
     except httpx.HTTPError as exc:  # the alert channel being down must not hide the alert
         context.log.error(f"alert webhook {webhook_url} failed: {exc}; the alert is in this log")
+
+
+def run_failure_alert(message: dict[str, str], runbook_base: str) -> Alert:
+    """The failed run's alert for the on-call route: an ERROR, deduplicated per job, entity and partition."""
+    runbook = runbook_for(message["error"])
+    return Alert(
+        summary=message["text"],
+        severity="ERROR",
+        dedup_key=f"billbridge/run-failed/{message['job']}/{message['entity']}/{message['partition']}",
+        runbook_url=f"{runbook_base}{RUNBOOKS[runbook]}" if runbook else runbook_base,
+        details={k: message[k] for k in ("job", "entity", "partition", "run_id")},
+    )
 
 
 # The group close: a month is consolidated when every entity's ledger export for it exists and one

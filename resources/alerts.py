@@ -37,11 +37,19 @@ def send_alert(
     failures: list[str | None] = []
     if orchestration.alert_webhook_url:
         failures.append(_post(orchestration.alert_webhook_url, webhook_body(alert)))
-    route = orchestration.oncall
-    if route.url:
-        key = environ.get(route.key_variable, "")
-        if route.format == "pagerduty":
-            failures.append(_post(route.url, pagerduty_event(alert, key)))
-        else:
-            failures.append(_post(route.url, opsgenie_alert(alert), {"Authorization": f"GenieKey {key}"}))
+    failures.append(page_oncall(alert, orchestration, environ))
     return [f for f in failures if f]
+
+
+def page_oncall(
+    alert: Alert, orchestration: OrchestrationConfig, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Deliver `alert` to the on-call route alone (when one is configured); the failure as a line, or None."""
+    environ = os.environ if environ is None else environ
+    route = orchestration.oncall
+    if not route.url:
+        return None
+    key = environ.get(route.key_variable, "")
+    if route.format == "pagerduty":
+        return _post(route.url, pagerduty_event(alert, key))
+    return _post(route.url, opsgenie_alert(alert), {"Authorization": f"GenieKey {key}"})

@@ -22,6 +22,7 @@ from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from resources.event_inbox import EventInbox
 from resources.harvest import HarvestClient
 from resources.http_server import JsonHTTPServer, Request, Response
+from rules.health_settings import OnCallRoute
 from rules.pm_events import SIGNATURE_HEADER, sign
 from sandbox.webhooks import WebhookSender
 from tests.conftest import Sandboxes
@@ -187,14 +188,21 @@ def test_a_failed_run_alerts_with_entity_partition_and_run(
     sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     received: list[dict[str, Any]] = []
+    paged: list[dict[str, Any]] = []
 
     def collect(alert: Request) -> Response:
-        received.append(alert.json())
+        (paged if alert.path.endswith("/pager") else received).append(alert.json())
         return Response(200, {"ok": True})
 
+    monkeypatch.setenv("BILLBRIDGE_ONCALL_KEY", "routing-key-1")
     with JsonHTTPServer(collect) as alerts:
         demo = load_config(DEFAULT_CONFIG_PATH)
-        orchestration = demo.orchestration.model_copy(update={"alert_webhook_url": f"{alerts.url}/alerts"})
+        orchestration = demo.orchestration.model_copy(
+            update={
+                "alert_webhook_url": f"{alerts.url}/alerts",
+                "oncall": OnCallRoute(url=f"{alerts.url}/pager", format="pagerduty"),
+            }
+        )
         alerting = build_definitions(demo.model_copy(update={"orchestration": orchestration}))
         alert_on_run_failure = alerting.resolve_sensor_def("alert_on_run_failure")
         monkeypatch.setenv("HARVEST_ACCESS_TOKEN", "revoked-token")  # every PM call answers 401
@@ -218,6 +226,11 @@ def test_a_failed_run_alerts_with_entity_partition_and_run(
     [alert] = received
     assert (alert["entity"], alert["partition"], alert["run_id"]) == ("uk", str(key), result.run_id)
     assert "entity uk" in alert["text"] and result.run_id in alert["text"]
+    # The same failure pages on-call once, as a PagerDuty trigger deduplicated per job, entity and partition.
+    [page] = paged
+    assert (page["routing_key"], page["event_action"]) == ("routing-key-1", "trigger")
+    assert page["dedup_key"] == f"billbridge/run-failed/extract_and_normalize/uk/{key}"
+    assert page["payload"]["severity"] == "error" and result.run_id in page["payload"]["summary"]
 
 
 def test_wrong_path_and_oversized_bodies_are_refused_and_store_nothing(inbox_server: Any) -> None:
