@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from assets.posting.posting_pass import crash_point
 from resources.harvest_invoices import HarvestInvoices, LookupFailed, OutcomeUnknown, Refused, amount_of
 from resources.pm_write_back_store import WriteBackStore, booked_documents
 from resources.warehouse import Warehouse
@@ -68,6 +69,7 @@ class WriteBackPass:
         except OutcomeUnknown as exc:
             self.outcome.in_doubt.append(row.document_number)
             return self.store.save(wb.in_doubt(sent, str(exc)))[0]
+        crash_point("pm_write_back_created")  # test hook: killed with the answer in hand, not stored
         self.outcome.created.append(row.document_number)
         return self.store.save(wb.found(sent, str(created["id"]), amount_of(created)))[0]
 

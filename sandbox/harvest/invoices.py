@@ -377,4 +377,6 @@ def _json(status: int, body: Any) -> Response:
 
 
 def _error(status: int, message: str) -> Response:
+    if status == 404:  # as every other resource of the sandbox answers it
+        return _json(404, {"error": "not_found", "error_description": message})
     return _json(status, {"code": status, "message": message})

@@ -11,6 +11,10 @@ posting.posted_lines). Amounts are written out by hand.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +29,7 @@ from assets.billing.invoice_drafts import build_invoice_drafts
 from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import Partitions, month_key
 from assets.posting.outbox import post_period
+from assets.posting.posting_pass import CRASH_ENV
 from assets.posting.write_back_pass import write_back_period
 from resources.configuration import current_config
 from resources.fx import EcbRates
@@ -46,6 +51,19 @@ PERIOD = "2026-08"
 INVOICE = "BB-UK-202608-5101-GBP"
 PAYMENT = "BB-UK-202609-PAY-0a1b2c3d4e5f-1"
 CREDIT = f"{INVOICE}-C1"
+REPO = Path(__file__).resolve().parents[2]
+CHILD = """
+import sys
+from assets.posting.write_back_pass import write_back_period
+from resources.configuration import current_config
+from resources.harvest import HarvestClient
+from resources.harvest_invoices import HarvestInvoices
+from resources.warehouse import Warehouse
+url, home = sys.argv[1:3]
+entity = current_config().entity("uk").model_copy(update={"pm_write_back": True})
+client = HarvestClient(base_url=url, account_id="100001", access_token="demo-harvest-token")
+write_back_period(entity, "2026-08", Warehouse(home=home), HarvestInvoices(client), "killed-run")
+"""
 RATES = fx_snapshot({day: {"USD": "1.25", "GBP": "0.8"} for day in (date(2026, 7, 31), date(2026, 8, 31))})
 LOCKED = "Item Invoiced and Locked for this Time Period"
 
@@ -220,6 +238,20 @@ def test_a_lost_answer_is_settled_by_the_look_up_never_by_a_second_create(world:
     assert world.write_back("2026-09", run_id="wb-3").found_by_lookup == [PAYMENT]
     [invoice] = world.harvest.invoices.invoices
     assert len(world.harvest.invoices.payments[invoice["id"]]) == 1 and world.posts() == 0
+
+
+def test_a_run_killed_with_the_answer_in_hand_leaves_one_invoice_after_the_rerun(world: World) -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, world.harvest.url, world.warehouse.home],
+        env={**os.environ, CRASH_ENV: "pm_write_back_created", "PYTHONPATH": str(REPO)},
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert world.rows()[0][:2] == (INVOICE, "sent") and world.posts() == 1
+    rerun = world.write_back(run_id="after-the-kill")
+    assert rerun.found_by_lookup == [INVOICE] and rerun.created == [] and world.posts() == 1
+    assert [i["number"] for i in world.harvest.invoices.invoices] == [INVOICE]
+    assert world.rows() == [(INVOICE, "written", D("480"), True)]
 
 
 def test_a_create_that_never_arrived_is_sent_again_after_the_look_up(world: World) -> None:
