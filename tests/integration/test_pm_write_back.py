@@ -29,6 +29,7 @@ from assets.billing.invoice_drafts import build_invoice_drafts
 from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import Partitions, month_key
 from assets.posting.outbox import post_period
+from assets.posting.pm_write_back import build_pm_write_back
 from assets.posting.posting_pass import CRASH_ENV
 from assets.posting.write_back_pass import write_back_period
 from resources.configuration import current_config
@@ -219,6 +220,32 @@ def test_the_booked_invoice_is_created_once_with_its_time_locked_and_its_payment
     assert world.posts() == posts == 2  # a rerun creates nothing
     assert again[0].already_written == [INVOICE] and again[1].already_written == [PAYMENT]
     assert again[1].not_written_back == [CREDIT]
+
+
+def test_the_asset_writes_back_in_a_dagster_run_and_reports_its_counts(world: World) -> None:
+    config = current_config()
+    entities = [world.entity if e.id == "uk" else e for e in config.entities]
+    harvest = HarvestClient(
+        base_url=world.harvest.url, account_id="100001", access_token="demo-harvest-token"
+    )
+    resources = {"warehouse": world.warehouse, "harvest": harvest}
+    with dg.instance_for_test() as instance:
+        for attempt in ("first", "rerun"):
+            result = dg.materialize(
+                [build_pm_write_back(Partitions.of(config))],
+                partition_key=str(month_key("uk", date(2026, 8, 1))), instance=instance,
+                resources={**resources, "settings": config.model_copy(update={"entities": entities})},
+                tags={"attempt": attempt},
+            )  # fmt: skip
+            assert result.success
+            [materialization] = result.asset_materializations_for_node("posting__pm_write_back")
+            counts = {
+                k: materialization.metadata[k].value for k in ("created", "already_written", "requests")
+            }
+            assert counts == ({"created": 1, "already_written": 0, "requests": 2} if attempt == "first"
+                              else {"created": 0, "already_written": 1, "requests": 0})  # fmt: skip
+            assert materialization.metadata["write_back_status"].value == "written back"
+    assert world.posts() == 1
 
 
 def test_a_lost_answer_is_settled_by_the_look_up_never_by_a_second_create(world: World) -> None:
