@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from resources.http_server import Request, Response
 from sandbox.company import Record
-from sandbox.harvest.query import InvalidParameter, _parse_date, _parse_int, _updated_since, stamp
+from sandbox.harvest.query import InvalidParameter, parse_date, parse_int, parse_updated_since, stamp
 from sandbox.xero.faults import FaultQueue
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ class InvoiceBook:
             raise Refused("Pass either paid_at or paid_date, but not both.")
         now = datetime.now(UTC)
         paid_date = body.get("paid_date") or (body.get("paid_at") or stamp(now))[:10]
-        _parse_date("paid_date", paid_date)
+        parse_date("paid_date", paid_date)
         with self._lock:
             due = Decimal(str(invoice["due_amount"]))
             if amount > due:
@@ -219,13 +219,13 @@ class InvoiceBook:
     def _client(self, client_id: Any) -> Record:
         if not isinstance(client_id, int) or isinstance(client_id, bool):
             raise Refused(f"client_id must be an integer, got {client_id!r}")
-        client = self.sandbox._index.snapshot("clients").by_id().get(client_id)
+        client = self.sandbox.record("clients", client_id)
         if client is None:
             raise Refused(f"Client {client_id} does not exist.")
         return client
 
     def _project(self, project_id: Any) -> Record:
-        project = self.sandbox._index.snapshot("projects").by_id().get(project_id)
+        project = self.sandbox.record("projects", project_id)
         if project is None:
             raise Refused(f"Project {project_id!r} does not exist.")
         return project
@@ -301,7 +301,7 @@ def _imported(sandbox: HarvestSandbox, client: Record, spec: Any) -> list[tuple[
             raise Refused(f"line_items_import.{key}: from and to go together")
         first, last = (part["from"], part["to"]) if "from" in part else ("0000-01-01", "9999-12-31")
         records = [
-            r for r in sandbox._index.snapshot(kind).records
+            r for r in sandbox.records(kind)
             if r["project"]["id"] in projects and r.get("client", {}).get("id") == client["id"]
             and r.get("billable") and not r.get("is_billed") and first <= r["spent_date"] <= last
         ]  # fmt: skip
@@ -342,21 +342,21 @@ def _period(body: dict[str, Any], end: str) -> str | None:
 def _list_filters(request: Request) -> list[Callable[[Record], bool]]:
     tests: list[Callable[[Record], bool]] = []
     if text := request.param("client_id"):
-        client_id = _parse_int("client_id", text)
+        client_id = parse_int("client_id", text)
         tests.append(lambda i: i["client"]["id"] == client_id)
     if text := request.param("project_id"):
-        project_id = _parse_int("project_id", text)
+        project_id = parse_int("project_id", text)
         tests.append(
             lambda i: any((line["project"] or {}).get("id") == project_id for line in i["line_items"])
         )
     if text := request.param("updated_since"):
-        since = _updated_since(text)
+        since = parse_updated_since(text)
         tests.append(lambda i: i["updated_at"] >= since)
     if text := request.param("from"):
-        first = _parse_date("from", text).isoformat()
+        first = parse_date("from", text).isoformat()
         tests.append(lambda i: i["issue_date"] >= first)
     if text := request.param("to"):
-        last = _parse_date("to", text).isoformat()
+        last = parse_date("to", text).isoformat()
         tests.append(lambda i: i["issue_date"] <= last)
     if text := request.param("state"):
         if text not in ("draft", "open", "paid", "closed"):
@@ -367,8 +367,8 @@ def _list_filters(request: Request) -> list[Callable[[Record], bool]]:
 
 def _paging(request: Request) -> tuple[int, int]:
     page_text, per_page_text = request.param("page"), request.param("per_page")
-    page = _parse_int("page", page_text, low=1) if page_text else 1
-    per_page = _parse_int("per_page", per_page_text, 1, 2000) if per_page_text else 2000
+    page = parse_int("page", page_text, low=1) if page_text else 1
+    per_page = parse_int("per_page", per_page_text, 1, 2000) if per_page_text else 2000
     return page, per_page
 
 

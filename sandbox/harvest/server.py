@@ -177,6 +177,14 @@ class HarvestSandbox:
         self._notify(kind, "deleted", record, {})
         return record
 
+    def record(self, kind: str, record_id: Any) -> Record | None:
+        """The current record of `kind` with this id, or None."""
+        return self._index.snapshot(kind).by_id().get(record_id)
+
+    def records(self, kind: str) -> list[Record]:
+        """The current records of `kind`, in served order."""
+        return self._index.snapshot(kind).records
+
     def _notify(self, kind: str, action: str, record: Record, previous: dict[str, Any]) -> None:
         if self.webhooks is not None:
             self.webhooks.notify(kind, action, dict(record), previous)
