@@ -28,6 +28,7 @@ from assets.month_report import build_month_report
 from assets.normalized.billable_lines import build_billable_lines
 from assets.outbound_sources import DOCUMENT_SOURCES
 from assets.partitions import Partitions
+from assets.posting.pm_write_back import build_pm_write_back
 from assets.posting.posted_invoices import build_posted_invoices
 from assets.raw.pm_consistency import build_pm_consistency
 from assets.raw.pm_extracts import build_pm_extracts
@@ -79,6 +80,7 @@ ASSET_FACTORIES: list[Callable[[Partitions], dg.AssetsDefinition]] = [
     build_correction_drafts,
     build_intercompany_charges,
     build_posted_invoices,
+    build_pm_write_back,  # decision 0031: booked invoices and payments back to Harvest, behind a switch
     build_cost_allocations,
     build_ledger_export,
     build_group_consolidation,

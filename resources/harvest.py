@@ -136,12 +136,30 @@ class HarvestClient(dg.ConfigurableResource):
             },
         )
 
-    def iter_pages(self, resource: str, params: dict[str, str] | None = None) -> Iterator[Page]:
+    def send(self, method: str, path: str, body: bytes) -> httpx.Response:
+        """One write request (JSON `body`) under the rate limit, never retried here: a write has no
+        idempotency key, so only its caller knows whether trying again is safe (transport errors raise)."""
+        limiter = self._limiter()
+        with self._client() as client:
+            limiter.acquire()
+            try:
+                return client.request(
+                    method, path, content=body, headers={"Content-Type": "application/json"}
+                )
+            finally:
+                limiter.record()
+
+    def iter_pages(
+        self, resource: str, params: dict[str, str] | None = None, *, records_key: str | None = None
+    ) -> Iterator[Page]:
         """Yield each page of `resource` (e.g. "time_entries"), following `links.next` to the end.
 
         Pages are yielded as they arrive so a caller can write them out without holding the whole
-        list. Raises PagingError when the pages cannot be trusted to hold every record.
+        list. Raises PagingError when the pages cannot be trusted to hold every record. `records_key`:
+        the envelope's list when it is not named like the path (`invoice_payments` of
+        `invoices/{id}/payments`).
         """
+        key = records_key or resource
         query = {"per_page": str(self.per_page), **(params or {})}
         limiter = self._limiter()
         guard = PagingGuard(resource, self.max_pages)
@@ -157,7 +175,7 @@ class HarvestClient(dg.ConfigurableResource):
             url: str | None = str(client.build_request("GET", resource, params=query).url)
             while url:
                 guard.admit(url)
-                page, envelope = self._read(resource, lambda u=url: get(client, u))  # type: ignore[misc]
+                page, envelope = self._read(key, lambda u=url: get(client, u))  # type: ignore[misc]
                 yield page
                 # links.next already carries every query parameter, including the cursor.
                 url = guard.next_after(url, envelope) if envelope else guard.next_after_unreadable(url)

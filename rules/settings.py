@@ -110,6 +110,9 @@ class EntityConfig(_Strict):
     payment_terms_days: int = Field(ge=0, le=365)
     invoice_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "DRAFT"
     posting: PostingSettings = PostingSettings()
+    # Write what the ledger booked back to the PM system (invoices with their time locked, payments):
+    # off unless the entity's contract with its clients allows it (docs/decisions/0031).
+    pm_write_back: bool = False
     # The explicit rounding line (docs/decisions/0009): its account (Xero's default Rounding account
     # is 860) and a 0% tax code of this entity, so the line moves money but never tax.
     rounding_account_code: str = Field(default="860", min_length=1, max_length=10)

@@ -119,6 +119,17 @@ CREATE TABLE IF NOT EXISTS trace.runs (
 );
 """
 
+# What the ledger booked, written back to the PM system (docs/decisions/0031), with its state.
+PM_WRITE_BACK = """
+CREATE TABLE IF NOT EXISTS posting.pm_write_back (
+    document_number VARCHAR NOT NULL PRIMARY KEY, entity VARCHAR NOT NULL, period VARCHAR NOT NULL,
+    document_kind VARCHAR NOT NULL, invoice_number VARCHAR NOT NULL, state VARCHAR NOT NULL,
+    ledger_amount DECIMAL(18,4) NOT NULL, currency VARCHAR NOT NULL, pm_id VARCHAR, pm_amount DECIMAL(18,4),
+    reason VARCHAR, attempts INTEGER NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL, run_id VARCHAR NOT NULL
+);
+"""
+
 ENTITY_MIGRATIONS = Chain(
     "entity",
     (
@@ -141,5 +152,6 @@ ENTITY_MIGRATIONS = Chain(
         Migration(4, "reconciliation tables", sql=RECONCILIATION_DDL),
         Migration(5, "outbox settle_after and outbox lines", sql=OUTBOX_STATES),
         Migration(6, "run traces", sql=RUN_TRACES),
+        Migration(7, "the write-back to the PM system", sql=PM_WRITE_BACK),
     ),
 )

@@ -109,6 +109,30 @@ POSTING_TABLES: tuple[TableSchema, ...] = (
         ),
     ),
     TableSchema(
+        # What the ledger booked, written back to the PM system (docs/decisions/0031): one row per
+        # booked document, its state on the way there, and the PM system's id once it holds it.
+        "posting.pm_write_back",
+        "1.0.0",
+        (
+            col("document_number", VARCHAR),
+            col("entity", VARCHAR),
+            col("period", VARCHAR),
+            col("document_kind", VARCHAR),
+            col("invoice_number", VARCHAR),
+            col("state", VARCHAR),
+            col("ledger_amount", MONEY),
+            col("currency", VARCHAR),
+            col("pm_id", VARCHAR, null=True),
+            col("pm_amount", MONEY, null=True),
+            col("reason", VARCHAR, null=True),
+            col("attempts", INTEGER),
+            col("created_at", TIMESTAMPTZ),
+            col("updated_at", TIMESTAMPTZ),
+            col("run_id", VARCHAR),
+        ),
+        primary_key=("document_number",),
+    ),
+    TableSchema(
         "posting.posted_lines",
         "1.0.0",
         (

@@ -62,7 +62,7 @@ def parse_timestamp(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _parse_date(name: str, text: str) -> date:
+def parse_date(name: str, text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
@@ -71,7 +71,7 @@ def _parse_date(name: str, text: str) -> date:
         ) from exc
 
 
-def _parse_int(name: str, text: str, low: int | None = None, high: int | None = None) -> int:
+def parse_int(name: str, text: str, low: int | None = None, high: int | None = None) -> int:
     try:
         value = int(text.strip())
     except ValueError as exc:
@@ -82,14 +82,14 @@ def _parse_int(name: str, text: str, low: int | None = None, high: int | None = 
     return value
 
 
-def _parse_bool(name: str, text: str) -> bool:
+def parse_bool(name: str, text: str) -> bool:
     lowered = text.strip().lower()
     if lowered not in ("true", "false"):
         raise InvalidParameter(f"{name} must be true or false, got {text!r}")
     return lowered == "true"
 
 
-def _updated_since(text: str) -> str:
+def parse_updated_since(text: str) -> str:
     moment = parse_timestamp(text)
     # Stored timestamps have whole seconds, so `updated_at >= since` is the same test as
     # `updated_at >= since rounded up to the second`, which compares as plain text.
@@ -114,22 +114,22 @@ class ListQuery:
         """Validate the query string of a list request for `kind`; raise InvalidParameter on bad input."""
         allowed = FILTERS[kind]
         page_text, per_page_text = request.param("page"), request.param("per_page")
-        page = _parse_int("page", page_text, low=1) if page_text else 1
-        per_page = _parse_int("per_page", per_page_text, 1, MAX_PER_PAGE) if per_page_text else MAX_PER_PAGE
+        page = parse_int("page", page_text, low=1) if page_text else 1
+        per_page = parse_int("per_page", per_page_text, 1, MAX_PER_PAGE) if per_page_text else MAX_PER_PAGE
         first_day = last_day = None
         if "from" in allowed and (text := request.param("from")):
-            first_day = _parse_date("from", text)
+            first_day = parse_date("from", text)
         if "to" in allowed and (text := request.param("to")):
-            last_day = _parse_date("to", text)
+            last_day = parse_date("to", text)
         since = None
         if "updated_since" in allowed and (text := request.param("updated_since")):
-            since = _updated_since(text)
+            since = parse_updated_since(text)
         equals: list[tuple[str, Any]] = []
         for name in sorted(allowed & (set(NESTED_ID_FILTERS) | set(BOOLEAN_FILTERS))):
             text = request.param(name)
             if text is None or text == "":
                 continue
-            value: Any = _parse_bool(name, text) if name in BOOLEAN_FILTERS else _parse_int(name, text)
+            value: Any = parse_bool(name, text) if name in BOOLEAN_FILTERS else parse_int(name, text)
             equals.append((name, value))
         return cls(page, per_page, first_day, last_day, since, tuple(equals))
 

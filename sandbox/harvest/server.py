@@ -1,4 +1,4 @@
-"""`HarvestSandbox`: a local Harvest API v2 stand-in serving a `Company` over real HTTP, read-only.
+"""`HarvestSandbox`: a local Harvest API v2 stand-in serving a `Company` over real HTTP.
 
 What it honours from the vendored contract (`contracts/harvest-openapi.yaml`) and Harvest's docs:
 
@@ -10,6 +10,8 @@ What it honours from the vendored contract (`contracts/harvest-openapi.yaml`) an
 * The list filters of each resource (`query.py`) and Harvest's order: time entries and expenses
   newest spent_date first (then id, descending, so pages are stable); every other list most
   recently created first (`index.py`).
+* Invoices and their payments (`invoices.py`): the only writes, as the contract describes them,
+  with faults a test queues through `inject` (sandbox/xero/faults.py).
 * The provider's rate limit: at most `rate_limit` requests per sliding `rate_window_s` per token,
   429 with `Retry-After` beyond it.
 """
@@ -29,9 +31,11 @@ from urllib.parse import urlencode
 from resources.http_server import Exchange, JsonHTTPServer, Request, Response
 from sandbox.company import Company, Record
 from sandbox.harvest.index import RecordIndex
+from sandbox.harvest.invoices import InvoiceBook
 from sandbox.harvest.query import DATED_KINDS, FILTERS, InvalidParameter, ListQuery, parse_timestamp, stamp
 from sandbox.harvest.variants import ListVariant
 from sandbox.webhooks import WebhookSender
+from sandbox.xero.faults import Fault
 
 INVALID_TOKEN: dict[str, str] = {
     "error": "invalid_token",
@@ -75,6 +79,12 @@ class HarvestSandbox:
         self.webhooks = webhooks
         # Another payload version or a fault, applied to every list page (sandbox/harvest/variants.py).
         self.variants = variants
+        # The invoice and invoice-payment endpoints, the only ones a client may write (invoices.py).
+        self.invoices = InvoiceBook(self)
+
+    def inject(self, *faults: Fault) -> None:
+        """Queue faults for the write endpoints (status, drop_before, drop_after_commit, slow)."""
+        self.invoices.faults.add(faults)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -117,7 +127,7 @@ class HarvestSandbox:
     def _warm(self) -> None:
         self._index.warm()
 
-    # -- mutation hooks (Python only; the sandbox's HTTP API is read-only) -------------------------
+    # -- mutation hooks (Python only; over HTTP only invoices are written) -------------------------
 
     def update_record(
         self, kind: str, record_id: int, *, updated_at: str | None = None, **fields: Any
@@ -166,6 +176,14 @@ class HarvestSandbox:
             self._index.changed(kind)
         self._notify(kind, "deleted", record, {})
         return record
+
+    def record(self, kind: str, record_id: Any) -> Record | None:
+        """The current record of `kind` with this id, or None."""
+        return self._index.snapshot(kind).by_id().get(record_id)
+
+    def records(self, kind: str) -> list[Record]:
+        """The current records of `kind`, in served order."""
+        return self._index.snapshot(kind).records
 
     def _notify(self, kind: str, action: str, record: Record, previous: dict[str, Any]) -> None:
         if self.webhooks is not None:
@@ -250,9 +268,11 @@ class HarvestSandbox:
                 },
                 {"Retry-After": str(seconds)},
             )
+        if len(parts) >= 2 and parts[1] == "invoices":
+            return self.invoices.route(request, parts[2:])
         if request.method != "GET":
             return _json(
-                405, {"error": "method_not_allowed", "error_description": "The sandbox is read-only."}
+                405, {"error": "method_not_allowed", "error_description": "Only invoices can be written."}
             )
         if len(parts) == 2 and parts[1] in FILTERS:
             return self._list(parts[1], request)
@@ -276,26 +296,38 @@ class HarvestSandbox:
         except InvalidParameter as exc:
             return _json(422, {"message": str(exc)})
         records, lo, hi = self._index.matching(kind, query)
+        return self.page_answer(kind, request, records, (lo, hi), (query.page, query.per_page))
+
+    def page_answer(
+        self,
+        kind: str,
+        request: Request,
+        records: list[Record],
+        window: tuple[int, int],
+        paging: tuple[int, int],
+    ) -> Response:
+        """One page of `records[lo:hi]` in the list envelope, passed through the variants (faults)."""
+        (lo, hi), (page, per_page) = window, paging
         total = hi - lo
-        total_pages = math.ceil(total / query.per_page)
-        start = lo + (query.page - 1) * query.per_page
-        page_records = records[start : min(hi, start + query.per_page)] if start < hi else []
-        next_page = query.page + 1 if query.page < total_pages else None
-        previous_page = query.page - 1 if query.page > 1 else None
+        total_pages = math.ceil(total / per_page)
+        start = lo + (page - 1) * per_page
+        page_records = records[start : min(hi, start + per_page)] if start < hi else []
+        next_page = page + 1 if page < total_pages else None
+        previous_page = page - 1 if page > 1 else None
         base = self._page_link_base(request)
         body = {
             kind: page_records,
-            "per_page": query.per_page,
+            "per_page": per_page,
             "total_pages": total_pages,
             "total_entries": total,
             "next_page": next_page,
             "previous_page": previous_page,
-            "page": query.page,
+            "page": page,
             "links": {
-                "first": base(1, query.per_page),
-                "next": base(next_page, query.per_page) if next_page else None,
-                "previous": base(previous_page, query.per_page) if previous_page else None,
-                "last": base(max(1, total_pages), query.per_page),
+                "first": base(1, per_page),
+                "next": base(next_page, per_page) if next_page else None,
+                "previous": base(previous_page, per_page) if previous_page else None,
+                "last": base(max(1, total_pages), per_page),
             },
         }
         for variant in self.variants:

@@ -153,6 +153,7 @@ def test_harvest_sandbox_answers_match_the_contract(harvest_contract: Contract) 
         http.get("time_entries", params={"updated_since": "2026-08-15T00:00:00Z", "is_billed": "false"})
         http.get("time_entries/1")  # 404
         http.get("clients", headers={"Authorization": "Bearer wrong"})  # 401
+        _write_back_session(harvest, http)
         exchanges = list(harvest.exchanges)
     limited_sandbox = harvest_server.HarvestSandbox(
         company, token=HARVEST_TOKEN, account_id=HARVEST_ACCOUNT, rate_limit=1, record=True
@@ -161,8 +162,46 @@ def test_harvest_sandbox_answers_match_the_contract(harvest_contract: Contract) 
         http.get("clients")
         assert http.get("clients").status_code == 429
         exchanges.extend(limited.exchanges)
-    assert {x.status for x in exchanges} >= {200, 401, 404, 429}
+    assert {x.status for x in exchanges} >= {200, 201, 401, 404, 422, 429}
     assert_all_valid(harvest_contract, exchanges)
+
+
+def _write_back_session(harvest: Any, http: httpx.Client) -> None:
+    """The write-back's requests: an invoice from tracked time, look-ups, a payment, and refusals."""
+    august = {"from": "2026-08-01", "to": "2026-08-31"}
+    body = {
+        "client_id": 5101,
+        "number": "BB-UK-202608-5101-GBP",
+        "issue_date": "2026-08-31",
+        "due_date": "2026-09-30",
+        "payment_term": "custom",
+        "currency": "GBP",
+        "tax": 20.0,
+        "line_items_import": {
+            "project_ids": [6101],
+            "time": {"summary_type": "task", **august},
+            "expenses": {"summary_type": "category", **august},
+        },
+    }
+    created = http.post("invoices", json=body)
+    assert created.status_code == 201, created.text
+    assert http.post("invoices", json=body).status_code == 422  # the number is taken
+    free_form = {"client_id": 5101, "line_items": [{"kind": "Service", "unit_price": 10.5, "quantity": 2}]}
+    assert http.post("invoices", json=free_form).status_code == 201
+    invoice_id = created.json()["id"]
+    http.get("invoices", params={"client_id": "5101", "per_page": "1", "page": "2"})
+    http.get("invoices", params={"project_id": "6101", "state": "draft", **august})
+    http.get("invoices", params={"updated_since": "2026-08-01T00:00:00Z"})
+    http.get(f"invoices/{invoice_id}")
+    http.get("invoices/1")  # 404
+    payment = {"amount": 100.5, "paid_date": "2026-09-10", "notes": "BB-UK-202608-PAY-1: cash"}
+    assert http.post(f"invoices/{invoice_id}/payments", json=payment).status_code == 201
+    assert http.post(f"invoices/{invoice_id}/payments", json={"amount": 10**9}).status_code == 422
+    http.get(f"invoices/{invoice_id}/payments", params={"per_page": "100"})
+    billed = http.get("time_entries", params={"project_id": "6101", "is_billed": "true", **august})
+    assert {(e["is_locked"], e["invoice"]["id"]) for e in billed.json()["time_entries"]} == {
+        (True, invoice_id)
+    }
 
 
 # -- the validator catches contract breaks ---------------------------------------------------------

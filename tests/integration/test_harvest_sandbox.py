@@ -240,7 +240,7 @@ def test_single_records_and_not_found(client: httpx.Client, company: Company) ->
     entry = company.time_entries[42]
     assert client.get(f"time_entries/{entry['id']}").json() == entry
     assert client.get("projects/6003").json()["code"] is None
-    for path in ("time_entries/1", "projects/6999", "clients/abc", "invoices", "nope/1/2"):
+    for path in ("time_entries/1", "projects/6999", "clients/abc", "estimates", "invoices/1", "nope/1/2"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"] == "not_found"

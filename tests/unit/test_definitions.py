@@ -24,6 +24,7 @@ ASSET_KEYS = {
     ("billing", "correction_drafts"),
     ("billing", "intercompany_charges"),
     ("posting", "posted_invoices"),
+    ("posting", "pm_write_back"),
     ("allocation", "cost_allocations"),
     ("allocation", "project_profitability"),
     ("allocation", "capex_journal_drafts"),
