@@ -53,9 +53,27 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "migrate": Permission.MANAGE_ACCESS,  # rewrites every warehouse file's layout: an admin's step
     "schemas.check": OPEN,  # compares the repository's schema files; reads no data
     "schemas.snapshot": Permission.CHANGE_MAPPING,  # records a release's table and payload shapes
+    "hold.set": Permission.LEGAL_HOLD,
+    "hold.lift": Permission.LEGAL_HOLD,
+    "hold.list": Permission.VIEW,
+    "archive": Permission.PURGE,  # retention's first step; writes a period's data to files
+    "restore": Permission.PURGE,  # rewrites the warehouse from an archive
+    "purge": Permission.PURGE,
 }
 # Arguments worth naming in an audit entry (never a secret: none of these carry one).
-TARGET_ARGUMENTS = ("entity", "period", "month", "id", "ids", "out", "connection", "reason", "user", "person")
+TARGET_ARGUMENTS = (
+    "entity",
+    "period",
+    "month",
+    "id",
+    "ids",
+    "out",
+    "connection",
+    "reason",
+    "user",
+    "person",
+    "client",
+)
 
 
 def command_name(args: argparse.Namespace) -> str:

@@ -109,6 +109,16 @@ CREATE TABLE IF NOT EXISTS posting.outbox_lines (
 );
 """
 
+# Legal holds (docs/decisions/0032): set and lifted with a reason; a lifted hold stays, with who and why.
+LEGAL_HOLDS = """
+CREATE SCHEMA IF NOT EXISTS retention;
+CREATE TABLE IF NOT EXISTS retention.legal_holds (
+    hold_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, client_id BIGINT, period VARCHAR, reason VARCHAR NOT NULL,
+    set_by VARCHAR NOT NULL, set_at TIMESTAMPTZ NOT NULL, lifted_by VARCHAR, lifted_at TIMESTAMPTZ,
+    lift_reason VARCHAR, PRIMARY KEY (hold_id)
+);
+"""
+
 ENTITY_MIGRATIONS = Chain(
     "entity",
     (
@@ -130,5 +140,6 @@ ENTITY_MIGRATIONS = Chain(
         Migration(3, "billable lines without line rounding columns", sql=DROP_LINE_ROUNDING),
         Migration(4, "reconciliation tables", sql=RECONCILIATION_DDL),
         Migration(5, "outbox settle_after and outbox lines", sql=OUTBOX_STATES),
+        Migration(6, "legal holds", sql=LEGAL_HOLDS),
     ),
 )
