@@ -27,7 +27,7 @@ from resources.crypto import KeyProblem, load_key_ring
 from resources.private_files import private_dir
 from resources.warehouse import Warehouse, default_home, write_parquet_atomically
 from rules.retention.decisions import check_period, is_closed
-from rules.retention.tables import CLIENT_COLUMNS, RETAINED, RETAINED_TABLES
+from rules.retention.tables import CLIENT_COLUMNS, CLIENT_PAYLOADS, RETAINED, RETAINED_TABLES
 from rules.schemas.catalog import table as registered
 
 MANIFEST = "manifest.json"
@@ -108,6 +108,16 @@ def _key_ids(frame: pl.DataFrame) -> set[str]:
             for value in frame[name].drop_nulls().unique():
                 found.update(_KEY_ID.findall(value))
     return found
+
+
+def _client_ids(table: str, frame: pl.DataFrame) -> set[int]:
+    """The PM client ids a table's rows name (a column, or `client.id` inside a raw payload)."""
+    if table in CLIENT_COLUMNS:
+        return {int(c) for c in frame[CLIENT_COLUMNS[table]].drop_nulls().unique()}
+    if table in CLIENT_PAYLOADS:
+        found = frame["payload"].str.json_path_match("$.client.id").drop_nulls().unique()
+        return {int(c) for c in found if c.lstrip("-").isdigit()}
+    return set()
 
 
 def _major(version: str) -> str:
@@ -198,8 +208,7 @@ class Archive:
             entries.append(
                 ArchivedTable(name, path.name, frame.height, sha256_of(path), registered(name).version)
             )
-            if name in CLIENT_COLUMNS:
-                clients.update(int(c) for c in frame[CLIENT_COLUMNS[name]].drop_nulls().unique())
+            clients.update(_client_ids(name, frame))
             key_ids.update(_key_ids(frame))
         manifest = Manifest(
             entity, period, datetime.now(UTC).isoformat(timespec="seconds"), tuple(entries),

@@ -93,3 +93,6 @@ CLIENT_COLUMNS: dict[str, str] = {
     "billing.retainer_balances": "client_id",
     "normalized.billable_lines": "client_id",
 }
+# Raw payloads name their client inside the JSON (`client.id`): a period archived before it was
+# normalized still lists its clients.
+CLIENT_PAYLOADS: tuple[str, ...] = ("raw.time_entries", "raw.expenses", "raw.intercompany_time_entries")

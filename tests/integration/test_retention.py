@@ -7,12 +7,14 @@ two years; request logs of 2024-01 past eighteen months.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
@@ -53,7 +55,13 @@ def _invoice(number: str, period: str, client: int) -> dict[str, Any]:
 
 
 def _time_entry(record_id: int, day: date, notes: str) -> dict[str, Any]:
-    payload = json.dumps({"id": record_id, "notes": notes, "user": {"id": 7, "name": "Ada Lovelace"}})
+    record = {
+        "id": record_id,
+        "notes": notes,
+        "user": {"id": 7, "name": "Ada Lovelace"},
+        "client": {"id": 5004},
+    }
+    payload = json.dumps(record)
     return {"entity": ENTITY, "day": day, "record_id": record_id, "payload": payload}
 
 
@@ -99,7 +107,7 @@ def test_archive_writes_a_checksummed_manifest_and_restore_gives_identical_rows(
     [entry] = manifest["tables"]
     assert (entry["table"], entry["rows"], entry["schema_version"]) == ("raw.time_entries", 2, "1.0.0")
     assert entry["sha256"] == sha256_of(_folder("2019-05") / entry["file"])
-    assert manifest["written_at"] and manifest["key_ids"]
+    assert manifest["written_at"] and manifest["key_ids"] and manifest["clients"] == [5004]
     # encrypted fields stay encrypted in the archive
     archived = pl.read_parquet(_folder("2019-05") / entry["file"])
     assert (
@@ -243,3 +251,36 @@ def test_holds_are_audited_and_the_trail_verifies(capsys: pytest.CaptureFixture[
         assert con.execute("SELECT lift_reason FROM retention.legal_holds").fetchall() == [
             ("subpoena withdrawn",)
         ]
+
+
+def test_an_archive_whose_encryption_key_is_gone_is_not_restored(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed()
+    _archive("2019-05")
+    needed = json.loads((_folder("2019-05") / MANIFEST).read_text())["key_ids"]
+    other = {"active": "k9-other", "keys": {"k9-other": {"key": base64.b64encode(bytes(32)).decode()}}}
+    monkeypatch.setenv("BILLBRIDGE_KEYS", json.dumps(other))
+    with Warehouse().transaction(ENTITY) as con:
+        con.execute("DELETE FROM raw.time_entries")
+    capsys.readouterr()
+    assert main(["restore", "--entity", ENTITY, "--period", "2019-05"]) == 2
+    err = capsys.readouterr().err
+    assert f"encryption key(s) {needed[0]} the archive's values need are not in the key ring" in err
+    assert "nothing was changed" in err and _count("raw.time_entries") == 0
+
+
+def test_the_archive_job_archives_a_closed_month_of_each_entity() -> None:
+    from pipelines.definitions import build_definitions
+    from resources.configuration import current_config
+
+    _seed()
+    built = build_definitions(current_config(), resources={"warehouse": Warehouse()})
+    run_config = {"ops": {"archive_periods": {"config": {"period": "2015-01"}}}}
+    with dg.instance_for_test() as instance:
+        result = built.resolve_job_def("archive_closed_periods").execute_in_process(
+            run_config=run_config, instance=instance
+        )
+    assert result.success
+    manifest = json.loads((_folder("2015-01") / MANIFEST).read_text())
+    assert [(t["table"], t["rows"]) for t in manifest["tables"]] == [(INVOICES, 2)]
