@@ -54,9 +54,14 @@ def cmd_hold_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _archive() -> Archive:
+    """The archive, its manifests anchored in the audit trail under the caller's name."""
+    return Archive(Warehouse(), AuditLog(), current_identity().user)
+
+
 def cmd_archive(args: argparse.Namespace) -> int:
     """Write a closed period's rows to Parquet with a checksummed manifest."""
-    archive = Archive(Warehouse())
+    archive = _archive()
     manifest = archive.write(args.entity, args.period, date.today())
     rows = sum(t.rows for t in manifest.tables)
     print(f"archived {args.entity} {args.period}: {rows:,} row(s) in {len(manifest.tables)} table(s) under "
@@ -66,7 +71,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     """Put an archived period's rows back into the warehouse (rows already there are left alone)."""
-    inserted = Archive(Warehouse()).restore(args.entity, args.period)
+    inserted = _archive().restore(args.entity, args.period)
     for table, count in sorted(inserted.items()):
         print(f"  {table:40} {count:>10,} row(s) restored")
     print(f"restored {args.entity} {args.period}: {sum(inserted.values()):,} row(s)")
@@ -85,8 +90,8 @@ def _print_plan(plan: PurgePlan) -> None:
 def cmd_purge(args: argparse.Namespace) -> int:
     """Dry run: the report. Real run: delete what the same dry run listed (or --yes)."""
     config = current_config()
-    warehouse = Warehouse()
-    purger = Purger(Archive(warehouse))
+    purger = Purger(_archive())
+    warehouse = purger.archive.warehouse
     scope = PurgeScope(
         args.entity, config.entity(args.entity).jurisdiction, config.retention, active_scopes(warehouse, args.entity),
         date.today(),

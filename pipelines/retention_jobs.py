@@ -13,6 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from resources.archive import Archive
+from resources.audit_log import AuditLog
 from resources.configuration import Settings
 from resources.warehouse import Warehouse
 from rules.retention.decisions import check_period
@@ -40,7 +41,7 @@ def archive_periods(  # type: ignore[no-untyped-def]
     unknown = sorted(set(config.entities) - set(settings.entity_ids))
     if unknown:
         raise dg.Failure(f"entities {unknown} are not configured; configured: {settings.entity_ids}")
-    archive = Archive(warehouse)
+    archive = Archive(warehouse, AuditLog(), f"dagster run {context.run_id}")
     for entity in config.entities or settings.entity_ids:
         if not warehouse.exists(entity):
             continue

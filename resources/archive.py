@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from resources.atomic_files import write_atomically
+from resources.audit_log import AuditEvent, AuditLog
 from resources.crypto import KeyProblem, load_key_ring
 from resources.private_files import private_dir
 from resources.warehouse import Warehouse, default_home, write_parquet_atomically
@@ -31,6 +32,7 @@ from rules.retention.tables import CLIENT_COLUMNS, CLIENT_PAYLOADS, RETAINED, RE
 from rules.schemas.catalog import table as registered
 
 MANIFEST = "manifest.json"
+ARCHIVED = "retention.archived"  # the audit action that records a manifest's SHA-256
 MANIFEST_FORMAT = 1
 _KEY_ID = re.compile(r"enc1:([A-Za-z0-9_-]+):")
 
@@ -129,6 +131,10 @@ class Archive:
     """The archive folder beside an entity's warehouse file; the only code that writes or reads it."""
 
     warehouse: Warehouse
+    # When set: each manifest's SHA-256 is recorded in the audit trail as it is written, and an
+    # archive whose manifest differs from the last one recorded is refused (a rewritten manifest).
+    log: AuditLog | None = None
+    actor: str = "billbridge"
 
     @property
     def root(self) -> Path:
@@ -179,10 +185,25 @@ class Archive:
                 )
         return found
 
+    def recorded_manifest(self, entity: str, period: str) -> str | None:
+        """The SHA-256 of the manifest last recorded for the period in the audit trail (None: none)."""
+        if self.log is None:
+            return None
+        recorded = None
+        for entry in self.log.entries():
+            if entry["action"] == ARCHIVED and entry["target"] == f"{entity} {period}":
+                recorded = entry["detail"].get("manifest_sha256")
+        return recorded
+
     def verified(self, entity: str, period: str) -> Manifest:
         """The manifest of an intact archive; ArchiveError naming every problem otherwise."""
         manifest = self.manifest(entity, period)
         problems = self.problems(manifest)
+        recorded = self.recorded_manifest(entity, period)
+        if recorded is not None and recorded != sha256_of(self.folder(entity, period) / MANIFEST):
+            problems.insert(
+                0, f"{MANIFEST} differs from the one the audit trail recorded when it was archived"
+            )
         if problems:
             raise ArchiveError(f"archive {entity} {period}: " + "; ".join(problems) + "; nothing was changed")
         return manifest
@@ -215,6 +236,11 @@ class Archive:
             tuple(sorted(clients)), tuple(sorted(key_ids)),
         )  # fmt: skip
         write_atomically(folder / MANIFEST, manifest.to_json())
+        if self.log is not None:
+            digest = sha256_of(folder / MANIFEST)
+            rows = sum(e.rows for e in entries)
+            detail = {"manifest_sha256": digest, "tables": len(entries), "rows": rows}
+            self.log.append(AuditEvent(self.actor, ARCHIVED, f"{entity} {period}", "ok", detail))
         return manifest
 
     def _slices(self, entity: str, period: str) -> dict[str, pl.DataFrame]:

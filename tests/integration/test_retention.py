@@ -284,3 +284,23 @@ def test_the_archive_job_archives_a_closed_month_of_each_entity() -> None:
     assert result.success
     manifest = json.loads((_folder("2015-01") / MANIFEST).read_text())
     assert [(t["table"], t["rows"]) for t in manifest["tables"]] == [(INVOICES, 2)]
+
+
+def test_a_manifest_rewritten_to_match_a_forged_file_is_caught_by_the_audit_trail(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _seed()
+    _archive("2015-01")
+    folder = _folder("2015-01")
+    path = folder / f"{INVOICES}.parquet"
+    pl.read_parquet(path).with_columns(pl.lit("BB-FORGED").alias("invoice_number")).write_parquet(path)
+    body = json.loads((folder / MANIFEST).read_text())
+    body["tables"][0]["sha256"] = sha256_of(path)
+    (folder / MANIFEST).write_text(json.dumps(body))
+    with Warehouse().transaction(ENTITY) as con:
+        con.execute(f"DELETE FROM {INVOICES} WHERE period = '2015-01'")
+    capsys.readouterr()
+    assert main(["restore", "--entity", ENTITY, "--period", "2015-01"]) == 2
+    assert "manifest.json differs from the one the audit trail recorded" in capsys.readouterr().err
+    assert _count(INVOICES, "period = '2015-01'") == 0
+    assert [e["action"] for e in AuditLog().entries()].count("retention.archived") == 1
