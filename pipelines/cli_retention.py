@@ -100,6 +100,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
     _print_plan(plan)
     if args.dry_run:
         purger.record_dry_run(plan)
+        detail = {"fingerprint": plan.fingerprint(), "rows": sum(x.rows for x in plan.deletable)}
+        AuditLog().append(
+            AuditEvent(current_identity().user, "retention.purge_planned", args.entity, "ok", detail)
+        )
         print(f"dry run: nothing deleted; `billbridge purge --entity {args.entity}` deletes the above")
         return 0
     if not args.yes and not purger.matches_dry_run(plan):

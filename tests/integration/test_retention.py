@@ -146,6 +146,8 @@ def test_purge_honours_legal_holds(capsys: pytest.CaptureFixture[str]) -> None:
     assert "keep 2015-03 billing.invoice_drafts 1 row(s): legal hold (entity us, client 5003)" in report
     assert "keep 2020-06 billing.invoice_drafts 1 row(s): invoices kept 10y0m until 2030-07-01" in report
     assert _count(INVOICES) == 5  # a dry run deletes nothing
+    [planned] = [e for e in AuditLog().entries() if e["action"] == "retention.purge_planned"]
+    assert planned["detail"]["rows"] == 5  # two invoices of 2015-01, two raw entries of 2019-05, one request
 
     assert main(["purge", "--entity", ENTITY]) == 0
     remaining = Warehouse().query(ENTITY, f"SELECT invoice_number FROM {INVOICES} ORDER BY 1")[
