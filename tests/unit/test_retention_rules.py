@@ -19,6 +19,8 @@ from rules.retention.decisions import (
     plan_purge,
 )
 from rules.retention.policy import RecordType, RetentionPolicy, RetentionSpan
+from rules.retention.tables import RETAINED_TABLES
+from rules.schemas.catalog import ENTITY_TABLES
 from rules.settings import ConfigurationError
 
 
@@ -134,3 +136,9 @@ def test_a_zero_span_is_refused(tmp_path: Path) -> None:
 def test_an_entity_naming_an_unknown_jurisdiction_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"jurisdiction 'fr' is not in retention\.jurisdictions"):
         load_config(_write(tmp_path, "", jurisdiction="fr"))
+
+
+def test_every_table_kept_by_period_is_registered_with_its_period_column() -> None:
+    for retained in RETAINED_TABLES:
+        assert retained.name in ENTITY_TABLES, retained.name
+        assert ENTITY_TABLES[retained.name].column(retained.period_column).type in ("VARCHAR", "DATE")
