@@ -270,6 +270,7 @@ COMMAND_MODULES: list[str] = [
     "pipelines.cli_migrate",
     "pipelines.cli_schemas",
     "pipelines.cli_trace",
+    "pipelines.cli_retention",
 ]
 
 

@@ -54,11 +54,17 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "schemas.check": OPEN,  # compares the repository's schema files; reads no data
     "schemas.snapshot": Permission.CHANGE_MAPPING,  # records a release's table and payload shapes
     "trace": Permission.VIEW,  # reads entries, names and approvals: audited as a view
+    "hold.set": Permission.LEGAL_HOLD,
+    "hold.lift": Permission.LEGAL_HOLD,
+    "hold.list": Permission.VIEW,
+    "archive": Permission.PURGE,  # retention's first step; writes a period's data to files
+    "restore": Permission.PURGE,  # rewrites the warehouse from an archive
+    "purge": Permission.PURGE,
 }
 # Arguments worth naming in an audit entry (never a secret: none of these carry one).
 TARGET_ARGUMENTS = (
     "entity", "period", "month", "id", "ids", "out", "connection", "reason", "user", "person",
-    "invoice", "line", "entry",
+    "invoice", "line", "entry", "client",
 )  # fmt: skip
 
 

@@ -41,6 +41,7 @@ from pipelines.consistency import build_consistency_repairs, build_consistency_s
 from pipelines.health_jobs import HEALTH_JOBS, build_health_schedules
 from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
 from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, build_reconciliation_sensors
+from pipelines.retention_jobs import archive_closed_periods
 from pipelines.review import weekly_review
 from pipelines.schedules import build_schedules
 from pipelines.sensors import build_sensors
@@ -108,6 +109,7 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     *RECONCILIATION_JOBS,
     check_pm_consistency,
     *HEALTH_JOBS,
+    archive_closed_periods,
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = []
 SENSORS: list[dg.SensorDefinition] = [*AUDIT_SENSORS]

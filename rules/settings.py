@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from rules.health_settings import HeartbeatSettings, OnCallRoute, SloSettings, objectives
 from rules.outcomes import QuarantineLimits
+from rules.retention.policy import DEFAULT_JURISDICTION, RetentionPolicy
 from rules.rule_sets import (
     ISO_4217,
     ContractRate,
@@ -117,6 +118,8 @@ class EntityConfig(_Strict):
     # is 860) and a 0% tax code of this entity, so the line moves money but never tax.
     rounding_account_code: str = Field(default="860", min_length=1, max_length=10)
     rounding_tax_type: str | None = Field(default=None, min_length=1)  # None: see rounding_tax_code()
+    # Whose retention law the entity keeps its records by: a key of `retention.jurisdictions`.
+    jurisdiction: str = Field(default=DEFAULT_JURISDICTION, min_length=1)
 
     @field_validator("timezone")
     @classmethod
@@ -325,6 +328,7 @@ class BillbridgeConfig(_Strict):
     entities: list[EntityConfig] = Field(min_length=1)
     orchestration: OrchestrationConfig = OrchestrationConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
+    retention: RetentionPolicy = RetentionPolicy()  # docs/decisions/0032
     source_path: str = ""
     content_hash: str = ""
 
@@ -482,6 +486,18 @@ class BillbridgeConfig(_Strict):
             f"mapping corrections.entities names unknown entity {c.entity!r}"
             for c in self.mapping.corrections.entities
             if c.entity not in known
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _jurisdictions_known(self) -> BillbridgeConfig:
+        known = sorted(self.retention.jurisdictions)
+        problems = [
+            f"entities.{n}.jurisdiction {e.jurisdiction!r} is not in retention.jurisdictions ({', '.join(known)})"
+            for n, e in enumerate(self.entities)
+            if e.jurisdiction not in self.retention.jurisdictions
         ]
         if problems:
             raise ValueError("; ".join(problems))

@@ -130,6 +130,16 @@ CREATE TABLE IF NOT EXISTS posting.pm_write_back (
 );
 """
 
+# Legal holds (docs/decisions/0032): set and lifted with a reason; a lifted hold stays, with who and why.
+LEGAL_HOLDS = """
+CREATE SCHEMA IF NOT EXISTS retention;
+CREATE TABLE IF NOT EXISTS retention.legal_holds (
+    hold_id VARCHAR NOT NULL, entity VARCHAR NOT NULL, client_id BIGINT, period VARCHAR, reason VARCHAR NOT NULL,
+    set_by VARCHAR NOT NULL, set_at TIMESTAMPTZ NOT NULL, lifted_by VARCHAR, lifted_at TIMESTAMPTZ,
+    lift_reason VARCHAR, PRIMARY KEY (hold_id)
+);
+"""
+
 ENTITY_MIGRATIONS = Chain(
     "entity",
     (
@@ -153,5 +163,6 @@ ENTITY_MIGRATIONS = Chain(
         Migration(5, "outbox settle_after and outbox lines", sql=OUTBOX_STATES),
         Migration(6, "run traces", sql=RUN_TRACES),
         Migration(7, "the write-back to the PM system", sql=PM_WRITE_BACK),
+        Migration(8, "legal holds", sql=LEGAL_HOLDS),
     ),
 )

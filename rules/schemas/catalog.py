@@ -11,6 +11,7 @@ from rules.schemas.tables_group import GROUP_TABLES
 from rules.schemas.tables_posting import POSTING_TABLES
 from rules.schemas.tables_raw import RAW_TABLES
 from rules.schemas.tables_reconciliation import RECONCILIATION_TABLES
+from rules.schemas.tables_retention import RETENTION_TABLES
 from rules.schemas.tables_trace import TRACE_TABLES
 
 ENTITY_TABLES: dict[str, TableSchema] = {
@@ -22,6 +23,7 @@ ENTITY_TABLES: dict[str, TableSchema] = {
         *ALLOCATION_TABLES,
         *RECONCILIATION_TABLES,
         *TRACE_TABLES,
+        *RETENTION_TABLES,
     )
 }
 GROUP_FILE_TABLES: dict[str, TableSchema] = {t.name: t for t in GROUP_TABLES}
