@@ -285,7 +285,7 @@ class XeroClient(dg.ConfigurableResource):
                 "page": str(page),
                 "pageSize": str(LOOKUP_PAGE_SIZE),
             }
-            if collection != "ManualJournals":  # journal lines have no unit amount (nor the parameter)
+            if collection not in ("ManualJournals", "Payments"):  # no unit amounts there (nor the parameter)
                 params["unitdp"] = "4"  # unit amounts as booked, not rounded to 2 dp for display
             documents = self._get(tenant_id, collection, params, recorder).get(collection) or []
             for document in documents:
