@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import polars as pl
 
@@ -22,7 +23,7 @@ from resources.http_retry import PermanentHTTPError, full_jitter_delay
 from resources.outbox.request_log import log_answer, log_request
 from resources.outbox.sender import Batch, BatchResult, send_batches
 from resources.outbox.store import Writes
-from resources.xero import MAX_INVOICES_PER_CALL, dumps_exact
+from resources.xero import MAX_INVOICES_PER_CALL, dumps_exact, write_params
 from rules.documents import KINDS
 from rules.outbound_payloads import batch_key, idempotency_key, outbound_document, payment_element
 from rules.outbox.events import Held, Refused, Revised, Sending, Transient, Unknown
@@ -285,7 +286,7 @@ class Rounds:
             batch.request_id = log_request(
                 con, entity=posting.entity.id, period=posting.period, numbers=batch.numbers,
                 idempotency_key=batch.idempotency_key, method="PUT",
-                url=f"{xero.base_url.rstrip('/')}/{collection}?summarizeErrors=false&unitdp=4",
+                url=f"{xero.base_url.rstrip('/')}/{collection}?{urlencode(write_params(collection))}",
                 headers={"Authorization": "Bearer", "Xero-tenant-id": posting.tenant,
                          "Idempotency-Key": batch.idempotency_key},
                 body=dumps_exact({collection: batch.documents}), run_id=posting.store.run_id,
