@@ -48,5 +48,7 @@ def payable(
             paid_ids[number] = str(element[id_field])
         else:
             ready[number] = posting.apply(writes, row, Unpayable(f"payment of {reason}"))
+            if number not in posting.outcome.held:  # held by an earlier pass too: the row is unchanged
+                posting.outcome.held.append(number)
     posting.store.commit(writes)
     return paid_ids
