@@ -11,6 +11,7 @@ from assets.allocation.journal_source import AllocationJournals
 from assets.billing.correction_drafts import CORRECTION_DRAFTS
 from assets.billing.invoice_drafts import INVOICE_DRAFTS
 from assets.intercompany.intercompany_charges import INTERCOMPANY_CHARGES
+from assets.reconciliation.settlement_payments import SETTLEMENT_PAYMENTS
 from resources.outbox.sources import DocumentSources, TableSource, shaped_tables
 
 INVOICE_DRAFT_DOCUMENTS = TableSource(
@@ -32,5 +33,7 @@ DOCUMENT_SOURCES = DocumentSources(
         shaped_tables("corrections", tuple(CORRECTION_DRAFTS.path), "billing.correction"),
         shaped_tables("intercompany", tuple(INTERCOMPANY_CHARGES.path), "billing.intercompany"),
         AllocationJournals(),
+        # Payments of the month's accepted matches, posted after the documents they pay (decision 0030).
+        shaped_tables("settlement payments", tuple(SETTLEMENT_PAYMENTS.path), "reconciliation.payment"),
     )
 )

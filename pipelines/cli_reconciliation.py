@@ -11,7 +11,8 @@ from pipelines.cli_args import entity_id, period
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    """Run `load_bank_statements` for the entity's yesterday, then `reconcile_bank` for the month."""
+    """Run `load_bank_statements` for the entity's yesterday, then `reconcile_bank` for the month (which
+    matches, drafts the settlement Payments and posts them through the outbox)."""
     import dagster as dg
 
     from assets.partitions import day_key, month_key
@@ -66,7 +67,7 @@ def cmd_workbench(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add `billbridge reconcile` and `billbridge workbench`."""
     reconcile = subparsers.add_parser(
-        "reconcile", help="read the bank statement inbox and match an entity-month"
+        "reconcile", help="read the bank statement inbox, match an entity-month and post its payments"
     )
     reconcile.add_argument("--entity", required=True, type=entity_id)
     reconcile.add_argument(

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from assets.partitions import Partitions, day_key, month_key
+from assets.posting.posted_invoices import POSTED_INVOICES
 from assets.reconciliation.inputs import BANK_STATEMENT_LINES, RECEIVABLES
 from assets.reconciliation.matches import BANK_MATCHES
 from assets.reconciliation.settlement_payments import SETTLEMENT_PAYMENTS
@@ -32,9 +33,11 @@ load_bank_statements = dg.define_asset_job(
 
 reconcile_bank = dg.define_asset_job(
     "reconcile_bank",
-    selection=dg.AssetSelection.assets(BANK_MATCHES, SETTLEMENT_PAYMENTS),
+    # The month's posting pass sends the Payments through the outbox, after the documents they pay.
+    selection=dg.AssetSelection.assets(BANK_MATCHES, SETTLEMENT_PAYMENTS, POSTED_INVOICES),
     executor_def=dg.in_process_executor,
-    description="Match an entity-month's bank lines to its invoices, log every decision, draft the Payments.",
+    description="Match an entity-month's bank lines to its invoices, log every decision, draft the Payments "
+    "and post them through the outbox.",
 )
 
 

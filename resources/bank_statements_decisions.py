@@ -66,12 +66,20 @@ def undecided_lines(con: duckdb.DuckDBPyConnection, entity: str, start: Any, end
 
 
 def current_items(con: duckdb.DuckDBPyConnection, entity: str) -> pl.DataFrame:
-    """The latest receivables snapshot, less what accepted settlements not yet posted will pay."""
+    """The latest receivables snapshot, less what accepted settlements will pay and the snapshot does not
+    show yet: a share less its payments the outbox had confirmed before the snapshot was read."""
     return (
         con.sql(
             f"""WITH latest AS (SELECT * FROM reconciliation.receivables WHERE entity = ?
                             AND day = (SELECT max(day) FROM reconciliation.receivables WHERE entity = ?)),
-                pending AS (SELECT i.item_id, i.applied AS share FROM reconciliation.settlement_items i
+                paid AS (SELECT d.document_number, d.original_number, d.total FROM reconciliation.payment_documents d
+                         JOIN posting.outbox o USING (document_number)
+                         WHERE o.status = 'confirmed' AND o.updated_at <= (SELECT max(read_at) FROM latest)),
+                pending AS (SELECT i.item_id, i.applied - sign(i.applied) * coalesce((SELECT sum(p.total) FROM paid p
+                                WHERE p.original_number = i.item_number
+                                AND contains(p.document_number, '-PAY-' || left(s.decision_id, 12) || '-')), 0)
+                                AS share
+                            FROM reconciliation.settlement_items i
                             JOIN reconciliation.settlements s USING (decision_id)
                             WHERE s.entity = ? AND s.status = 'pending')
            SELECT {", ".join(n for n in OPEN_ITEM_SCHEMA.names() if n != "amount_due")},

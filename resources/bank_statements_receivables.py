@@ -36,11 +36,15 @@ COLLECTIONS = (
 )
 
 
-def _pages(xero: XeroClient, tenant_id: str, collection: str, document_type: str) -> list[dict[str, Any]]:
+def _pages(
+    xero: XeroClient, tenant_id: str, collection: str, document_type: str | None
+) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     page = 1
     while True:
-        params = {"where": f'Type=="{document_type}"', "page": str(page), "pageSize": str(LOOKUP_PAGE_SIZE)}
+        params = {"page": str(page), "pageSize": str(LOOKUP_PAGE_SIZE)}
+        if document_type is not None:
+            params["where"] = f'Type=="{document_type}"'
         # XeroClient has no public list call yet; its metered, retried GET is the one to use.
         documents = xero._get(tenant_id, collection, params).get(collection) or []
         found.extend(documents)
@@ -71,3 +75,26 @@ def read_receivables(xero: XeroClient, tenant_id: str, entity: str) -> pl.DataFr
                 "status": doc.get("Status"), "credited": Decimal(str(doc.get("AmountCredited") or 0)),
             })  # fmt: skip
     return pl.DataFrame(rows, schema=OPEN_ITEM_SCHEMA)
+
+
+CONTACT_IDENTIFIER_SCHEMA = pl.Schema(
+    {
+        "entity": pl.String(),
+        "contact_id": pl.String(),
+        "contact_name": pl.String(),
+        "tax_number": pl.String(),
+        "email": pl.String(),
+    }
+)
+
+
+def read_contact_identifiers(xero: XeroClient, tenant_id: str, entity: str) -> pl.DataFrame:
+    """Every active contact of the tenant with its tax number and e-mail address (what duplicate
+    suggestions compare besides names: rules/reconciliation/shared_identifiers.py)."""
+    rows = [
+        {"entity": entity, "contact_id": str(c.get("ContactID")), "contact_name": c.get("Name"),
+         "tax_number": c.get("TaxNumber") or None, "email": c.get("EmailAddress") or None}
+        for c in _pages(xero, tenant_id, "Contacts", None)
+        if c.get("ContactStatus", "ACTIVE") == "ACTIVE"
+    ]  # fmt: skip
+    return pl.DataFrame(rows, schema=CONTACT_IDENTIFIER_SCHEMA)

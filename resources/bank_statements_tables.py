@@ -33,6 +33,11 @@ CREATE TABLE IF NOT EXISTS reconciliation.receivables (
     amount_due DECIMAL(18,4) NOT NULL, status VARCHAR NOT NULL, credited DECIMAL(18,4) NOT NULL,
     read_at TIMESTAMPTZ NOT NULL, run_id VARCHAR NOT NULL
 );
+-- The accounting contacts as last read, with what duplicate suggestions compare besides names.
+CREATE TABLE IF NOT EXISTS reconciliation.contact_identifiers (
+    entity VARCHAR NOT NULL, contact_id VARCHAR NOT NULL, contact_name VARCHAR, tax_number VARCHAR,
+    email VARCHAR, read_at TIMESTAMPTZ NOT NULL
+);
 -- Each bank line's current state: open, or settled by whom (the workbench's staleness check).
 CREATE TABLE IF NOT EXISTS reconciliation.line_state (
     line_id VARCHAR NOT NULL PRIMARY KEY, entity VARCHAR NOT NULL, period VARCHAR NOT NULL,

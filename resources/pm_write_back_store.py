@@ -37,12 +37,21 @@ LEFT JOIN billing.invoice_drafts d ON d.invoice_number = o.document_number
 WHERE {_CONFIRMED} AND o.document_kind = 'invoice' AND coalesce(l.document_type, 'ACCREC') = 'ACCREC'
 GROUP BY ALL ORDER BY o.document_number
 """
+# A payment keeps no posted lines (rules/outbox/booked.py: they would count as billed on its invoice);
+# what it paid is the version the outbox sent (posting.outbox_lines) and the amount the ledger returned.
+_BOOKED_LINES = """
+SELECT document_number, document_type, original_number, document_date, line_amount, description
+FROM posting.posted_lines
+UNION ALL
+SELECT document_number, document_type, original_number, document_date, line_amount, description
+FROM posting.outbox_lines WHERE document_kind = 'payment'
+"""
 OTHERS_SQL = f"""
 SELECT o.document_number, o.period, o.document_kind, o.currency, o.posted_total,
        any_value(l.document_type) AS document_type, any_value(l.original_number) AS original_number,
        min(l.document_date) AS document_date, sum(l.line_amount) AS amount,
        split_part(any_value(l.description), ' ', 1) AS purpose
-FROM posting.outbox o JOIN posting.posted_lines l USING (document_number)
+FROM posting.outbox o JOIN ({_BOOKED_LINES}) l USING (document_number)
 WHERE {_CONFIRMED} AND o.document_kind IN ('payment', 'credit_note')
   AND coalesce(l.document_type, '') IN ('', 'ACCRECCREDIT', 'ACCRECPAYMENT', 'ARCREDITPAYMENT')
 GROUP BY ALL ORDER BY o.document_number

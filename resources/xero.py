@@ -32,6 +32,18 @@ from rules.outbox.ledger import parse_ms_date
 
 MAX_INVOICES_PER_CALL = 50  # the provider's documented batch limit
 LOOKUP_PAGE_SIZE = 1000  # the provider's largest pageSize
+# Collections whose writes take no `unitdp` (the contract declares none: a payment has no unit amount).
+NO_UNITDP_WRITES = frozenset({"Payments"})
+
+
+def write_params(collection: str) -> dict[str, str]:
+    """The query of a batch write to `collection`: errors per element, and unit amounts to 4 places."""
+    params = {"summarizeErrors": "false"}
+    if collection not in NO_UNITDP_WRITES:
+        params["unitdp"] = "4"
+    return params
+
+
 _DECIMAL_MARK = "\u0000D:"
 _DECIMAL_RE = re.compile(r'"\\u0000D:(-?[0-9.]+)"')
 
@@ -256,7 +268,7 @@ class XeroClient(dg.ConfigurableResource):
                 tenant_id,
                 lambda: client.put(
                     collection,
-                    params={"summarizeErrors": "false", "unitdp": "4"},
+                    params=write_params(collection),
                     content=content,
                     headers={**headers, "Idempotency-Key": idempotency_key},
                 ),
@@ -285,7 +297,7 @@ class XeroClient(dg.ConfigurableResource):
                 "page": str(page),
                 "pageSize": str(LOOKUP_PAGE_SIZE),
             }
-            if collection != "ManualJournals":  # journal lines have no unit amount (nor the parameter)
+            if collection not in ("ManualJournals", "Payments"):  # no unit amounts there (nor the parameter)
                 params["unitdp"] = "4"  # unit amounts as booked, not rounded to 2 dp for display
             documents = self._get(tenant_id, collection, params, recorder).get(collection) or []
             for document in documents:

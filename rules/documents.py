@@ -7,7 +7,9 @@ holds headers and lines in this one shape, so the outbox posts all of them throu
 Numbers: every document number starts with `BB-<ISSUING ENTITY>-<YYYYMM>-` (see
 `document_number_prefix`), which is what the outbox looks each kind up by in the ledger. A
 manual journal has no number field in the accounting API, so its number leads its Narration
-(`<number>: <narration>`).
+(`<number>: <narration>`). A payment has no number either: its number is its Reference (which the
+accounting API's `where` filter on GET /Payments can search), and `original_number` names the
+invoice or credit note it pays.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "invoice": ("Invoices", "InvoiceNumber", "InvoiceID"),
     "credit_note": ("CreditNotes", "CreditNoteNumber", "CreditNoteID"),
     "manual_journal": ("ManualJournals", "Narration", "ManualJournalID"),
+    "payment": ("Payments", "Reference", "PaymentID"),
 }
 # document_type per kind: invoices are ACCREC (sales) or ACCPAY (bills); credit notes
 # ACCRECCREDIT or ACCPAYCREDIT; journals have none.
@@ -31,6 +34,12 @@ DOCUMENT_TYPES: dict[str, tuple[str, ...]] = {
     "invoice": ("ACCREC", "ACCPAY"),
     "credit_note": ("ACCRECCREDIT", "ACCPAYCREDIT"),
     "manual_journal": (),
+    "payment": ("ACCRECPAYMENT", "ARCREDITPAYMENT"),
+}
+# The collection and number field of the document a payment of each type pays (and its id field).
+PAID_DOCUMENTS: dict[str, tuple[str, str, str, str]] = {
+    "ACCRECPAYMENT": ("Invoice", "Invoices", "InvoiceNumber", "InvoiceID"),
+    "ARCREDITPAYMENT": ("CreditNote", "CreditNotes", "CreditNoteNumber", "CreditNoteID"),
 }
 
 RATE = FX_RATE
@@ -38,8 +47,9 @@ RATE = FX_RATE
 DOCUMENT_HEADER_SCHEMA = pl.Schema(
     {
         "document_number": pl.String(),
-        "document_kind": pl.String(),  # invoice | credit_note | manual_journal
-        "document_type": pl.String(),  # ACCREC | ACCPAY | ACCRECCREDIT | ACCPAYCREDIT | null (journal)
+        "document_kind": pl.String(),  # invoice | credit_note | manual_journal | payment
+        # ACCREC | ACCPAY | ACCRECCREDIT | ACCPAYCREDIT | ACCRECPAYMENT | ARCREDITPAYMENT | null (journal)
+        "document_type": pl.String(),
         "entity": pl.String(),
         "period": pl.String(),  # YYYY-MM: the entity-month whose posting pass sends it
         "contact_name": pl.String(),  # null for journals
@@ -53,7 +63,7 @@ DOCUMENT_HEADER_SCHEMA = pl.Schema(
         "subtotal": MONEY,
         "total_tax": MONEY,
         "total": MONEY,  # as the document shows it: positive for credit notes too
-        "original_number": pl.String(),  # the invoice a credit note or supplementary corrects
+        "original_number": pl.String(),  # what a credit note or supplementary corrects, or a payment pays
         "content_hash": pl.String(),
         "rule_set_version": pl.String(),
         "run_id": pl.String(),

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from rules.documents import PAID_DOCUMENTS
 from rules.settings import EntityConfig
 
 
@@ -86,6 +87,30 @@ def outbound_document(
         # Units of the document currency per one unit of the tenant's base currency.
         document["CurrencyRate"] = _plain(header["currency_rate"])
     return document
+
+
+def payment_element(header: dict[str, Any], lines: pl.DataFrame, paid_id: str) -> dict[str, Any]:
+    """The API element of one payment (rules/reconciliation/payments.py): the invoice or credit note it
+    pays by the ledger's id (`paid_id`), the account the money comes from (its one line), and its
+    number as the Reference the outbox looks it up by.
+
+    A rate goes with a payment in another currency than the tenant's (the bank's rate, item currency
+    per unit of the base); a rate of 1 is a payment in the item's own currency, which takes the
+    document's own rate, so none is sent.
+    """
+    element, _, _, id_field = PAID_DOCUMENTS[header["document_type"]]
+    line = lines.sort("line_no").row(0, named=True)
+    payment: dict[str, Any] = {
+        element: {id_field: paid_id},
+        "Account": {"Code": line["account_code"]},
+        "Date": header["document_date"].isoformat(),
+        "Amount": _plain(header["total"]),
+        "Reference": header["document_number"],
+    }
+    rate = header.get("currency_rate")
+    if header["currency"] != header["base_currency"] and rate is not None and rate != 1:
+        payment["CurrencyRate"] = _plain(rate)
+    return payment
 
 
 def _plain(value: Decimal) -> Decimal:

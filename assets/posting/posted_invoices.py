@@ -30,6 +30,7 @@ PRODUCERS = [
     dg.AssetKey(["billing", "correction_drafts"]),
     dg.AssetKey(["billing", "intercompany_charges"]),
     dg.AssetKey(["allocation", "capex_journal_drafts"]),
+    dg.AssetKey(["reconciliation", "settlement_payments"]),
 ]
 
 

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import polars as pl
 
+from assets.posting.payable import payable
 from assets.posting.posting_pass import PostingPass, crash_point
 from assets.posting.settle import settle
 from resources.http_retry import PermanentHTTPError, full_jitter_delay
 from resources.outbox.request_log import log_answer, log_request
 from resources.outbox.sender import Batch, BatchResult, send_batches
 from resources.outbox.store import Writes
-from resources.xero import MAX_INVOICES_PER_CALL, dumps_exact
+from resources.xero import MAX_INVOICES_PER_CALL, dumps_exact, write_params
 from rules.documents import KINDS
-from rules.outbound_payloads import batch_key, idempotency_key, outbound_document
+from rules.outbound_payloads import batch_key, idempotency_key, outbound_document, payment_element
 from rules.outbox.events import Held, Refused, Revised, Sending, Transient, Unknown
 from rules.outbox.rows import OutboxRow, Status, Version, new_row
 
@@ -144,6 +146,7 @@ class Rounds:
         self.draft_lines = draft_lines
         self.bodies: dict[str, dict[str, Any]] = {}  # the API element of each document, once built
         self.contacts: dict[str, str] = {}  # contact name -> ContactID, for this pass
+        self.paid_ids: dict[str, str] = {}  # payment number -> the ledger id of the document it pays
         self.stored_answers = 0
 
     def run(self, todo: dict[str, OutboxRow]) -> None:
@@ -158,6 +161,8 @@ class Rounds:
                 return
             self._revise(todo)
             ready = {n: row for n, row in todo.items() if row.status is Status.PENDING}
+            if self.kind == "payment" and ready:
+                ready = self._payable(ready, todo)
             waits = self._send(ready, round_no) if ready else []
             todo.update(ready)
             todo = {n: row for n, row in todo.items() if row.status in (Status.PENDING, Status.SENT)}
@@ -166,6 +171,14 @@ class Rounds:
             delay = self._delay(todo, waits)
             if delay > 0:
                 self.posting.wait(delay)
+
+    def _payable(self, ready: dict[str, OutboxRow], todo: dict[str, OutboxRow]) -> dict[str, OutboxRow]:
+        """The payments that may go this round; the held ones leave the rounds (the next pass looks again)."""
+        paid_ids = payable(self.posting, self.drafts, ready)
+        self.paid_ids.update(paid_ids)
+        for number in set(ready) - set(paid_ids):
+            todo.pop(number, None)
+        return {n: row for n, row in ready.items() if n in paid_ids}
 
     def _delay(self, todo: dict[str, OutboxRow], waits: list[float]) -> float:
         """How long to wait before the next round: what transient answers asked for, and, when only
@@ -188,6 +201,9 @@ class Rounds:
         self.posting.store.commit(writes)
 
     def _body(self, number: str) -> dict[str, Any]:
+        if number not in self.bodies and self.kind == "payment":
+            header = self.drafts[number]
+            self.bodies[number] = payment_element(header, self.draft_lines[number], self.paid_ids[number])
         if number not in self.bodies:
             header = self.drafts[number]
             contact = None
@@ -270,7 +286,7 @@ class Rounds:
             batch.request_id = log_request(
                 con, entity=posting.entity.id, period=posting.period, numbers=batch.numbers,
                 idempotency_key=batch.idempotency_key, method="PUT",
-                url=f"{xero.base_url.rstrip('/')}/{collection}?summarizeErrors=false&unitdp=4",
+                url=f"{xero.base_url.rstrip('/')}/{collection}?{urlencode(write_params(collection))}",
                 headers={"Authorization": "Bearer", "Xero-tenant-id": posting.tenant,
                          "Idempotency-Key": batch.idempotency_key},
                 body=dumps_exact({collection: batch.documents}), run_id=posting.store.run_id,

@@ -12,7 +12,7 @@ import polars as pl
 from assets.partitions import Partitions, day_slices
 from assets.reporting import money_totals, preview
 from resources.bank_statements_inbox import file_away, inbox_folder, pending_files
-from resources.bank_statements_receivables import read_receivables
+from resources.bank_statements_receivables import read_contact_identifiers, read_receivables
 from resources.bank_statements_store import LOADED, ReceivedFile, receive_file, reconciliation_transaction
 from resources.configuration import Settings
 from resources.warehouse import Warehouse, default_home, replace_slice
@@ -69,10 +69,14 @@ def receivables(
         items = read_receivables(xero, entity.accounting_tenant_id, entity.id).with_columns(
             day=pl.lit(part.last), read_at=pl.lit(datetime.now(UTC)), run_id=pl.lit(context.run.run_id)
         )
+        contacts = read_contact_identifiers(xero, entity.accounting_tenant_id, entity.id).with_columns(
+            read_at=pl.lit(datetime.now(UTC))
+        )
         with reconciliation_transaction(warehouse, entity.id) as con:
             replace_slice(
                 con, "reconciliation.receivables", items, "entity = ? AND day = ?", [entity.id, part.last]
             )
+            replace_slice(con, "reconciliation.contact_identifiers", contacts, "entity = ?", [entity.id])
         frames.append(items)
     items = pl.concat(frames) if frames else pl.DataFrame()
     open_items = items.filter(pl.col("amount_due") != 0) if items.height else items

@@ -6,6 +6,7 @@ already closed are never decided again, so a rerun logs only what changed.
 """
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import dagster as dg
@@ -25,7 +26,7 @@ from resources.bank_statements_rules import load_reconciliation_rules
 from resources.bank_statements_store import reconciliation_transaction
 from resources.configuration import Settings
 from resources.warehouse import Warehouse
-from rules.reconciliation.duplicates import duplicate_suggestions
+from rules.reconciliation.duplicates import SIMILAR_NAMES, duplicate_suggestions
 from rules.reconciliation.ladder import match_lines
 from rules.reconciliation.match_log import MATCHER, Actor
 from rules.reconciliation.metrics import reconciliation_metrics
@@ -43,7 +44,11 @@ def entity_metrics(
     with reconciliation_transaction(warehouse, entity) as con:
         figures = reconciliation_metrics(*metrics_inputs(con, entity, period))
         suggestions = duplicate_suggestions(party_records(con, entity), contact_of)
-    duplicates = [f"{s.a_source} {s.a_name!r} ~ {s.b_source} {s.b_name!r}" for s in suggestions]
+    duplicates = [
+        f"{s.a_source} {s.a_name!r} ~ {s.b_source} {s.b_name!r}"
+        + ("" if s.reason == SIMILAR_NAMES else f" ({s.reason})")
+        for s in suggestions
+    ]
     return {**figures, "duplicate_parties": duplicates}
 
 
@@ -91,6 +96,7 @@ def bank_matches(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": decided.height,
+            **_headline(list(summaries.values())),
             "rule_version": rules.version,
             "by_partition": dg.MetadataValue.json(summaries),
             "decisions": dg.MetadataValue.md(
@@ -104,6 +110,26 @@ def bank_matches(
             ),
         }
     )
+
+
+COUNTS = ("matched_automatically", "matched_by_hand", "proposed", "open_exceptions")
+
+
+def _headline(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures the UI shows at a glance: counts as numbers summed over the run's entity-months,
+    unapplied cash and write-offs per currency (exact text), DSO from matched payments when one
+    entity-month ran (a DSO does not add up across entities)."""
+    out: dict[str, Any] = {k: dg.MetadataValue.int(sum(int(m[k]) for m in summaries)) for k in COUNTS}
+    for key in ("unapplied_cash", "written_off"):
+        totals: dict[str, Decimal] = {}
+        for m in summaries:
+            for currency, amount in m[key].items():
+                totals[currency] = totals.get(currency, Decimal(0)) + Decimal(amount)
+        out[key] = {c: str(a) for c, a in sorted(totals.items())}
+    if len(summaries) == 1 and summaries[0]["dso_days"] is not None:
+        out["dso_days"] = dg.MetadataValue.float(float(summaries[0]["dso_days"]))
+    out["duplicate_parties"] = dg.MetadataValue.int(sum(len(m["duplicate_parties"]) for m in summaries))
+    return out
 
 
 def build_bank_matches(partitions: Partitions) -> dg.AssetsDefinition:

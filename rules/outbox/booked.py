@@ -14,6 +14,9 @@ from rules.outbox.ledger import LedgerDocument
 
 # Trace columns taken from the sent version; the ledger has no place for them.
 TRACE = ("line_no", "project_id", "task_id", "source_kind")
+# A payment's record is its outbox row (id, amount): it has no lines of its own to keep, and its
+# one line would otherwise count as booked on the invoice it pays (rules/billing/differences.py).
+NO_LINES_KINDS = frozenset({"payment"})
 AMOUNTS = ("description", "quantity", "unit_amount", "line_amount", "tax_type", "tax_amount", "account_code")
 
 
@@ -29,6 +32,8 @@ def booked_lines(
     `sent`: the sent version's lines (posting.outbox_lines, ordered by line_no), possibly empty for a
     row written before versions were kept; `row`: the outbox row (entity, period, kind, currency, run).
     """
+    if row["document_kind"] in NO_LINES_KINDS:
+        return []
     sent = sorted(sent, key=lambda line: line["line_no"])
     first = sent[0] if sent else {}
     number = row["document_number"]

@@ -75,6 +75,13 @@ class Held:
 
 
 @dataclass(frozen=True)
+class Unpayable:
+    """A payment whose invoice or credit note the ledger does not hold as AUTHORISED: never sent so."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Replayed:
     """An operator replays a dead letter (`dlq replay`), under this idempotency key."""
 
@@ -88,4 +95,4 @@ class Discarded:
     reason: str
 
 
-Event = Answer | Sending | Revised | Held | Replayed | Discarded
+Event = Answer | Sending | Revised | Held | Unpayable | Replayed | Discarded

@@ -84,7 +84,10 @@ def _lines(kind: str, element: dict[str, Any]) -> tuple[LedgerLine, ...]:
 
 
 def booked_total(kind: str, element: dict[str, Any]) -> Decimal | None:
-    """What the ledger booked: a document's Total; a journal's debits (it has no Total)."""
+    """What the ledger booked: a document's Total; a journal's debits (it has no Total); a payment's Amount."""
+    if kind == "payment":
+        amount = element.get("Amount")
+        return None if amount is None else Decimal(str(amount))
     if kind == "manual_journal":
         lines = element.get("JournalLines")
         if not lines:
@@ -100,12 +103,14 @@ def ledger_document(kind: str, element: dict[str, Any]) -> LedgerDocument:
     """A ledger element (from an answer or a look-up) as a LedgerDocument."""
     _, number_field, id_field = KINDS[kind]
     issued = element.get("Date")
+    # A payment names its type `PaymentType` and carries the currency of the document it pays.
+    paid = element.get("Invoice") or element.get("CreditNote") or {}
     return LedgerDocument(
         document_number=number_of(kind, str(element.get(number_field) or "")),
         external_id=str(element.get(id_field)),
         total=booked_total(kind, element),
-        document_type=element.get("Type"),
-        currency=element.get("CurrencyCode"),
+        document_type=element.get("Type") or element.get("PaymentType"),
+        currency=element.get("CurrencyCode") or paid.get("CurrencyCode"),
         document_date=parse_ms_date(str(issued)) if issued else None,
         lines=_lines(kind, element),
     )
@@ -117,4 +122,15 @@ def element_errors(element: dict[str, Any], id_field: str) -> list[str] | None:
     saved = element.get(id_field) and element.get(id_field) != ZERO_GUID
     if errors or element.get("HasErrors") or not saved:
         return errors or ["rejected without a message"]
+    return None
+
+
+def unpayable_reason(number: str, element: dict[str, Any] | None) -> str | None:
+    """Why a payment may not be sent for the document `number` as the ledger holds it (`element`, None
+    when the ledger does not hold it), or None when it may: payments apply to AUTHORISED documents only."""
+    if element is None:
+        return f"{number} is not in the ledger"
+    status = element.get("Status")
+    if status != "AUTHORISED":
+        return f"{number} is {status} in the ledger, not AUTHORISED"
     return None

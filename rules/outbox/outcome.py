@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rules.outbox.events import Booked, Event, Held
+from rules.outbox.events import Booked, Event, Held, Unpayable
 from rules.outbox.rows import OutboxRow, Status
 
 
@@ -18,7 +18,8 @@ class PostingOutcome:
     dead_lettered: list[str] = field(default_factory=list)
     changed_after_posting: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)  # dated inside the tenant's locked period
+    # dated inside the tenant's locked period, or a payment of a document not AUTHORISED in the ledger
+    held: list[str] = field(default_factory=list)
     allocated: list[str] = field(default_factory=list)  # credit notes allocated to their invoice
     requests: int = 0
     skipped: str | None = None  # the kill switch's reason
@@ -35,7 +36,7 @@ class PostingOutcome:
                 self.posted_new.append(number)
         elif after.status is Status.DEAD_LETTER and before.status is not Status.DEAD_LETTER:
             self.dead_lettered.append(number)
-        elif isinstance(event, Held):
+        elif isinstance(event, Held | Unpayable):
             self.held.append(number)
 
     def add(self, other: PostingOutcome) -> None:

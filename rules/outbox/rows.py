@@ -9,8 +9,9 @@ from enum import StrEnum
 
 from rules.outbox.ledger import LedgerDocument
 
-# Posting order: invoices first, so a credit note can be allocated to the invoice it corrects.
-KIND_ORDER = ("invoice", "credit_note", "manual_journal")
+# Posting order: invoices first, so a credit note can be allocated to the invoice it corrects;
+# payments last, after the invoices and credit notes they pay.
+KIND_ORDER = ("invoice", "credit_note", "manual_journal", "payment")
 
 
 class Status(StrEnum):

@@ -21,6 +21,7 @@ from rules.outbox.events import (
     Sending,
     Transient,
     Unknown,
+    Unpayable,
 )
 from rules.outbox.rows import OutboxRow, Status
 
@@ -71,6 +72,9 @@ def transition(row: OutboxRow, event: Event, *, now: datetime, policy: OutboxPol
                 last_error=f"held: dated {event.document_date.isoformat()}, on or before the tenant's lock "
                 f"date {event.lock_date.isoformat()}",
             )
+        case Unpayable():
+            _require(row, event, Status.PENDING)
+            return replace(row, last_error=f"held: {event.reason}")
         case Replayed():
             _require(row, event, Status.DEAD_LETTER)
             return replace(

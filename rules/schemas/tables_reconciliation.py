@@ -125,6 +125,18 @@ RECONCILIATION_TABLES: tuple[TableSchema, ...] = (
         ),
     ),
     TableSchema(
+        "reconciliation.contact_identifiers",
+        "1.0.0",
+        (
+            col("entity", VARCHAR),
+            col("contact_id", VARCHAR),
+            col("contact_name", VARCHAR, null=True),
+            col("tax_number", VARCHAR, null=True),
+            col("email", VARCHAR, null=True),
+            col("read_at", TIMESTAMPTZ),
+        ),
+    ),
+    TableSchema(
         "reconciliation.settlement_items",
         "1.0.0",
         (

@@ -4,9 +4,9 @@ Harvest payment; each exactly once, through reruns, lost answers and refused req
 goes to Harvest's invoice endpoints while the entity's switch is off.
 
 The ledger is made by the real posting path (drafts from a normalized line, posted to the accounting
-sandbox). Payments are not yet an outbox document kind on this branch, so a booked payment and a
-booked credit note are written as the outbox keeps confirmed documents (posting.outbox and
-posting.posted_lines). Amounts are written out by hand.
+sandbox). A booked payment and a booked credit note are written as the outbox keeps confirmed
+documents (posting.outbox, with posting.posted_lines for a credit note and the sent version's
+posting.outbox_lines for a payment, which keeps no posted lines). Amounts are written out by hand.
 """
 
 from __future__ import annotations
@@ -143,11 +143,12 @@ def _booked(warehouse: Warehouse, number: str, kind: str, doc_type: str, period:
             [number, kind, period, amount, amount, INVOICE],
         )
         purpose = "cash " if kind == "payment" else ""
+        lines = "posting.outbox_lines" if kind == "payment" else "posting.posted_lines"
         con.execute(
-            "INSERT INTO posting.posted_lines SELECT * REPLACE (? AS document_number, ? AS document_kind, "
+            f"INSERT INTO {lines} SELECT * REPLACE (? AS document_number, ? AS document_kind, "
             "? AS document_type, ? AS period, ? || original_number AS description, "
             "?::DECIMAL(18,4) AS line_amount, 0::DECIMAL(18,4) AS tax_amount, DATE '2026-09-10' AS document_date) "
-            "FROM posting.posted_lines WHERE document_number = ?",
+            f"FROM {lines} WHERE document_number = ?",
             [number, kind, doc_type, period, purpose, amount, INVOICE],
         )
 
