@@ -263,6 +263,7 @@ COMMAND_MODULES: list[str] = [
     "pipelines.cli_reconciliation",
     "pipelines.cli_migrate",
     "pipelines.cli_schemas",
+    "pipelines.cli_shadow",
 ]
 
 

@@ -53,6 +53,9 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "migrate": Permission.MANAGE_ACCESS,  # rewrites every warehouse file's layout: an admin's step
     "schemas.check": OPEN,  # compares the repository's schema files; reads no data
     "schemas.snapshot": Permission.CHANGE_MAPPING,  # records a release's table and payload shapes
+    "shadow.diff": Permission.SYNC,  # drafts an entity-month into the shadow tables; never posts
+    "shadow.promote": Permission.CHANGE_MAPPING,  # switches the rules that draft real invoices
+    "shadow.revert": Permission.CHANGE_MAPPING,
 }
 # Arguments worth naming in an audit entry (never a secret: none of these carry one).
 TARGET_ARGUMENTS = ("entity", "period", "month", "id", "ids", "out", "connection", "reason", "user", "person")

@@ -18,6 +18,7 @@ import dagster as dg
 from assets.allocation.allocation_assets import build_cost_allocations
 from assets.billing.correction_drafts import build_correction_drafts
 from assets.billing.invoice_drafts import build_invoice_drafts
+from assets.billing.shadow_drafts import build_shadow_drafts
 from assets.consolidation.group_consolidation import build_group_consolidation
 from assets.consolidation.ledger_export import build_ledger_export
 from assets.health.outcome_assets import build_month_outcome, build_quarantine_share
@@ -34,7 +35,13 @@ from assets.reconciliation.settlement_payments import build_settlement_payments
 from pipelines.allocation_jobs import build_reallocate
 from pipelines.audit_runs import AUDIT_SENSORS
 from pipelines.consistency import build_consistency_repairs, build_consistency_schedule, check_pm_consistency
-from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
+from pipelines.jobs import (
+    bill_and_post,
+    consolidate_group,
+    export_ledger,
+    extract_and_normalize,
+    shadow_drafts,
+)
 from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, build_reconciliation_sensors
 from pipelines.review import weekly_review
 from pipelines.schedules import build_schedules
@@ -72,6 +79,7 @@ ASSET_FACTORIES: list[Callable[[Partitions], dg.AssetsDefinition]] = [
     build_pm_consistency,
     build_billable_lines,
     build_invoice_drafts,
+    build_shadow_drafts,  # decision 0030
     build_correction_drafts,
     build_intercompany_charges,
     build_posted_invoices,
@@ -99,6 +107,7 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     consolidate_group,
     *RECONCILIATION_JOBS,
     check_pm_consistency,
+    shadow_drafts,
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = []
 SENSORS: list[dg.SensorDefinition] = [*AUDIT_SENSORS]

@@ -11,10 +11,18 @@ from rules.schemas.tables_group import GROUP_TABLES
 from rules.schemas.tables_posting import POSTING_TABLES
 from rules.schemas.tables_raw import RAW_TABLES
 from rules.schemas.tables_reconciliation import RECONCILIATION_TABLES
+from rules.schemas.tables_shadow import SHADOW_TABLES
 
 ENTITY_TABLES: dict[str, TableSchema] = {
     t.name: t
-    for t in (*RAW_TABLES, *BILLING_TABLES, *POSTING_TABLES, *ALLOCATION_TABLES, *RECONCILIATION_TABLES)
+    for t in (
+        *RAW_TABLES,
+        *BILLING_TABLES,
+        *POSTING_TABLES,
+        *ALLOCATION_TABLES,
+        *RECONCILIATION_TABLES,
+        *SHADOW_TABLES,
+    )
 }
 GROUP_FILE_TABLES: dict[str, TableSchema] = {t.name: t for t in GROUP_TABLES}
 TABLES: dict[str, TableSchema] = {**ENTITY_TABLES, **GROUP_FILE_TABLES}

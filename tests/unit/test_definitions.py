@@ -21,6 +21,7 @@ ASSET_KEYS = {
     ("normalized", "billable_lines"),
     ("normalized", "quarantine"),
     ("billing", "invoice_drafts"),
+    ("billing", "shadow_drafts"),
     ("billing", "correction_drafts"),
     ("billing", "intercompany_charges"),
     ("posting", "posted_invoices"),
@@ -44,6 +45,7 @@ JOBS = {
     "weekly_review",
     "export_ledger",
     "consolidate_group",
+    "shadow_drafts",
 }
 
 
@@ -68,6 +70,7 @@ def test_every_asset_is_documented() -> None:
             "health",
             "reconciliation",
             "consistency",
+            "shadow",
         }
         assert spec.group_name in groups, key
         assert spec.description, key
