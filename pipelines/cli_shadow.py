@@ -10,17 +10,24 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
 from pipelines.cli_args import entity_id, one_line_errors, period
+from rules.money import minor_units
 from rules.settings import ConfigurationError
 from rules.shadow_candidates import Serving, SwitchRefused
 
 
-def _money(value: object) -> str:
-    return "-" if value is None else str(value)
+def _shown(value: Decimal | None, figure: str, currency: str, sign: bool = False) -> str:
+    """A figure as the ledger shows it: amounts in minor units, quantity and unit price as they are."""
+    if value is None:
+        return "-"
+    exact = figure in ("quantity", "unit_amount")  # may carry more decimals than the currency has
+    shown = value.normalize() if exact else value.quantize(Decimal(1).scaleb(-minor_units(currency)))
+    return f"{shown:+f}" if sign else f"{shown:f}"
 
 
 def format_differences(entity: str, month: str, differences: pl.DataFrame) -> str:
@@ -35,15 +42,21 @@ def format_differences(entity: str, month: str, differences: pl.DataFrame) -> st
         out.append(f"  {number}")
         for row in rows.iter_rows(named=True):
             where = "invoice" if row["line_no"] is None else f"line {row['line_no']} {row['description']}"
+            figure, currency = row["figure"], row["currency"]
+            unit = "" if figure == "quantity" else f" {currency}"
             out.append(
-                f"    {where[:48]:<48} {row['figure']:<12} {_money(row['serving_amount']):>14} -> "
-                f"{_money(row['shadow_amount']):>14}  {row['difference']:+} {row['currency']}"
+                f"    {where[:40]:<40} {figure:<12} {_shown(row['serving_amount'], figure, currency):>12} -> "
+                f"{_shown(row['shadow_amount'], figure, currency):>12}  "
+                f"{_shown(row['difference'], figure, currency, sign=True)}{unit}"
             )
     totals = differences.filter(pl.col("line_no").is_null() & (pl.col("figure") == "total"))
     by_currency = totals.group_by("currency").agg(pl.col("difference").sum()).sort("currency")
     out.append(
         "Invoice totals would move by: "
-        + (", ".join(f"{d:+} {c}" for c, d in by_currency.iter_rows()) or "nothing")
+        + (
+            ", ".join(f"{_shown(d, 'total', c, sign=True)} {c}" for c, d in by_currency.iter_rows())
+            or "nothing"
+        )
     )
     return "\n".join(out)
 
