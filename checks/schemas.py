@@ -44,6 +44,10 @@ CorrectionDocuments = model_for("billing.correction_documents", "CorrectionDocum
 CorrectionDocumentLines = model_for("billing.correction_document_lines", "CorrectionDocumentLines")
 CorrectionSources = model_for("billing.correction_sources", "CorrectionSources")
 CorrectionHolds = model_for("billing.correction_holds", "CorrectionHolds")
+# Shadow drafts of a candidate rule set and their differences from the real drafts (decision 0039).
+ShadowInvoiceDrafts = model_for("billing.shadow_invoice_drafts", "ShadowInvoiceDrafts")
+ShadowInvoiceDraftLines = model_for("billing.shadow_invoice_draft_lines", "ShadowInvoiceDraftLines")
+ShadowDifferences = model_for("billing.shadow_differences", "ShadowDifferences")
 
 
 def validate(model: RegisteredModel | type[StrictModel], frame: pl.DataFrame) -> pl.DataFrame:

@@ -271,6 +271,7 @@ COMMAND_MODULES: list[str] = [
     "pipelines.cli_schemas",
     "pipelines.cli_trace",
     "pipelines.cli_retention",
+    "pipelines.cli_shadow",
 ]
 
 

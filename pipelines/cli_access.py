@@ -60,6 +60,9 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "archive": Permission.PURGE,  # retention's first step; writes a period's data to files
     "restore": Permission.PURGE,  # rewrites the warehouse from an archive
     "purge": Permission.PURGE,
+    "shadow.diff": Permission.SYNC,  # drafts an entity-month into the shadow tables; never posts
+    "shadow.promote": Permission.CHANGE_MAPPING,  # switches the rules that draft real invoices
+    "shadow.revert": Permission.CHANGE_MAPPING,
 }
 # Arguments worth naming in an audit entry (never a secret: none of these carry one).
 TARGET_ARGUMENTS = (

@@ -18,6 +18,7 @@ import dagster as dg
 from assets.allocation.allocation_assets import build_cost_allocations
 from assets.billing.correction_drafts import build_correction_drafts
 from assets.billing.invoice_drafts import build_invoice_drafts
+from assets.billing.shadow_drafts import build_shadow_drafts
 from assets.consolidation.group_consolidation import build_group_consolidation
 from assets.consolidation.ledger_export import build_ledger_export
 from assets.health.heartbeat import build_heartbeat
@@ -39,7 +40,13 @@ from pipelines.allocation_jobs import build_reallocate
 from pipelines.audit_runs import AUDIT_SENSORS
 from pipelines.consistency import build_consistency_repairs, build_consistency_schedule, check_pm_consistency
 from pipelines.health_jobs import HEALTH_JOBS, build_health_schedules
-from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
+from pipelines.jobs import (
+    bill_and_post,
+    consolidate_group,
+    export_ledger,
+    extract_and_normalize,
+    shadow_drafts,
+)
 from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, build_reconciliation_sensors
 from pipelines.retention_jobs import archive_closed_periods
 from pipelines.review import weekly_review
@@ -78,6 +85,7 @@ ASSET_FACTORIES: list[Callable[[Partitions], dg.AssetsDefinition]] = [
     build_pm_consistency,
     build_billable_lines,
     build_invoice_drafts,
+    build_shadow_drafts,  # decision 0039
     build_correction_drafts,
     build_intercompany_charges,
     build_posted_invoices,
@@ -110,6 +118,7 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     check_pm_consistency,
     *HEALTH_JOBS,
     archive_closed_periods,
+    shadow_drafts,
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = []
 SENSORS: list[dg.SensorDefinition] = [*AUDIT_SENSORS]

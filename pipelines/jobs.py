@@ -9,6 +9,7 @@ entity file anyway.
 
 import dagster as dg
 
+from assets.billing.shadow_drafts import SHADOW_DRAFTS
 from assets.consolidation.group_consolidation import GROUP_CONSOLIDATION
 from assets.consolidation.ledger_export import LEDGER_EXPORT
 from assets.health.outcome_assets import MONTH_OUTCOME, QUARANTINE_SHARE
@@ -55,4 +56,13 @@ consolidate_group = dg.define_asset_job(
         "then write the month report."
     ),
     tags=GROUP_TAGS,
+)
+
+# Shadow drafting (docs/decisions/0039): a candidate rule set's drafts beside the real ones, never
+# in a posting job, so a shadow can neither hold up nor reach the outbox.
+shadow_drafts = dg.define_asset_job(
+    "shadow_drafts",
+    selection=dg.AssetSelection.keys(SHADOW_DRAFTS),
+    executor_def=dg.in_process_executor,
+    description="Draft an entity-month with its candidate rules beside the serving ones and diff every money figure.",
 )

@@ -39,6 +39,7 @@ from rules.rule_sets import (
     scoped_conflicts,
     tax_override_conflicts,
 )
+from rules.shadow_candidates import ShadowCandidate, shadow_conflicts
 from rules.slo import Objective
 
 
@@ -224,6 +225,8 @@ class MappingDocument(_Strict):
     money_rounding: list[MoneyRounding] = []
     tax_rounding: list[TaxRounding] = []
     retainers: list[Retainer] = []
+    # Candidate billing rules drafted in shadow beside these, per entity (docs/decisions/0039).
+    shadow: list[ShadowCandidate] = []
 
     @model_validator(mode="after")
     def _rounding_and_retainers_consistent(self) -> MappingDocument:
@@ -487,6 +490,7 @@ class BillbridgeConfig(_Strict):
             for c in self.mapping.corrections.entities
             if c.entity not in known
         ]
+        problems += [f"mapping {p}" for p in shadow_conflicts(self.mapping.shadow, known)]
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -7,17 +7,20 @@ import polars as pl
 
 from assets.gate import CheckGate, blocking_checks
 from assets.normalized.billable_lines import BILLABLE_LINES, FxRerun
-from assets.partitions import Partitions, days_to_month, month_slices
+from assets.partitions import MonthSlice, Partitions, days_to_month, month_slices
 from assets.reporting import money_totals, preview
 from assets.tracing import traced_step
 from checks.schemas import BillableLines, InvoiceDraftLines, InvoiceDrafts, RetainerBalances, validate
 from resources.configuration import Settings
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
-from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
+from rules.billing.drafting import DraftingContext, draft_invoices
 from rules.billing.retainers import RetainerPeriodMissing, in_force, opening_balances
+from rules.billing.shadow import rule_versions
 from rules.calendar import previous_period
+from rules.fx_rates import FxSnapshot
 from rules.invariants import billed_at_most_once, lines_sum_to_totals
+from rules.settings import BillbridgeConfig
 
 INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
 LINES_SUM_TO_TOTALS = "invoice_total_equals_sum_of_lines"
@@ -33,6 +36,48 @@ CHECKS = blocking_checks(
 )
 
 
+def month_inputs(
+    warehouse: Warehouse,
+    settings: BillbridgeConfig,
+    part: MonthSlice,
+    snapshot: FxSnapshot,
+    run_id: str,
+    *,
+    rerate: bool = False,
+) -> tuple[pl.DataFrame, DraftingContext]:
+    """The entity-month's billable lines (validated) and what drafting them needs: the rates pinned
+    by an earlier run (unless `rerate`) and the retainers opened at the previous period's closings."""
+    entity = settings.entity(part.entity)
+    lines = warehouse.query(
+        part.entity,
+        "SELECT * FROM normalized.billable_lines WHERE entity = ? AND day BETWEEN ? AND ? ORDER BY line_id",
+        [part.entity, part.month, part.month_end],
+    )
+    lines = validate(BillableLines, lines)
+    # Retainers open at the previous period's closing, so periods are drafted in order
+    # (month_slices sorts them); a gap is refused with the period to draft first.
+    retainers = in_force(settings.mapping.retainers, part.entity, part.month, part.month_end)
+    closings = warehouse.query(
+        part.entity,
+        "SELECT retainer_id, closing FROM billing.retainer_balances WHERE entity = ? AND period = ?",
+        [part.entity, previous_period(part.period)],
+    )
+    try:
+        accounts = opening_balances(
+            retainers,
+            part.period,
+            dict(closings.iter_rows()),
+            settings.billing_start,
+            {c.pm_client_id: c.contact_name for c in settings.mapping.clients},
+        )
+    except RetainerPeriodMissing as exc:
+        raise dg.Failure(description=f"{part.label()}: {exc}") from None
+    pinned = None if rerate else pinned_rates(warehouse, part.entity, [part.month_end.isoformat()])
+    return lines, DraftingContext(
+        entity, part.month, part.month_end, snapshot, run_id, pinned_rates=pinned, retainers=accounts
+    )
+
+
 def draft_months(
     context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates, settings: Settings
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
@@ -43,42 +88,11 @@ def draft_months(
     lines_all: list[pl.DataFrame] = []
     balances_all: list[pl.DataFrame] = []
     for part in month_slices(context):
-        entity = settings.entity(part.entity)
-        invoice_day = [part.month_end.isoformat()]
-        lines = warehouse.query(
-            part.entity,
-            "SELECT * FROM normalized.billable_lines WHERE entity = ? AND day BETWEEN ? AND ? ORDER BY line_id",
-            [part.entity, part.month, part.month_end],
+        lines, drafting = month_inputs(
+            warehouse, settings, part, snapshot, context.run.run_id, rerate=config.rerate_fx
         )
-        lines = validate(BillableLines, lines)
-        # Retainers open at the previous period's closing, so periods are drafted in order
-        # (month_slices sorts them); a gap is refused with the period to draft first.
-        retainers = in_force(settings.mapping.retainers, part.entity, part.month, part.month_end)
-        closings = warehouse.query(
-            part.entity,
-            "SELECT retainer_id, closing FROM billing.retainer_balances WHERE entity = ? AND period = ?",
-            [part.entity, previous_period(part.period)],
-        )
-        try:
-            accounts = opening_balances(
-                retainers,
-                part.period,
-                dict(closings.iter_rows()),
-                settings.billing_start,
-                {c.pm_client_id: c.contact_name for c in settings.mapping.clients},
-            )
-        except RetainerPeriodMissing as exc:
-            raise dg.Failure(description=f"{part.label()}: {exc}") from None
         with traced_step(context, warehouse, settings, "drafting", part) as step:
-            drafts = draft_invoices(
-                lines,
-                DraftingContext(
-                    entity, part.month, part.month_end, snapshot, context.run.run_id,
-                    pinned_rates=None if config.rerate_fx else pinned_rates(warehouse, part.entity, invoice_day),
-                    retainers=accounts,
-                ),
-                BillingRules.of(settings),
-            )  # fmt: skip
+            drafts = draft_invoices(lines, drafting, rule_versions(settings, part.entity).serving)
             step.set_attribute("billbridge.invoices", drafts.invoices.height)
         # The write gate: wrong money never reaches the table, whatever the checks below say.
         invoices = validate(InvoiceDrafts, drafts.invoices)
@@ -119,7 +133,14 @@ def draft_months(
             ),
             "totals_txn": money_totals(invoices, "currency", "total"),
             "totals_base": money_totals(invoices, "base_currency", "total_base"),
-            "rule_set_version": settings.rule_set_version,
+            "rule_set_version": ", ".join(
+                sorted(
+                    {
+                        rule_versions(settings, p.entity).serving.rule_set_version
+                        for p in month_slices(context)
+                    }
+                )
+            ),
             "preview": dg.MetadataValue.md(
                 preview(
                     invoices, ["invoice_number", "contact_name", "currency", "subtotal", "total_tax", "total"]

@@ -140,6 +140,32 @@ CREATE TABLE IF NOT EXISTS retention.legal_holds (
 );
 """
 
+# Shadow drafts of a candidate rule set beside the real ones, and what switching would change
+# (docs/decisions/0039): the same shape as the real drafts, never read by the outbox.
+SHADOW_DRAFTS = """
+CREATE TABLE IF NOT EXISTS billing.shadow_invoice_drafts (
+    invoice_number VARCHAR NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL, client_id BIGINT NOT NULL,
+    contact_name VARCHAR NOT NULL, currency VARCHAR NOT NULL, invoice_date DATE NOT NULL, due_date DATE NOT NULL,
+    reference VARCHAR NOT NULL, line_count INTEGER NOT NULL, subtotal DECIMAL(18,4) NOT NULL,
+    total_tax DECIMAL(18,4) NOT NULL, total DECIMAL(18,4) NOT NULL, base_currency VARCHAR NOT NULL,
+    currency_rate DECIMAL(18,8) NOT NULL, total_base DECIMAL(18,4) NOT NULL, content_hash VARCHAR NOT NULL,
+    rule_set_version VARCHAR NOT NULL, run_id VARCHAR NOT NULL, line_amount_types VARCHAR DEFAULT 'Exclusive'
+);
+CREATE TABLE IF NOT EXISTS billing.shadow_invoice_draft_lines (
+    invoice_number VARCHAR NOT NULL, line_no INTEGER NOT NULL, entity VARCHAR NOT NULL, period VARCHAR NOT NULL,
+    description VARCHAR NOT NULL, quantity DECIMAL(18,4) NOT NULL, unit_amount DECIMAL(18,4) NOT NULL,
+    line_amount DECIMAL(18,4) NOT NULL, tax_type VARCHAR NOT NULL, tax_amount DECIMAL(18,4) NOT NULL,
+    account_code VARCHAR NOT NULL, project_id BIGINT NOT NULL, task_id BIGINT, source_kind VARCHAR NOT NULL,
+    rate_source VARCHAR, rule_set_version VARCHAR, rounding_rule VARCHAR, tax_rounding_rule VARCHAR
+);
+CREATE TABLE IF NOT EXISTS billing.shadow_differences (
+    entity VARCHAR NOT NULL, period VARCHAR NOT NULL, invoice_number VARCHAR NOT NULL, line_no INTEGER,
+    description VARCHAR, figure VARCHAR NOT NULL, currency VARCHAR NOT NULL, serving_amount DECIMAL(18,4),
+    shadow_amount DECIMAL(18,4), difference DECIMAL(18,4) NOT NULL, serving_version VARCHAR NOT NULL,
+    shadow_version VARCHAR NOT NULL, run_id VARCHAR NOT NULL
+);
+"""
+
 ENTITY_MIGRATIONS = Chain(
     "entity",
     (
@@ -164,5 +190,6 @@ ENTITY_MIGRATIONS = Chain(
         Migration(6, "run traces", sql=RUN_TRACES),
         Migration(7, "the write-back to the PM system", sql=PM_WRITE_BACK),
         Migration(8, "legal holds", sql=LEGAL_HOLDS),
+        Migration(9, "shadow drafts and their differences", sql=SHADOW_DRAFTS),
     ),
 )

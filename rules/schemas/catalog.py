@@ -12,6 +12,7 @@ from rules.schemas.tables_posting import POSTING_TABLES
 from rules.schemas.tables_raw import RAW_TABLES
 from rules.schemas.tables_reconciliation import RECONCILIATION_TABLES
 from rules.schemas.tables_retention import RETENTION_TABLES
+from rules.schemas.tables_shadow import SHADOW_TABLES
 from rules.schemas.tables_trace import TRACE_TABLES
 
 ENTITY_TABLES: dict[str, TableSchema] = {
@@ -24,6 +25,7 @@ ENTITY_TABLES: dict[str, TableSchema] = {
         *RECONCILIATION_TABLES,
         *TRACE_TABLES,
         *RETENTION_TABLES,
+        *SHADOW_TABLES,
     )
 }
 GROUP_FILE_TABLES: dict[str, TableSchema] = {t.name: t for t in GROUP_TABLES}

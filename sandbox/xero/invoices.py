@@ -121,6 +121,8 @@ def error_element(kind: DocumentKind, item: Checked) -> dict[str, Any]:
     echo = safe_echo(item.element, (kind.number_field, "Reference"))
     if isinstance(item.element, dict) and item.element.get("Type") in kind.types:
         echo["Type"] = item.element["Type"]
+    if kind.number_field == "Narration":  # a ManualJournal's Narration is required, a rejected one's too
+        echo.setdefault("Narration", "")
     return rejected_element(echo, kind.id_field, item.errors, "HasErrors")
 
 

@@ -62,6 +62,11 @@ def request_elements(request: Request, collection: str) -> list[Any] | Response:
     return elements
 
 
+# The largest magnitude an amount, quantity or rate may have: a product of two stays exact within
+# Decimal's 28 digits, so pricing never fails to round (what the ledger stores is far below it).
+MAX_NUMBER = Decimal(10) ** 12
+
+
 def number(value: Any, name: str, errors: list[str]) -> Decimal | None:
     """A JSON number as a finite Decimal, or None with a message."""
     # bool is an int in Python but never a number in JSON's sense.
@@ -71,6 +76,10 @@ def number(value: Any, name: str, errors: list[str]) -> Decimal | None:
     result = Decimal(value)
     if not result.is_finite():
         errors.append(f"{name} must be a finite number.")
+        return None
+    if abs(result) >= MAX_NUMBER:
+        # Found by contract fuzzing: a huge number (1.8e308) could not be rounded and answered 500.
+        errors.append(f"{name} must be less than {MAX_NUMBER:,} in magnitude.")
         return None
     return result
 

@@ -21,6 +21,7 @@ ASSET_KEYS = {
     ("normalized", "billable_lines"),
     ("normalized", "quarantine"),
     ("billing", "invoice_drafts"),
+    ("billing", "shadow_drafts"),
     ("billing", "correction_drafts"),
     ("billing", "intercompany_charges"),
     ("posting", "posted_invoices"),
@@ -50,6 +51,7 @@ JOBS = {
     "consolidate_group",
     "measure_slos",
     "heartbeat",
+    "shadow_drafts",
 }
 
 
@@ -74,6 +76,7 @@ def test_every_asset_is_documented() -> None:
             "health",
             "reconciliation",
             "consistency",
+            "shadow",
         }
         assert spec.group_name in groups, key
         assert spec.description, key
