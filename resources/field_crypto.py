@@ -137,23 +137,30 @@ def _map_distinct(column: pl.Series, transform: Any) -> pl.Series:
 Memo = dict[tuple[int | None, str, str], str]
 
 
-def _encrypt(value: str, field: Field, ring: KeyRing, person: int | None) -> str:
+def _encrypt(value: str, field: Field, ring: KeyRing, person: int | None, people: PersonKeys | None) -> str:
     if person is None:
         return ring.encrypt(value, field.context, field.deterministic)
-    return current_people().encrypt(person, value, field.context, ring, field.deterministic)
+    return (people or current_people()).encrypt(person, value, field.context, ring, field.deterministic)
 
 
-def seal(value: Any, field: Field, ring: KeyRing, memo: Memo | None = None, person: int | None = None) -> Any:
+def seal(
+    value: Any,
+    field: Field,
+    ring: KeyRing,
+    memo: Memo | None = None,
+    person: int | None = None,
+    people: PersonKeys | None = None,
+) -> Any:
     """A clear text value encrypted as `field` says, under `person`'s key when the person is known
     (other values, ciphertexts and the erased marker, as they are)."""
     if not isinstance(value, str) or value in ("", ERASED) or is_encrypted(value):
         return value
     if not field.deterministic or memo is None:
-        return _encrypt(value, field, ring, person)
+        return _encrypt(value, field, ring, person, people)
     # A deterministic value encrypts the same every time: once per distinct name in a frame.
     key = (person, field.context, value)
     if key not in memo:
-        memo[key] = _encrypt(value, field, ring, person)
+        memo[key] = _encrypt(value, field, ring, person, people)
     return memo[key]
 
 
@@ -167,22 +174,33 @@ def walk(record: Any, path: str, change: Any) -> None:
 
 
 def encrypt_payload(
-    payload: str, fields: tuple[Field, ...], ring: KeyRing, memo: Memo | None = None, kind: str | None = None
+    payload: str,
+    fields: tuple[Field, ...],
+    ring: KeyRing,
+    memo: Memo | None = None,
+    kind: str | None = None,
+    people: PersonKeys | None = None,
 ) -> str:
     """The JSON payload with its personal fields encrypted (same key order and separators), under the
     key of the person it is about when that is known (`kind`: the PM record kind, when the table says)."""
     record = json.loads(payload)
     person = person_of(record, kind)
     for field in fields:
-        walk(record, field.path, functools.partial(seal, field=field, ring=ring, memo=memo, person=person))
+        walk(
+            record,
+            field.path,
+            functools.partial(seal, field=field, ring=ring, memo=memo, person=person, people=people),
+        )
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
 
 
-def decrypt_payload(payload: str, fields: tuple[Field, ...], ring: KeyRing) -> str:
+def decrypt_payload(
+    payload: str, fields: tuple[Field, ...], ring: KeyRing, people: PersonKeys | None = None
+) -> str:
     """The JSON payload as extracted (byte for byte, so its payload hash matches again; an erased
     person's fields read `ERASED`)."""
     record = json.loads(payload)
-    people = current_people()
+    people = people or current_people()
     for field in fields:
         walk(record, field.path, lambda v: open_value(v, ring, people) if is_encrypted(v) else v)
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
@@ -192,8 +210,9 @@ def _seal_payloads(frame: pl.DataFrame, name: str, fields: tuple[Field, ...], ri
     kind_column = next((k for k in KIND_COLUMNS if k in frame.columns), None)
     kinds = frame[kind_column].to_list() if kind_column else [None] * frame.height
     memo: Memo = {}
+    people = current_people()  # once per frame: the erasures are re-read here, not per value
     sealed = [
-        None if payload is None else encrypt_payload(payload, fields, ring, memo, kind)
+        None if payload is None else encrypt_payload(payload, fields, ring, memo, kind, people)
         for payload, kind in zip(frame[name].to_list(), kinds, strict=True)
     ]
     return pl.Series(name, sealed, dtype=pl.String)
@@ -207,10 +226,11 @@ def _seal_column(frame: pl.DataFrame, table: str, name: str, field: Field, ring:
     pairs = frame.select(person=pl.col(str(person_column)), value=pl.col(name))
     distinct = pairs.drop_nulls("value").unique()
     memo: Memo = {}
+    people = current_people()
     sealed = distinct.with_columns(
         sealed=pl.Series(
             [
-                seal(v, field, ring, memo, None if p is None else int(p))
+                seal(v, field, ring, memo, None if p is None else int(p), people)
                 for p, v in zip(distinct["person"].to_list(), distinct["value"].to_list(), strict=True)
             ],
             dtype=pl.String,
@@ -269,9 +289,9 @@ def decrypt_payloads(frame: pl.DataFrame, column: str = "payload") -> pl.DataFra
         or not frame[column].str.contains(marker, literal=True).any()
     ):
         return frame
-    ring = current_ring()
+    ring, people = current_ring(), current_people()
     return frame.with_columns(
         pl.col(column).map_elements(
-            lambda payload: decrypt_payload(payload, PM_RECORD_FIELDS, ring), return_dtype=pl.String
+            lambda payload: decrypt_payload(payload, PM_RECORD_FIELDS, ring, people), return_dtype=pl.String
         )
     )
