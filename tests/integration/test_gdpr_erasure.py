@@ -128,3 +128,42 @@ def test_erasing_a_person_shreds_their_data_everywhere_and_keeps_every_figure(
     assert name not in _every_personal_value()
     assert _figures() == before
     assert main(["audit", "verify"]) == 0
+
+
+def test_erasing_a_person_named_on_an_issued_intercompany_invoice_posts_nothing_new(
+    sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Intercompany lines name the seller's person: the issued document is kept as issued (counted in
+    the register), and a rerun after the erasure neither corrects nor re-posts anything."""
+    assert main(["sync", *PERIOD]) == 0
+    tenants = [e.accounting_tenant_id for e in current_config().entities]
+
+    def booked() -> list[str]:
+        return [json.dumps(d, default=str) for t in tenants for d in sandboxes.xero.documents(t, None)]
+
+    issued = booked()
+    named = [
+        u for u in sandboxes.company.users if any(f"{u['first_name']} {u['last_name']}" in d for d in issued)
+    ]
+    assert named
+    person = named[0]
+    before = _figures()
+    capsys.readouterr()
+
+    erase = [
+        "gdpr",
+        "erase",
+        "--person",
+        str(person["id"]),
+        "--reason",
+        "DSR-13",
+        "--basis",
+        "bookkeeping law",
+    ]
+    assert main(erase) == 0
+    assert "kept (issued documents naming them)" in capsys.readouterr().out
+    sandboxes.xero.clear_faults()
+    assert main(["sync", *PERIOD]) == 0
+    assert booked() == issued  # nothing corrected, nothing sent again
+    assert _figures() == before
+    assert f"{person['first_name']} {person['last_name']}" not in _every_personal_value()
