@@ -28,6 +28,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -89,7 +90,7 @@ def _ring_for(source: str) -> KeyRing:
 
 @cache
 def _people_for(path: str) -> PersonKeys:
-    return PersonKeys(PersonKeyStore(default_person_key_path()))
+    return PersonKeys(PersonKeyStore(Path(path)))
 
 
 def current_people() -> PersonKeys:
