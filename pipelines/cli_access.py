@@ -48,6 +48,7 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "keys.status": Permission.MANAGE_KEYS,
     "keys.rotate": Permission.MANAGE_KEYS,
     "gdpr.export": Permission.EXPORT,
+    "gdpr.erase": Permission.PURGE,  # destroys a person's key for good: an admin's step
     "reconcile": Permission.POST,  # auto-accepted matches become settlements the outbox posts
     "workbench": Permission.VIEW,  # serving it; what a person does in it is the workbench's to check
     "migrate": Permission.MANAGE_ACCESS,  # rewrites every warehouse file's layout: an admin's step

@@ -24,7 +24,8 @@ import polars as pl
 
 from resources.atomic_files import write_atomically
 from resources.audit_log import AuditEvent, AuditLog
-from resources.crypto import KeyProblem, load_key_ring
+from resources.crypto import PERSON_KEY_PREFIX, KeyProblem, load_key_ring
+from resources.person_keys import unreadable_person_keys
 from resources.private_files import private_dir
 from resources.warehouse import Warehouse, default_home, write_parquet_atomically
 from rules.retention.decisions import check_period, is_closed
@@ -176,7 +177,11 @@ class Archive:
         if manifest.key_ids:
             try:
                 ring = load_key_ring(create=False)
-                missing = sorted(set(manifest.key_ids) - set(ring.keys))
+                # Person keys live in the person key store, wrapped by the ring (decision 0033); an erased
+                # person's is gone on purpose: their values restore as stored and read as erased.
+                needed = {k for k in manifest.key_ids if not k.startswith(PERSON_KEY_PREFIX)}
+                missing = sorted(needed - set(ring.keys))
+                missing += unreadable_person_keys(set(manifest.key_ids), ring)
             except KeyProblem as exc:
                 missing, found = list(manifest.key_ids), [*found, str(exc)]
             if missing:

@@ -43,6 +43,7 @@ from resources.warehouse import default_home
 PREFIX = "enc1"
 KEYS_ENV = "BILLBRIDGE_KEYS"
 KEY_FILE_ENV = "BILLBRIDGE_KEY_FILE"
+PERSON_KEY_PREFIX = "p-"  # key ids of per-person data keys (resources/person_keys.py); ring ids are k<n>-...
 NONCE_BYTES = 12
 KEY_BYTES = 32
 CONTEXT_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -125,8 +126,9 @@ class KeyRing:
         return plain.decode("utf-8")
 
     def reencrypt(self, value: str) -> str:
-        """A value under the active key (unchanged when it already is); determinism is kept."""
-        if key_id_of(value) == self.active:
+        """A value under the active key (unchanged when it already is); determinism is kept. Values
+        under a person's data key stay as they are: rotation re-wraps that key instead."""
+        if key_id_of(value) == self.active or key_id_of(value).startswith(PERSON_KEY_PREFIX):
             return value
         context = value.split(":", 3)[2]
         plain = self.decrypt(value)
@@ -154,6 +156,8 @@ def _parse(document: Any, source: str) -> KeyRing:
         active = str(document["active"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise KeyProblem(f"{source}: not a key file ({type(exc).__name__}: {exc})") from None
+    if any(kid.startswith(PERSON_KEY_PREFIX) for kid in keys):
+        raise KeyProblem(f"{source}: ring key ids must not start with {PERSON_KEY_PREFIX!r} (person keys do)")
     if active not in keys or any(len(k) != KEY_BYTES for k in keys.values()):
         raise KeyProblem(
             f"{source}: the active key {active!r} must be present and every key {KEY_BYTES} bytes"

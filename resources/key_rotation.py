@@ -8,6 +8,9 @@ Only the encrypted values change: each table's personal columns are rewritten ro
 bytes, and a failure rolls that table back. The old key stays in the ring, so readers keep
 working during the rotation (decrypting whichever key a value names); runs writing the same
 entity file wait for DuckDB's one-writer lock, table by table, rather than stop.
+
+Values under a person's data key (docs/decisions/0033) keep their bytes: the person keys are
+re-wrapped under the new ring key instead, in one transaction on the person key store.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import polars as pl
 
 from resources.crypto import PREFIX, KeyRing
 from resources.event_inbox import EventInbox
-from resources.field_crypto import SENSITIVE_COLUMNS, Field, enabled, encrypt_payload, seal
+from resources.field_crypto import SENSITIVE_COLUMNS, Field, Memo, enabled, encrypt_payload, seal
+from resources.person_keys import PersonKeyStore
 from resources.token_store import TokenStore
 from resources.warehouse import Warehouse
 from resources.webhook_secrets import WebhookSecrets
@@ -51,7 +55,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-def _fresh(value: str, fields: tuple[Field, ...], ring: KeyRing, memo: dict[tuple[str, str], str]) -> str:
+def _fresh(value: str, fields: tuple[Field, ...], ring: KeyRing, memo: Memo) -> str:
     """The value under the active key: its ciphertexts re-encrypted, its clear personal data encrypted."""
     value = reencrypt_text(value, ring)
     if not enabled():
@@ -71,8 +75,15 @@ def _rotate_column(
         f"SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL AND {column} NOT LIKE ?",
         [f"{PREFIX}:{ring.active}:%"],
     ).fetchall()
-    memo: dict[tuple[str, str], str] = {}
+    memo: Memo = {}
     updates = [(rowid, new) for rowid, old in rows if (new := _fresh(old, fields, ring, memo)) != old]
+    return write_by_rowid(con, table, column, updates)
+
+
+def write_by_rowid(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, updates: list[tuple[int, str]]
+) -> int:
+    """Set `column` of the rows named by rowid to new values (nothing else in the row changes)."""
     if not updates:
         return 0
     frame = pl.DataFrame(updates, schema={"row_id": pl.Int64, "value": pl.String}, orient="row")
@@ -133,11 +144,12 @@ def rotate_secrets(ring: KeyRing, report: RotationReport) -> None:
 
 
 def rotate_everything(warehouse: Warehouse, entities: list[str], ring: KeyRing) -> RotationReport:
-    """Every entity's file, the inbox, the token store and the webhook secrets."""
+    """Every entity's file, the inbox, the token store, the webhook secrets and the person keys."""
     report = RotationReport()
     for entity in entities:
         if warehouse.exists(entity):
             rotate_warehouse(warehouse, entity, ring, report)
     rotate_inbox(EventInbox(), ring, report)
     rotate_secrets(ring, report)
+    report.add("person keys (re-wrapped)", PersonKeyStore().rewrap(ring))
     return report

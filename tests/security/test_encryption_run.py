@@ -45,6 +45,19 @@ def _key_ids(path: Path) -> set[str]:
     return {v.split(":")[1] for (v,) in names + notes if v}
 
 
+def _wrapping_keys() -> set[str]:
+    """The ring keys the person data keys are wrapped under."""
+    import sqlite3
+
+    from resources.person_keys import default_person_key_path
+
+    with sqlite3.connect(default_person_key_path()) as con:
+        return {
+            w.split(":")[1]
+            for (w,) in con.execute("SELECT wrapped FROM person_keys WHERE wrapped IS NOT NULL")
+        }
+
+
 def _people(sandboxes: Sandboxes) -> list[str]:
     return [f"{u['first_name']} {u['last_name']}" for u in sandboxes.company.users]
 
@@ -86,7 +99,9 @@ def test_key_rotation_re_encrypts_in_place_and_every_money_figure_stays_byte_ide
     path = Warehouse().path("uk")
     old_key = load_key_ring().active
     before = _money(path)
-    assert _key_ids(path) == {old_key}
+    person_keys = _key_ids(path)  # names and notes are under their person's data key (decision 0033)
+    assert person_keys and all(k.startswith("p-") for k in person_keys)
+    assert _wrapping_keys() == {old_key}
     names_before = set(
         Warehouse().query("uk", "SELECT person_name FROM normalized.billable_lines")["person_name"]
     )
@@ -94,16 +109,17 @@ def test_key_rotation_re_encrypts_in_place_and_every_money_figure_stays_byte_ide
     assert main(["keys", "rotate"]) == 0
     out = capsys.readouterr().out
     new_key = load_key_ring().active
-    assert new_key != old_key and f"new active key {new_key}" in out and "uk:raw.time_entries" in out
+    assert new_key != old_key and f"new active key {new_key}" in out and "person keys (re-wrapped)" in out
     assert _money(path) == before  # byte for byte
-    assert _key_ids(path) == {new_key}
+    assert _key_ids(path) == person_keys  # their values keep their bytes: the person keys are re-wrapped
+    assert _wrapping_keys() == {new_key}
     names_after = set(
         Warehouse().query("uk", "SELECT person_name FROM normalized.billable_lines")["person_name"]
     )
     assert names_after == names_before
 
     assert main(["sync", *PERIOD]) == 0  # the next run writes under the new key and posts nothing new
-    assert _key_ids(path) == {new_key}
+    assert _key_ids(path) == person_keys and _wrapping_keys() == {new_key}
     assert _money(path) == before
 
 
@@ -125,7 +141,9 @@ def test_a_subject_access_export_holds_one_persons_records_decrypted(
     uk = document["entities"]["uk"]
     entries = uk["raw.time_entries"]
     assert entries and all(e["payload"]["user"] == {"id": person["id"], "name": name} for e in entries)
-    assert [u["payload"]["email"] for u in uk["raw.directory"]] == [person["email"]]
+    directory = uk["raw.directory"]  # their user record, and the assignments naming them
+    assert [u["payload"]["email"] for u in directory if u["kind"] == "users"] == [person["email"]]
+    assert all(u["payload"]["user"]["name"] == name for u in directory if u["kind"] == "user_assignments")
     assert {line["person_name"] for line in uk["normalized.billable_lines"]} == {name}
     others = {f"{u['first_name']} {u['last_name']}" for u in sandboxes.company.users} - {name}
     assert not any(other in out.read_text() for other in others)

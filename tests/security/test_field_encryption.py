@@ -17,7 +17,8 @@ import polars as pl
 import pytest
 
 from resources.crypto import KeyProblem, add_key, default_key_file, key_id_of, load_key_ring
-from resources.field_crypto import PM_RECORD_FIELDS, decrypt_payload, encrypt_frame
+from resources.field_crypto import PM_RECORD_FIELDS, decrypt_payload, encrypt_frame, open_value
+from resources.person_keys import PersonKeys, PersonKeyStore
 from resources.warehouse import Warehouse, append
 
 NOTES = "Call with Dr. Jane Roe about her divorce settlement"
@@ -110,21 +111,27 @@ def test_a_missing_key_or_a_wrong_key_stops_with_a_clear_message_and_changes_not
         .fetchone()[0]
     )  # type: ignore[index]
     notes = json.loads(stored)["notes"]
+    assert key_id_of(notes) == "p-7"  # under the person's data key, itself wrapped by the ring's key
+
+    def decrypt(value: str) -> str:  # as a fresh process would: unwrapping the person's key with the ring
+        return open_value(value, load_key_ring(), PersonKeys(PersonKeyStore()))
 
     wrong = json.loads(original)
     wrong["keys"][ring.active]["key"] = base64.b64encode(os.urandom(32)).decode()  # same id, other key
     key_file.write_text(json.dumps(wrong))
-    with pytest.raises(KeyProblem, match=rf"key '{ring.active}' from .* does not decrypt a pm.notes value"):
-        load_key_ring().decrypt(notes)
+    with pytest.raises(
+        KeyProblem, match=rf"key '{ring.active}' from .* does not decrypt a person-key.7 value"
+    ):
+        decrypt(notes)
 
     key_file.write_text(
         json.dumps({"active": "k9-000000", "keys": {"k9-000000": wrong["keys"][ring.active]}})
     )
     with pytest.raises(KeyProblem, match=rf"key '{ring.active}' is not in .*restore the key file"):
-        load_key_ring().decrypt(notes)
+        decrypt(notes)
 
     key_file.write_bytes(original)  # the right key back: the value was never touched
-    assert load_key_ring().decrypt(notes) == NOTES
+    assert decrypt(notes) == NOTES
 
 
 def test_a_new_key_decrypts_nothing_old_alone_but_the_ring_keeps_both(tmp_path: Path) -> None:
