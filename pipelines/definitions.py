@@ -39,7 +39,7 @@ from pipelines.allocation_jobs import build_reallocate
 from pipelines.audit_runs import AUDIT_SENSORS
 from pipelines.consistency import build_consistency_repairs, build_consistency_schedule, check_pm_consistency
 from pipelines.health_jobs import HEALTH_JOBS, build_health_schedules
-from pipelines.jobs import bill_and_post, consolidate_group, export_ledger, extract_and_normalize
+from pipelines.jobs import CELERY_JOBS, bill_and_post, consolidate_group, export_ledger, extract_and_normalize
 from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, build_reconciliation_sensors
 from pipelines.review import weekly_review
 from pipelines.schedules import build_schedules
@@ -108,6 +108,7 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     *RECONCILIATION_JOBS,
     check_pm_consistency,
     *HEALTH_JOBS,
+    *CELERY_JOBS,  # decision 0037: the same jobs on Celery workers, for the team deployment
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = []
 SENSORS: list[dg.SensorDefinition] = [*AUDIT_SENSORS]
