@@ -11,13 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -27,11 +21,12 @@ import pytest
 
 from pipelines.celery_executor import BROKER_ENV, SHARDS_ENV, broker_url
 from pipelines.celery_runner import bill_month_on_workers
+from pipelines.celery_workers import running_workers
 from pipelines.definitions import defs
 from pipelines.runner import RunSettings, bill_month, ensure_dagster_home, extract_month
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
-from rules.celery_routing import all_queues, queue_of, shard_of
+from rules.celery_routing import queue_of, shard_of
 from sandbox.xero import XeroSandbox
 from tests.conftest import Sandboxes
 
@@ -42,15 +37,6 @@ ENTITIES = ("uk", "de")
 SHARDS = 2
 # Per run, per process or per exchange with the accounting system: never equal between two closes.
 VOLATILE = {"run_id", "created_at", "updated_at", "external_id", "claimed_at", "expires_at"}
-# One execution slot: the shard's entity files have one writer at a time (deploy/README run the same).
-WORKER_OPTIONS = (
-    "-c",
-    "1",
-    "--prefetch-multiplier=1",
-    "--without-gossip",
-    "--without-mingle",
-    "--loglevel=INFO",
-)
 TABLES = {
     "billing.invoice_drafts": "invoice_number",
     "posting.outbox": "document_number",
@@ -73,50 +59,6 @@ def _rows(entity: str) -> dict[str, pl.DataFrame]:
         frame = Warehouse(read_only=True).query(entity, f"SELECT * FROM {table} ORDER BY {order}")
         frames[table] = frame.drop([c for c in frame.columns if c in VOLATILE])
     return frames
-
-
-@contextmanager
-def _workers(env: dict[str, str], logs: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """One worker per shard queue, each in its own process group; all of them ended on the way out."""
-    started: list[subprocess.Popen[bytes]] = []
-    celery = [sys.executable, "-m", "celery", "-A", "pipelines.celery_app"]
-    subprocess.run(
-        [*celery, "purge", "-f", "-Q", ",".join(all_queues(SHARDS))], env=env, check=True, cwd=REPO
-    )
-    try:
-        for queue in all_queues(SHARDS):
-            log = (logs / f"{queue}.log").open("wb")
-            started.append(
-                subprocess.Popen(
-                    [*celery, "worker", "-Q", queue, "-n", f"{queue}@%h", *WORKER_OPTIONS],
-                    cwd=REPO,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        _wait_ready(logs, started)
-        yield started
-    finally:
-        for worker in started:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-        for worker in started:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=10)
-
-
-def _wait_ready(logs: Path, workers: list[subprocess.Popen[bytes]], timeout_s: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    for queue, worker in zip(all_queues(SHARDS), workers, strict=True):
-        while b" ready." not in (logs / f"{queue}.log").read_bytes():
-            assert worker.poll() is None, (logs / f"{queue}.log").read_text()
-            assert time.monotonic() < deadline, f"worker {queue} never became ready"
-            time.sleep(0.5)
 
 
 def _worker_of_steps(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
@@ -157,7 +99,7 @@ def test_two_workers_close_entities_on_their_shards_like_one_process(
     env = {**os.environ, "PYTHONPATH": str(REPO), BROKER_ENV: broker_url()}
     try:
         ensure_dagster_home()
-        with dg.DagsterInstance.get() as instance, _workers(env, tmp_path):
+        with dg.DagsterInstance.get() as instance, running_workers(SHARDS, env, tmp_path):
             closes = {entity: bill_month_on_workers(instance, entity, MONTH) for entity in ENTITIES}
             for entity, close in closes.items():
                 assert close.success, close.error
