@@ -10,6 +10,7 @@ storage beyond one machine) and Dagster instance.
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -60,18 +61,21 @@ def bill_month_on_workers(
     }
     log_path().parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with dg.execute_job(
-        celery_job("bill_and_post"),
-        instance,
-        run_config={**_logging(settings), **bill_run_config(settings)},
-        tags=tags,
-    ) as result:
-        run = RunOutcome(
-            "bill_and_post_celery",
-            key,
-            result.run_id,
-            result.success,
-            _failure(result),
-            seconds=time.monotonic() - started,
-        )
+    with warnings.catch_warnings():
+        # dagster-celery registers its task again for every step it submits: the same task, a warning each.
+        warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already registered")
+        with dg.execute_job(
+            celery_job("bill_and_post"),
+            instance,
+            run_config={**_logging(settings), **bill_run_config(settings)},
+            tags=tags,
+        ) as result:
+            run = RunOutcome(
+                "bill_and_post_celery",
+                key,
+                result.run_id,
+                result.success,
+                _failure(result),
+                seconds=time.monotonic() - started,
+            )
     return month_closed(instance, entity, month, run)
