@@ -41,6 +41,7 @@ from pipelines.audit_runs import AUDIT_SENSORS
 from pipelines.consistency import build_consistency_repairs, build_consistency_schedule, check_pm_consistency
 from pipelines.health_jobs import HEALTH_JOBS, build_health_schedules
 from pipelines.jobs import (
+    CELERY_JOBS,
     bill_and_post,
     consolidate_group,
     export_ledger,
@@ -119,6 +120,7 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     *HEALTH_JOBS,
     archive_closed_periods,
     shadow_drafts,
+    *CELERY_JOBS,  # decision 0037: the same jobs on Celery workers, for the team deployment
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = []
 SENSORS: list[dg.SensorDefinition] = [*AUDIT_SENSORS]

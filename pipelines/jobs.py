@@ -4,8 +4,12 @@ Both use the in-process executor: measured on two cores, a multiprocess run pays
 seconds of process start-up per step (about 7 s for the extraction step, against 1.8 s
 for the whole step in-process: `python -m bench.orchestration`) while these steps take
 well under a second on demo-sized partitions, and every step of a run touches the same
-entity file anyway.
+entity file anyway. The team deployment also gets the same jobs on Dagster's Celery executor
+with entity-affine queues (`*_celery`, docs/decisions/0037): `billbridge_jobs(executor)` builds
+either set.
 """
+
+from typing import Any
 
 import dagster as dg
 
@@ -14,55 +18,68 @@ from assets.consolidation.group_consolidation import GROUP_CONSOLIDATION
 from assets.consolidation.ledger_export import LEDGER_EXPORT
 from assets.health.outcome_assets import MONTH_OUTCOME, QUARANTINE_SHARE
 from assets.month_report import MONTH_REPORT
+from pipelines.celery_executor import entity_affine_celery_executor
 from pipelines.concurrency import ENTITY_TAG
 
 GROUP_TAGS = {ENTITY_TAG: "group"}  # one writer of the group file: group closes queue behind each other
 
-extract_and_normalize = dg.define_asset_job(
-    "extract_and_normalize",
-    selection=dg.AssetSelection.groups("raw", "normalized") | dg.AssetSelection.assets(QUARANTINE_SHARE),
-    executor_def=dg.in_process_executor,
-    description="Extract an entity's days from the PM system and normalize them (raw -> normalized).",
-)
+CELERY_SUFFIX = "_celery"
 
-bill_and_post = dg.define_asset_job(
-    "bill_and_post",
-    # The ledger export closes the entity's month: the group close reads it, never the entity's file.
-    selection=dg.AssetSelection.groups("billing", "posting")
-    | dg.AssetSelection.assets(LEDGER_EXPORT, MONTH_OUTCOME),
-    executor_def=dg.in_process_executor,
-    description=(
-        "Draft an entity-month's documents, post them exactly once and export its ledger for the group "
-        "(billing -> posting -> reporting)."
-    ),
-)
 
-# Group consolidation (docs/decisions/0011): an entity-month's Parquet ledger export, run apart from
-# billing so it never holds up an entity's close, and the group close over every entity's month.
-export_ledger = dg.define_asset_job(
-    "export_ledger",
-    selection=dg.AssetSelection.assets(LEDGER_EXPORT),
-    executor_def=dg.in_process_executor,
-    description="Export an entity-month's ledger to Parquet for the group close (reads only its own file).",
-)
+def billbridge_jobs(executor: dg.ExecutorDefinition, suffix: str = "") -> list[Any]:
+    """The four jobs of an entity's month and the group close on `executor`, named `<job><suffix>`."""
+    return [
+        dg.define_asset_job(
+            f"extract_and_normalize{suffix}",
+            selection=dg.AssetSelection.groups("raw", "normalized")
+            | dg.AssetSelection.assets(QUARANTINE_SHARE),
+            executor_def=executor,
+            description="Extract an entity's days from the PM system and normalize them (raw -> normalized).",
+        ),
+        dg.define_asset_job(
+            f"bill_and_post{suffix}",
+            # The ledger export closes the entity's month: the group close reads it, never the entity's file.
+            selection=dg.AssetSelection.groups("billing", "posting")
+            | dg.AssetSelection.assets(LEDGER_EXPORT, MONTH_OUTCOME),
+            executor_def=executor,
+            description=(
+                "Draft an entity-month's documents, post them exactly once and export its ledger for the group "
+                "(billing -> posting -> reporting)."
+            ),
+        ),
+        # Group consolidation (docs/decisions/0011): an entity-month's Parquet ledger export, run apart from
+        # billing so it never holds up an entity's close, and the group close over every entity's month.
+        dg.define_asset_job(
+            f"export_ledger{suffix}",
+            selection=dg.AssetSelection.assets(LEDGER_EXPORT),
+            executor_def=executor,
+            description="Export an entity-month's ledger to Parquet for the group close (reads only its own file).",
+        ),
+        dg.define_asset_job(
+            f"consolidate_group{suffix}",
+            # The month report closes the month too: written once every entity's month is in, beside the group.
+            selection=dg.AssetSelection.assets(GROUP_CONSOLIDATION, MONTH_REPORT),
+            executor_def=executor,
+            description=(
+                "Consolidate a month: translate every entity's export, book the translation difference, "
+                "eliminate; then write the month report."
+            ),
+            tags=GROUP_TAGS,
+        ),
+    ]
 
-consolidate_group = dg.define_asset_job(
-    "consolidate_group",
-    # The month report closes the month too: written once every entity's month is in, beside the group.
-    selection=dg.AssetSelection.assets(GROUP_CONSOLIDATION, MONTH_REPORT),
-    executor_def=dg.in_process_executor,
-    description=(
-        "Consolidate a month: translate every entity's export, book the translation difference, eliminate; "
-        "then write the month report."
-    ),
-    tags=GROUP_TAGS,
+
+extract_and_normalize, bill_and_post, export_ledger, consolidate_group = billbridge_jobs(
+    dg.in_process_executor
 )
 
 # Shadow drafting (docs/decisions/0039): a candidate rule set's drafts beside the real ones, never
 # in a posting job, so a shadow can neither hold up nor reach the outbox.
 shadow_drafts = dg.define_asset_job(
     "shadow_drafts",
-    selection=dg.AssetSelection.keys(SHADOW_DRAFTS),
+    selection=dg.AssetSelection.assets(SHADOW_DRAFTS),
     executor_def=dg.in_process_executor,
     description="Draft an entity-month with its candidate rules beside the serving ones and diff every money figure.",
 )
+# The team deployment's variants (not the default): every step on its entity's Celery worker.
+CELERY_JOBS = billbridge_jobs(entity_affine_celery_executor, CELERY_SUFFIX)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.execution.execution_result import ExecutionResult
 
 from assets.health.states import days_outcome, month_outcome, posting_stop_reason
 from assets.partitions import DaySlice, MonthSlice, day_key, month_key
@@ -107,7 +108,7 @@ def _logging(settings: RunSettings) -> dict[str, object]:
     return {"loggers": {"console": {"config": {"log_level": "INFO"}}}} if settings.verbose else QUIET
 
 
-def _failure(result: dg.ExecuteInProcessResult) -> str:
+def _failure(result: ExecutionResult) -> str:
     """The first failed step's error in one line; its full text appended to the log file."""
     for event in result.all_events:
         if not (event.is_step_failure and event.step_failure_data.error is not None):
@@ -179,18 +180,33 @@ def bill_month(
     """Billing-to-posting for the entity-month, then what keeps the month from being done; `trace_id`:
     the extraction run's id, so both runs of one sync are one trace (docs/decisions/0036)."""
     key = month_key(entity, month)
-    rerate = {"config": {"rerate_fx": settings.rerate_fx}}
     result, error, seconds = _execute(
         instance,
         defs.resolve_job_def("bill_and_post"),
         settings,
         {**entity_tags(entity, "runner"), **({TRACE_TAG: trace_id} if trace_id else {})},
-        {"ops": {"billing__invoice_drafts": rerate, "billing__intercompany_charges": rerate}},
+        bill_run_config(settings),
         partition_key=str(key),
     )
+    return month_closed(
+        instance,
+        entity,
+        month,
+        RunOutcome("bill_and_post", str(key), result.run_id, result.success, error, seconds=seconds),
+    )
+
+
+def bill_run_config(settings: RunSettings) -> dict[str, object]:
+    """The billing-to-posting run's op configuration (re-rate FX or not), whichever executor runs it."""
+    rerate = {"config": {"rerate_fx": settings.rerate_fx}}
+    return {"ops": {"billing__invoice_drafts": rerate, "billing__intercompany_charges": rerate}}
+
+
+def month_closed(instance: dg.DagsterInstance, entity: str, month: date, run: RunOutcome) -> RunOutcome:
+    """`run` (a billing-to-posting run) with what keeps the entity's month from being done."""
     stopped = posting_stop_reason(instance, entity, month)
     findings = month_outcome(Warehouse(), current_config(), entity, month, stopped).findings
-    return RunOutcome("bill_and_post", str(key), result.run_id, result.success, error, findings, seconds)
+    return replace(run, findings=findings)
 
 
 def sync_month(
