@@ -1,4 +1,4 @@
-"""Jobs: extraction-to-normalized over entity-days, billing-to-posting over entity-months.
+"""Jobs: extraction-to-normalized over entity-days, the close (billing to posting) over entity-months.
 
 Both use the in-process executor: measured on two cores, a multiprocess run pays
 seconds of process start-up per step (about 7 s for the extraction step, against 1.8 s
@@ -39,12 +39,15 @@ def billbridge_jobs(executor: dg.ExecutorDefinition, suffix: str = "") -> list[A
         dg.define_asset_job(
             f"bill_and_post{suffix}",
             # The ledger export closes the entity's month: the group close reads it, never the entity's file.
-            selection=dg.AssetSelection.groups("billing", "posting")
+            # Allocation joins the close before posting: the outbox posts the month's journals, this month's
+            # depreciation only (docs/decisions/0038-one-close-per-entity-month.md).
+            selection=dg.AssetSelection.groups("billing", "allocation", "posting")
             | dg.AssetSelection.assets(LEDGER_EXPORT, MONTH_OUTCOME),
             executor_def=executor,
             description=(
-                "Draft an entity-month's documents, post them exactly once and export its ledger for the group "
-                "(billing -> posting -> reporting)."
+                "Close an entity-month: draft its documents, allocate its shared costs, post everything exactly "
+                "once (this month's depreciation only) and export its ledger for the group "
+                "(billing -> allocation -> posting -> reporting)."
             ),
         ),
         # Group consolidation (docs/decisions/0011): an entity-month's Parquet ledger export, run apart from
@@ -81,5 +84,6 @@ shadow_drafts = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Draft an entity-month with its candidate rules beside the serving ones and diff every money figure.",
 )
+
 # The team deployment's variants (not the default): every step on its entity's Celery worker.
 CELERY_JOBS = billbridge_jobs(entity_affine_celery_executor, CELERY_SUFFIX)

@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.allocation.runs import AllocationRun, plan_month, write_run
+from assets.allocation.runs import AllocationRun, keeps_current, plan_month, write_run
 from assets.gate import CheckGate, blocking_checks
 from assets.partitions import Partitions, days_to_month, month_slices
 from assets.reporting import money_totals, preview
@@ -88,7 +88,8 @@ def run_metadata(run: AllocationRun) -> dict[str, Any]:
     """The metadata of one entity-month's allocation: totals, unallocated costs and the diff."""
     outcome = run.outcome
     return {
-        "allocation_run_id": run.run_id,
+        # A month the close kept is still allocated by its current run, not by this one.
+        "allocation_run_id": run.run_id if run.written else run.previous_run_id or "",
         "previous_allocation_run_id": run.previous_run_id or "",
         "result_hash": outcome.result_hash,
         "inputs_hash": outcome.inputs_hash,
@@ -109,7 +110,11 @@ def run_metadata(run: AllocationRun) -> dict[str, Any]:
 def allocate_months(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
-    """Allocate the run's entity-months with the shipped rule set, each as a new allocation run."""
+    """Allocate the run's entity-months with the shipped rule set, each as a new allocation run.
+
+    A month whose current allocation already allocated the same inputs keeps it (a close re-run,
+    or a reallocation under another rule set, is not superseded until the month's data change).
+    """
     inputs = load_allocation_inputs()
     planned = [
         plan_month(
@@ -125,12 +130,17 @@ def allocate_months(
     gate = judge_scope(warehouse, planned, context.run.run_id, record=True)
     if not gate.passed:
         yield from gate.stop()
-    runs = [write_run(warehouse, inputs, run) for run in planned]
+    runs = [run if keeps_current(warehouse, run) else write_run(warehouse, inputs, run) for run in planned]
     last = runs[-1]
     yield dg.MaterializeResult(
         asset_key=COST_ALLOCATIONS,
         check_results=gate.results(),
-        metadata={**run_metadata(last), "rule_set_version": inputs.version, "partitions": len(runs)},
+        metadata={
+            **run_metadata(last),
+            "rule_set_version": inputs.version,
+            "partitions": len(runs),
+            "kept_current_allocations": dg.MetadataValue.int(sum(not r.written for r in runs)),
+        },
     )
     yield dg.MaterializeResult(
         asset_key=PROFITABILITY,

@@ -64,6 +64,20 @@ def current_run_id(warehouse: Warehouse, entity: str, period: str) -> str | None
     return str(found["run_id"][0]) if found.height else None
 
 
+def keeps_current(warehouse: Warehouse, run: AllocationRun) -> bool:
+    """Whether the entity-month's current allocation already allocated exactly `run`'s inputs.
+
+    The month's close then keeps it rather than appending a copy: a reallocation under another
+    rule set stands until the month's data change (docs/decisions/0038-one-close-per-entity-month.md).
+    """
+    if run.previous_run_id is None:
+        return False
+    found = warehouse.query(
+        run.entity, "SELECT inputs_hash FROM allocation.runs WHERE run_id = ?", [run.previous_run_id]
+    )
+    return found.height == 1 and found["inputs_hash"][0] == run.outcome.inputs_hash
+
+
 def current_slices(warehouse: Warehouse, entity: str, period: str) -> pl.DataFrame:
     """The slices of the entity-month's current allocation (empty when never allocated)."""
     run = current_run_id(warehouse, entity, period)

@@ -151,6 +151,20 @@ def _hashed(
     return {**typed_header, "content_hash": content_hash(content, typed_lines)}, typed_lines
 
 
+def in_period(headers: pl.DataFrame, lines: pl.DataFrame, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The documents filed under `period` (the close that posts them), their content hashes redone."""
+    documents = []
+    for header in headers.iter_rows(named=True):
+        own = lines.filter(pl.col("document_number") == header["document_number"]).sort("line_no")
+        documents.append(
+            _hashed({**header, "period": period}, [{**line, "period": period} for line in own.to_dicts()])
+        )
+    return (
+        pl.DataFrame([h for h, _ in documents], schema=DOCUMENT_HEADER_SCHEMA),
+        pl.DataFrame([line for _, ls in documents for line in ls], schema=DOCUMENT_LINE_SCHEMA),
+    )
+
+
 def _drafted(
     drafts: pl.DataFrame, entity: str, period: str
 ) -> dict[tuple[str, str], tuple[str, list[dict[str, Any]], str]]:

@@ -24,7 +24,7 @@ from tests.conftest import Sandboxes
 
 pytestmark = pytest.mark.integration
 
-SEP = date(2026, 9, 1)
+SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
 COST_ALLOCATIONS_ASSET = build_cost_allocations(Partitions.of(current_config()))
 CENT = Decimal("0.01")
 
@@ -100,7 +100,8 @@ def test_reallocate_appends_runs_and_diffs_a_rule_change(sandboxes: Sandboxes, t
     with dg.instance_for_test() as instance:
         for outcome in sync_month(instance, defs, "us", SEP):
             assert outcome.success, outcome.error
-        # The partitioned asset with the shipped rule set: the first allocation run.
+        # The close allocated the month (the first allocation run); the partitioned asset, materialized
+        # again over the same inputs, keeps that run and reports its checks.
         first = dg.materialize(
             [COST_ALLOCATIONS_ASSET],
             partition_key=str(month_key("us", SEP)),
@@ -162,12 +163,12 @@ def test_reallocate_appends_runs_and_diffs_a_rule_change(sandboxes: Sandboxes, t
         runs = warehouse.query(
             "us", "SELECT run_id, rule_set_version FROM allocation.runs ORDER BY created_at"
         )
-        assert runs["run_id"].to_list() == [first.run_id, real.run_id]  # the earlier run is kept
+        assert runs["run_id"][1] == real.run_id and runs.height == 2  # the earlier run is kept
         assert runs["rule_set_version"][1].startswith("2026.12.0-draft+")
         kept = warehouse.query(
             "us",
             "SELECT count(*) AS n FROM allocation.slices WHERE run_id = ? AND pool_id = 'rent'",
-            [first.run_id],
+            [runs["run_id"][0]],
         )
         assert kept["n"][0] == 3
         # Rent now follows September hours on the client projects: check each slice against 12000 x h / H.
@@ -296,46 +297,36 @@ def _ledger_net_by_account(journals: list[dict[str, Any]]) -> dict[str, Decimal]
     return {account: amount for account, amount in net.items() if amount != 0}
 
 
-def test_allocation_journals_post_once_and_a_reallocation_reverses_what_it_supersedes(
+def test_allocation_journals_post_month_by_month_and_a_reallocation_reverses_what_it_supersedes(
     sandboxes: Sandboxes, tmp_path: Path
 ) -> None:
-    """The month's close posts the current allocation's journals through the outbox; after a
-    reallocation with another rule set the next close reverses the superseded ones, so the ledger
-    holds, account by account, exactly the current run's journals."""
-    warehouse = Warehouse()
+    """Each month's close posts the allocation journals dated within it; after a reallocation with
+    another rule set, re-closing the months reverses the superseded journals, so the ledger holds,
+    account by account, exactly the current run's journals dated up to the last closed month."""
     tenant = current_config().entity("us").accounting_tenant_id
     with dg.instance_for_test() as instance:
-        for outcome in sync_month(instance, defs, "us", SEP):
-            assert outcome.success, outcome.error
-        first = dg.materialize(
-            [COST_ALLOCATIONS_ASSET], partition_key=str(month_key("us", SEP)), instance=instance,
-            resources={"warehouse": warehouse, "settings": current_config()},
-        )  # fmt: skip
-        assert first.success
-        for outcome in sync_month(instance, defs, "us", SEP):  # the close posts the journals
-            assert outcome.success, outcome.error
-        posted_first = sandboxes.xero.documents(tenant, "MANUALJOURNAL")
-        assert len(posted_first) == 37
+        for month in (SEP, OCT):  # September's capitalization, then October's depreciation 1/36
+            for outcome in sync_month(instance, defs, "us", month):
+                assert outcome.success, outcome.error
+        assert len(sandboxes.xero.documents(tenant, "MANUALJOURNAL")) == 2
         # The accountants shorten the hardware's life from three years to two: the depreciation changes.
         draft = _draft_rules(tmp_path)
         draft.write_text(draft.read_text().replace("life_months: 36", "life_months: 24"))
         real = _reallocate(instance, rule_set_path=str(draft))
         assert real.success
-        for _ in range(2):  # the second close finds everything booked and sends nothing
-            for outcome in sync_month(instance, defs, "us", SEP):
-                assert outcome.success, outcome.error
+        for _ in range(2):  # the second round finds everything booked and sends nothing
+            for month in (SEP, OCT):
+                for outcome in sync_month(instance, defs, "us", month):
+                    assert outcome.success, outcome.error
         ledger = sandboxes.xero.documents(tenant, "MANUALJOURNAL")
-    current = dict(
-        warehouse.query(
-            "us",
-            "SELECT account_code, sum(line_amount) FROM allocation.journal_drafts WHERE run_id = ? "
-            "GROUP BY ALL HAVING sum(line_amount) <> 0",
-            [real.run_id],
-        ).iter_rows()
-    )
-    assert _ledger_net_by_account(ledger) == current
-    # The capitalization journal is unchanged and stays; the 36 monthly depreciation journals are
-    # reversed and the 24 of the shorter life posted: 37 + 36 + 24 in the ledger.
+    # The capitalization is unchanged and stays; October's 200.00 (7,200.00 / 36) is reversed and
+    # 300.00 (7,200.00 / 24) posted in its place: 2 + 1 + 1 journals, nothing dated after October.
+    assert _ledger_net_by_account(ledger) == {
+        "710": Decimal("7200.00"),
+        "429": Decimal("-7200.00"),
+        "416": Decimal("300.00"),
+        "711": Decimal("-300.00"),
+    }
     reversals = [j for j in ledger if "-REV: Reversal of " in j["Narration"]]
-    assert (len(reversals), len(ledger)) == (36, 37 + 36 + 24)
+    assert (len(reversals), len(ledger)) == (1, 4)
     assert len({j["Narration"].split(": ", 1)[0] for j in ledger}) == len(ledger)  # no number twice
