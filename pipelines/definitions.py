@@ -47,6 +47,7 @@ from pipelines.jobs import (
     export_ledger,
     extract_and_normalize,
     shadow_drafts,
+    write_month_report,
 )
 from pipelines.reconciliation_jobs import RECONCILIATION_JOBS, build_reconciliation_sensors
 from pipelines.retention_jobs import archive_closed_periods
@@ -120,6 +121,7 @@ JOBS: list[Any] = [  # asset jobs (unresolved until Definitions binds them) and 
     *HEALTH_JOBS,
     archive_closed_periods,
     shadow_drafts,
+    write_month_report,
     *CELERY_JOBS,  # decision 0037: the same jobs on Celery workers, for the team deployment
 ]
 SCHEDULES: list[dg.ScheduleDefinition] = []

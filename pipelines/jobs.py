@@ -60,12 +60,10 @@ def billbridge_jobs(executor: dg.ExecutorDefinition, suffix: str = "") -> list[A
         ),
         dg.define_asset_job(
             f"consolidate_group{suffix}",
-            # The month report closes the month too: written once every entity's month is in, beside the group.
-            selection=dg.AssetSelection.assets(GROUP_CONSOLIDATION, MONTH_REPORT),
+            selection=dg.AssetSelection.assets(GROUP_CONSOLIDATION),
             executor_def=executor,
             description=(
-                "Consolidate a month: translate every entity's export, book the translation difference, "
-                "eliminate; then write the month report."
+                "Consolidate a month: translate every entity's export, book the translation difference, eliminate."
             ),
             tags=GROUP_TAGS,
         ),
@@ -74,6 +72,15 @@ def billbridge_jobs(executor: dg.ExecutorDefinition, suffix: str = "") -> list[A
 
 extract_and_normalize, bill_and_post, export_ledger, consolidate_group = billbridge_jobs(
     dg.in_process_executor
+)
+
+# The month report (docs/decisions/0034) reads every entity's file, so it runs after the group close and
+# apart from it: the group close never opens an entity's file and never waits for a busy one.
+write_month_report = dg.define_asset_job(
+    "write_month_report",
+    selection=dg.AssetSelection.assets(MONTH_REPORT),
+    executor_def=dg.in_process_executor,
+    description="Write the month's HTML report from every entity's warehouse (run after the group close).",
 )
 
 # Shadow drafting (docs/decisions/0039): a candidate rule set's drafts beside the real ones, never

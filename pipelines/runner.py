@@ -242,14 +242,24 @@ def close_group(
     *,
     verbose: bool = False,
 ) -> RunOutcome:
-    """Consolidate a month over every entity's ledger export (run after their closes)."""
+    """Consolidate a month over every entity's ledger export (run after their closes), then write its
+    month report; the outcome of the first of the two that failed, else of the consolidation."""
     key = month.strftime("%Y-%m-01")
+    settings = RunSettings(rerate_fx, verbose)
     result, error, seconds = _execute(
         instance,
         defs.resolve_job_def("consolidate_group"),
-        RunSettings(rerate_fx, verbose),
+        settings,
         GROUP_TAGS,
         {"ops": {"consolidation__group_consolidation": {"config": {"rerate_fx": rerate_fx}}}},
         partition_key=key,
     )
-    return RunOutcome("consolidate_group", key, result.run_id, result.success, error, [], seconds)
+    closed = RunOutcome("consolidate_group", key, result.run_id, result.success, error, [], seconds)
+    if not closed.success:
+        return closed
+    report, error, more = _execute(
+        instance, defs.resolve_job_def("write_month_report"), settings, GROUP_TAGS, {}, partition_key=key
+    )
+    if not report.success:
+        return RunOutcome("write_month_report", key, report.run_id, False, error, [], seconds + more)
+    return replace(closed, seconds=seconds + more)

@@ -52,6 +52,7 @@ JOBS = {
     "measure_slos",
     "heartbeat",
     "shadow_drafts",
+    "write_month_report",
 }
 
 
