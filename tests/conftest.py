@@ -3,9 +3,11 @@ and integration and contract tests get both sandboxes on ephemeral loopback port
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +57,16 @@ def sandboxes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandb
     finally:
         harvest.stop()
         xero.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (its own browser download is unreachable here)."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is not installed: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()

@@ -3,7 +3,6 @@ Chromium when missing). Two browser contexts are two people, named by the header
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from resources.bank_statements_rules import load_reconciliation_rules
 from resources.warehouse import Warehouse
@@ -54,16 +53,6 @@ def workbench(warehouse: Warehouse) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is not installed: `make test` installs it (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def _as(browser: Browser, person: str) -> Page:

@@ -5,14 +5,12 @@ asks the warehouse itself, in its own SQL."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from assets.month_report import MONTH_REPORT, report_path
 from pipelines.cli import main
@@ -27,16 +25,6 @@ pytestmark = pytest.mark.integration
 ENTITY, PERIOD, FIRST, LAST = "uk", "2026-10", "2026-10-01", "2026-10-31"
 # The weeks the month touches: from the Monday of 1 October's week to the Sunday of 31 October's.
 FIRST_WEEK, WEEKS_END = "2026-09-28", "2026-11-01"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is not installed: `make test` installs it (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def _one(warehouse: Warehouse, sql: str) -> object:
