@@ -6,6 +6,8 @@ booked document: tenant, type, number, reference, contact, date, currency, statu
 each line's description, quantity, unit amount, account, tax and amount; then a SHA-256 over
 those lines. Generated ids and timestamps are left out, so two runs of the same release give
 the same digest, and a refactoring that changes no money gives the same digest as before it.
+A manual journal's number ends in a hash of its allocation run's id (decision 0038), which is new
+on every run: that suffix is masked, and the journal is told by its reference instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -28,6 +31,8 @@ HEADER_FIELDS = (
     "Total",
     "Narration",
 )
+# BB-US-202609-MJ- + 10 hex of sha256("<journal ref>|<allocation run id>").
+RUN_HASHED_NUMBER = re.compile(r"(-MJ-)[0-9A-F]{10}$")
 LINE_FIELDS = ("Description", "Quantity", "UnitAmount", "AccountCode", "TaxType", "TaxAmount", "LineAmount")
 
 
@@ -46,6 +51,7 @@ def fingerprint(ledger: Path) -> list[str]:
         document = json.loads(body)
         lines = document.get("LineItems") or document.get("JournalLines") or []
         text = " ; ".join(_line(line, LINE_FIELDS) for line in lines)
+        number = RUN_HASHED_NUMBER.sub(r"\1*", number or "")
         out.append(
             f"{tenant} {doc_type} {number} {reference} {contact} {_line(document, HEADER_FIELDS)} :: {text}"
         )

@@ -14,33 +14,11 @@ from typing import Any
 import polars as pl
 
 from rules.allocation.close_month import AllocatedMonth, dated_within, journals_of_close
+from rules.schemas.catalog import table
 
-DRAFT_SCHEMA = {
-    "run_id": pl.String,
-    "entity": pl.String,
-    "period": pl.String,
-    "journal_ref": pl.String,
-    "journal_date": pl.Date,
-    "narration": pl.String,
-    "line_no": pl.Int64,
-    "account_code": pl.String,
-    "description": pl.String,
-    "line_amount": pl.Decimal(18, 4),
-    "currency": pl.String,
-    "rule_set_version": pl.String,
-}
-POSTED_SCHEMA = {
-    "document_number": pl.String,
-    "entity": pl.String,
-    "period": pl.String,
-    "line_no": pl.Int32,
-    "description": pl.String,
-    "line_amount": pl.Decimal(18, 4),
-    "account_code": pl.String,
-    "tax_type": pl.String,
-    "currency": pl.String,
-    "document_date": pl.Date,
-}
+# The registered shapes, so a column added to either table reaches these cases.
+DRAFT_SCHEMA = table("allocation.journal_drafts").polars_schema()
+POSTED_SCHEMA = table("posting.posted_lines").polars_schema()
 NOTHING_POSTED = pl.DataFrame(schema=POSTED_SCHEMA)
 
 
@@ -88,13 +66,14 @@ def _summary(headers: pl.DataFrame) -> list[tuple[str, str, date, Decimal]]:
 
 def _booked(*closes: tuple[pl.DataFrame, pl.DataFrame]) -> pl.DataFrame:
     """posting.posted_lines as the outbox leaves them once the closes' documents are confirmed."""
-    frames = [
-        lines.join(headers.select("document_number", "currency", "document_date"), on="document_number")
-        .select(list(POSTED_SCHEMA))
-        .cast(POSTED_SCHEMA)  # type: ignore[arg-type]
-        for headers, lines in closes
-    ]
-    return pl.concat([NOTHING_POSTED, *frames])
+    frames = []
+    for headers, lines in closes:
+        booked = lines.join(
+            headers.select("document_number", "currency", "document_date"), on="document_number"
+        )
+        kept = [name for name in POSTED_SCHEMA if name in booked.columns]
+        frames.append(booked.select(kept).cast({name: POSTED_SCHEMA[name] for name in kept}))
+    return pl.concat([NOTHING_POSTED, *frames], how="diagonal")
 
 
 def test_a_month_boundary_belongs_to_the_month_it_ends() -> None:

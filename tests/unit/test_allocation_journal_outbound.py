@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 from rules.allocation.journals import JournalPostingError, journal_documents_for_posting
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
+from rules.schemas.catalog import table
 
 CAPEX = "CAPEX-us-hardware-2026-09"
 DEPR = "DEPR-us-hardware-2026-09-001"
@@ -23,34 +24,8 @@ DEPR = "DEPR-us-hardware-2026-09-001"
 # because the ledger is searched by them: a changed scheme would re-book every posted journal.
 CAPEX_1, DEPR_1 = "BB-US-202609-MJ-FA7059555D", "BB-US-202609-MJ-C6E753E8A1"
 DEPR_2 = "BB-US-202609-MJ-F4A42EE7EE"
-DRAFT_SCHEMA = {
-    "run_id": pl.String,
-    "entity": pl.String,
-    "period": pl.String,
-    "journal_ref": pl.String,
-    "journal_date": pl.Date,
-    "narration": pl.String,
-    "line_no": pl.Int64,
-    "account_code": pl.String,
-    "description": pl.String,
-    "line_amount": pl.Decimal(18, 4),
-    "currency": pl.String,
-    "rule_set_version": pl.String,
-}
-NO_ROWS = pl.DataFrame(
-    schema={
-        "document_number": pl.String,
-        "entity": pl.String,
-        "period": pl.String,
-        "line_no": pl.Int32,
-        "description": pl.String,
-        "line_amount": pl.Decimal(18, 4),
-        "account_code": pl.String,
-        "tax_type": pl.String,
-        "currency": pl.String,
-        "document_date": pl.Date,
-    }
-)
+DRAFT_SCHEMA = table("allocation.journal_drafts").polars_schema()
+NO_ROWS = table("posting.posted_lines").empty()
 
 
 def _drafts(run_id: str, depreciation: str = "200.00", capital: str = "7200.00") -> list[dict[str, Any]]:
