@@ -34,8 +34,19 @@ UNION ALL
 SELECT CASE document_kind WHEN 'credit_note' THEN 'credit notes' ELSE 'supplementary' END, document_number, period,
        currency, subtotal, total_tax, total
   FROM billing.correction_documents
+UNION ALL
+-- A manual journal's size is its debit side (its lines sum to zero); it carries no tax.
+SELECT 'journals', o.document_number, o.period, o.currency, sum(greatest(l.line_amount, 0)), 0,
+       sum(greatest(l.line_amount, 0))
+  FROM posting.outbox AS o
+  JOIN posting.outbox_lines AS l ON l.document_number = o.document_number AND l.content_hash = o.content_hash
+ WHERE o.document_kind = 'manual_journal'
+ GROUP BY ALL
+UNION ALL
+SELECT 'payments', document_number, period, currency, draft_total, 0, draft_total
+  FROM posting.outbox WHERE document_kind = 'payment'
 """
-KIND_ORDER = ("invoices", "ic sales", "ic bills", "supplementary", "credit notes")
+KIND_ORDER = ("invoices", "ic sales", "ic bills", "supplementary", "credit notes", "journals", "payments")
 
 
 @dataclass(frozen=True)

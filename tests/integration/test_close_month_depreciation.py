@@ -15,6 +15,7 @@ import dagster as dg
 import pytest
 
 from pipelines.definitions import defs
+from pipelines.report import ReportScope, entity_summary
 from pipelines.runner import sync_month
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
@@ -79,3 +80,10 @@ def test_each_close_posts_its_own_months_depreciation_once(sandboxes: Sandboxes)
         "us", "SELECT period, count(*) AS n FROM allocation.runs GROUP BY ALL ORDER BY 1"
     )
     assert runs.rows() == [("2026-09", 1), ("2026-10", 1), ("2026-11", 1)]
+    # The summary `billbridge report` and the demo print counts the journals beside the invoices.
+    october = entity_summary(Warehouse(read_only=True), "us", ReportScope(["us"], "2026-10"))
+    journals = [d for d in october["documents"] if d["kind"] == "journals"]
+    assert journals == [
+        {"kind": "journals", "currency": "USD", "drafted": 1, "posted": 1,
+         "net": "200.0000", "tax": "0.0000", "gross": "200.0000"}
+    ]  # fmt: skip
