@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
+from rules.reconciliation.payments import PaymentDocument, payment_documents
 from sandbox.xero import Fault
 
 PERIOD = "2026-08"
@@ -122,7 +123,7 @@ def _line(number: str, line_no: int, amount: Decimal, account: str = "200") -> d
 
 def other_documents() -> tuple[pl.DataFrame, pl.DataFrame]:
     """A credit note and a supplementary invoice correcting the first two invoices, an intercompany
-    bill and a balanced journal: every kind beside the invoices, in the outbound shape."""
+    bill and a balanced journal: every kind beside the invoices and payments, in the outbound shape."""
     credit, supplement = "BB-US-202608-5001-USD-CN1", "BB-US-202608-5002-USD-S1"
     bill, journal = "BB-US-202608-IC-UK", "BB-US-202608-MJ-FUZZ"
     headers = [
@@ -145,3 +146,22 @@ def other_documents() -> tuple[pl.DataFrame, pl.DataFrame]:
     return pl.DataFrame(headers, schema=DOCUMENT_HEADER_SCHEMA), pl.DataFrame(
         lines, schema=DOCUMENT_LINE_SCHEMA
     )
+
+
+# The second invoice (2 h x 150.00 = 300.00) settled as reconciliation settles a line net of a bank
+# fee: 285.00 received from the bank account and the 15.00 fee from the fees account (the accounts
+# of config/reconciliation_rules.yaml for `us`). Payments wait until the invoice is AUTHORISED.
+PAID_INVOICE = "BB-US-202608-5002-USD"
+
+
+def settlement_payments() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The payments of one accepted match, in the outbound shape the settlement asset writes."""
+    prefix = "BB-US-202608-PAY-fuzzdecision-"
+    paid = date(2026, 9, 15)
+    payments = [
+        PaymentDocument(f"{prefix}1", "us", PERIOD, "inv-2", "invoice", PAID_INVOICE, "090", paid,
+                        Decimal("285.00"), "USD", None, "cash"),
+        PaymentDocument(f"{prefix}2", "us", PERIOD, "inv-2", "invoice", PAID_INVOICE, "404", paid,
+                        Decimal("15.00"), "USD", None, "bank_fee"),
+    ]  # fmt: skip
+    return payment_documents(payments, "USD", "fuzz", "fuzz")

@@ -1,7 +1,7 @@
 """`make fuzz`: exactly-once posting under seeded random fault schedules, with SIGKILLs, checked against the ledger.
 
 Every schedule (bench/fuzz_schedules.py) posts invoices, a credit note, a supplementary invoice, an
-intercompany bill and a journal to a fresh accounting-sandbox tenant whose idempotency-key window is
+intercompany bill, a journal and the two payments (cash and bank fee) of one settlement to a fresh accounting-sandbox tenant whose idempotency-key window is
 anywhere from 1 ms to 24 h, through 429s, 5xx, connections dropped before and after commit, stalls
 past the client's timeout that commit later, and duplicate deliveries; in a quarter of them the
 first run is SIGKILLed at a random moment. Runs repeat until nothing is in flight, the dead letters
@@ -45,6 +45,7 @@ from bench.fuzz_schedules import (
     Schedule,
     generate,
     other_documents,
+    settlement_payments,
 )
 from bench.posting import synthetic_drafts, write_synthetic_drafts
 from resources.configuration import load_config
@@ -111,6 +112,9 @@ def _write_documents(warehouse: Warehouse, entity: EntityConfig, invoices: int) 
             numbers = headers.filter(mask)["document_number"]
             append(con, f"{table}_documents", headers.filter(mask))
             append(con, f"{table}_document_lines", lines.filter(lines["document_number"].is_in(numbers)))
+        payments, payment_lines = settlement_payments()
+        append(con, "reconciliation.payment_documents", payments)
+        append(con, "reconciliation.payment_document_lines", payment_lines)
 
 
 def _edit_an_invoice(warehouse: Warehouse, entity: EntityConfig, invoices: int) -> None:
@@ -162,21 +166,31 @@ def _number(document: dict[str, Any]) -> str:
 
 
 def _ledger(sandbox: XeroSandbox, tenant: str) -> dict[str, list[dict[str, Any]]]:
-    """Every live document of the tenant by number (a number twice is a duplicate)."""
+    """Every live document and payment of the tenant by number (a number twice is a duplicate);
+    a payment's number is its Reference."""
     held: dict[str, list[dict[str, Any]]] = {}
     for document in sandbox.documents(tenant, None):
         if document.get("Status") not in ("DELETED", "VOIDED"):
             held.setdefault(_number(document), []).append(document)
+    for payment in sandbox.transactions(tenant, "Payments"):
+        if payment.get("Status") != "DELETED":
+            held.setdefault(str(payment["Reference"]), []).append(payment)
     return held
 
 
+def _is_payment(document: dict[str, Any]) -> bool:
+    return "PaymentID" in document
+
+
 def _amounts(document: dict[str, Any]) -> list[Decimal]:
+    if _is_payment(document):
+        return [Decimal(str(document["Amount"]))]
     lines = document.get("JournalLines") or document.get("LineItems") or []
     return [Decimal(str(line["LineAmount"])) for line in lines]
 
 
 def _total(document: dict[str, Any]) -> Decimal:
-    if "Narration" in document:
+    if "Narration" in document or _is_payment(document):
         return sum((a for a in _amounts(document) if a > 0), Decimal(0))
     return Decimal(str(document["Total"]))
 
@@ -218,8 +232,12 @@ def _booked_is_the_ledger(
                 problems.append(f"{number} is recorded as booked but the ledger does not hold it")
             continue
         ledger = held[number][0]
-        ledger_id = ledger.get("InvoiceID") or ledger.get("CreditNoteID") or ledger.get("ManualJournalID")
+        ledger_id = next(
+            ledger[k] for k in ("InvoiceID", "CreditNoteID", "ManualJournalID", "PaymentID") if k in ledger
+        )
         kept = posted.filter(posted["document_number"] == number)["line_amount"].to_list()
+        if _is_payment(ledger):  # a payment keeps no posted lines (decision 0030): its one line is its amount
+            kept = _amounts(ledger)
         if status != "confirmed":
             problems.append(f"{number} is in the ledger but the outbox says {status}")
         elif external_id != ledger_id or total != _total(ledger):

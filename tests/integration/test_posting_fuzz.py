@@ -1,7 +1,8 @@
 """A few dozen of `make fuzz`'s seeded fault schedules in the suite: the fast ones, and two with a SIGKILL.
 
-Each posts invoices, a credit note, a supplementary invoice, an intercompany bill and a journal
-through its faults against the accounting sandbox, then checks the ledger (bench/posting_fuzz.py):
+Each posts invoices, a credit note, a supplementary invoice, an intercompany bill, a journal and a
+settlement's two payments (cash and bank fee) through its faults against the accounting sandbox, then
+checks the ledger (bench/posting_fuzz.py):
 every document exactly once, nothing lost, what billbridge records as booked is what the ledger
 holds, and no open dead letter for a document the ledger holds.
 """
