@@ -24,7 +24,8 @@ from resources.allocation_config import load_allocation_inputs
 from resources.configuration import Settings
 from resources.warehouse import Warehouse
 from rules.calendar import add_months
-from rules.settings import BillbridgeConfig, ConfigurationError
+from rules.config_types import ConfigurationError
+from rules.settings import BillbridgeConfig
 
 
 class ReallocateConfig(dg.Config):

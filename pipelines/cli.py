@@ -21,7 +21,7 @@ from resources.configuration import current_config
 from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse, default_home
 from rules.calendar import months_from
-from rules.settings import ConfigurationError
+from rules.config_types import ConfigurationError
 
 DEMO_SEED = 7
 DEMO_START = date(2026, 8, 1)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from resources.configuration import current_config
-from rules.settings import ConfigurationError
+from rules.config_types import ConfigurationError
 
 PERIOD_PATTERN = r"[0-9]{4}-(0[1-9]|1[0-2])"
 

@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 
 from pipelines.cli_args import entity_id, one_line_errors, period
+from rules.config_types import ConfigurationError
 from rules.money import minor_units
-from rules.settings import ConfigurationError
 from rules.shadow_candidates import Serving, SwitchRefused
 
 

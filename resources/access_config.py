@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from resources.configuration import DEFAULT_CONFIG_PATH, _format_errors, _read_yaml
 from resources.identity import Identity, cli_identity
 from rules.access import AccessPolicy, AccessSettings
-from rules.settings import ConfigurationError
+from rules.config_types import ConfigurationError
 
 ACCESS_FILE_ENV = "BILLBRIDGE_ACCESS_FILE"
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from resources.configuration import REPO_ROOT, validated_document
 from rules.allocation.rule_set import AllocationInputs, OverheadRow, RuleSetDocument, UsageRow, _Strict
-from rules.settings import ConfigurationError
+from rules.config_types import ConfigurationError
 
 DEFAULT_RULES_PATH = REPO_ROOT / "config" / "allocation_rules.yaml"
 

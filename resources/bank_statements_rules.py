@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from resources.configuration import REPO_ROOT, validated_document
+from rules.config_types import ConfigurationError
 from rules.reconciliation.rule_file import ReconciliationRules, RulesDocument
-from rules.settings import ConfigurationError
 
 DEFAULT_RULES_PATH = REPO_ROOT / "config" / "reconciliation_rules.yaml"
 RULES_ENV = "BILLBRIDGE_RECONCILIATION_RULES"

@@ -21,7 +21,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from resources.fx import published_currencies
-from rules.settings import BillbridgeConfig, ConfigurationError, MappingDocument
+from rules.config_types import ConfigurationError
+from rules.mapping_document import MappingDocument
+from rules.settings import BillbridgeConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "billbridge.yaml"

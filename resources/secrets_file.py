@@ -19,7 +19,7 @@ from dotenv import dotenv_values
 
 from resources.private_files import private_by_default
 from resources.warehouse import default_home
-from rules.settings import ConfigurationError
+from rules.config_types import ConfigurationError
 
 SECRETS_FILE_ENV = "BILLBRIDGE_SECRETS_FILE"
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,8 @@ import yaml
 from resources.atomic_files import write_atomically
 from resources.configuration import DEFAULT_CONFIG_PATH, current_config, load_config
 from rules.billing.shadow import candidate_for
-from rules.settings import BillbridgeConfig, ConfigurationError
+from rules.config_types import ConfigurationError
+from rules.settings import BillbridgeConfig
 from rules.shadow_candidates import Serving, ShadowCandidate, SwitchRefused, switched_text
 
 

@@ -29,9 +29,9 @@ from resources.migrations import Chain, check_current, open_current
 from resources.migrations.entity import ENTITY_MIGRATIONS
 from resources.migrations.group import GROUP_MIGRATIONS
 from resources.private_files import private_dir, private_file
+from rules.config_types import ENTITY_ID_PATTERN
 from rules.schemas.catalog import table as registered
 from rules.schemas.registry import conform
-from rules.settings import ENTITY_ID_PATTERN
 
 
 def default_home() -> str:

@@ -10,9 +10,10 @@ from typing import Any
 import polars as pl
 
 from rules.fx_rates import FxSnapshot
+from rules.mapping_document import ClientMapping, MappingDocument
 from rules.pm_payloads import RAW_COLUMNS, canonical_payload
 from rules.routing import CLAIMED
-from rules.settings import BillbridgeConfig, ClientMapping, EntityConfig, MappingDocument
+from rules.settings import BillbridgeConfig, EntityConfig
 
 
 def entity(

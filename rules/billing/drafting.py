@@ -40,6 +40,7 @@ from rules.billing.tax import tax_codes, tax_rounding_for, with_tax
 from rules.documents import content_hash, document_number_prefix
 from rules.fx_conversion import rates_for
 from rules.fx_rates import FxSnapshot
+from rules.mapping_document import FieldMapping
 from rules.money import (
     DEFAULT_LEVEL,
     FX_CONVERSION_RULE,
@@ -54,7 +55,7 @@ from rules.money import (
     rounding_label,
 )
 from rules.rule_sets import Discount, MoneyRounding, TaxOverride, TaxRounding, TimeRounding
-from rules.settings import BillbridgeConfig, EntityConfig, FieldMapping
+from rules.settings import BillbridgeConfig, EntityConfig
 
 
 @dataclass(frozen=True)

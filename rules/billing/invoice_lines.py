@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import polars as pl
 
 from rules.billing.retainers import RETAINER_APPLIED, RETAINER_TOP_UP
+from rules.mapping_document import FieldMapping
 from rules.money import ROUNDING_LINE
 from rules.rule_sets import TimeRounding
-from rules.settings import FieldMapping
 from rules.time_rounding import invoice_line_units
 
 # Lines of an invoice in this order: work, then discounts, then the rounding line, then the retainer

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from resources.allocation_config import DEFAULT_RULES_PATH, load_allocation_inputs
-from rules.settings import ConfigurationError
+from rules.config_types import ConfigurationError
 
 
 def _copy(tmp_path: Path, rules: str | None = None, overheads: str | None = None) -> Path:

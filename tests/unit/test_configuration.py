@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
-from rules.settings import ConfigurationError
+from rules.config_types import ConfigurationError
 
 
 def _write(tmp_path: Path, config: str, mapping: str | None = None) -> Path:

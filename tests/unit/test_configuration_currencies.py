@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.cli import main
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
-from rules.settings import ConfigurationError
+from rules.config_types import ConfigurationError
 
 
 def _config_with(tmp_path: Path, old: str, new: str) -> Path:

@@ -15,9 +15,10 @@ import pytest
 
 from checks.schemas import BillableLines, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.config_types import ConfigurationError
 from rules.normalizing import NormalizedResult, normalize_lines
 from rules.rule_sets import ContractRate
-from rules.settings import BillbridgeConfig, ConfigurationError
+from rules.settings import BillbridgeConfig
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 
 BASE = load_config(DEFAULT_CONFIG_PATH)

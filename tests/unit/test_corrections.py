@@ -34,8 +34,9 @@ from rules.billing.corrections import (
 )
 from rules.billing.differences import KEY_MAP_SCHEMA
 from rules.billing.lock_dates import HELD, MOVED, binding_lock_date, date_outside_lock
+from rules.config_types import ConfigurationError
 from rules.invariants import lines_sum_to_totals
-from rules.settings import BillbridgeConfig, ConfigurationError, EntityConfig
+from rules.settings import BillbridgeConfig, EntityConfig
 
 PERIOD = "2026-08"
 INVOICE_DATE = date(2026, 8, 31)

@@ -16,6 +16,7 @@ import pytest
 
 from assets.partitions import MonthSlice
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.config_types import ConfigurationError
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
 from rules.intercompany.charges import ChargeMonth, charges_are_consistent, intercompany_side, sides_agree
 from rules.intercompany.policy import (
@@ -29,7 +30,7 @@ from rules.intercompany.work import intercompany_work, seller_work
 from rules.invariants import lines_sum_to_totals
 from rules.normalizing import TRACE_COLUMNS, Judging, held_time, normalize_lines
 from rules.rule_sets import IntercompanyAccounts, IntercompanyMarkup, IntercompanyPolicy
-from rules.settings import BillbridgeConfig, ConfigurationError
+from rules.settings import BillbridgeConfig
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 
 BASE = load_config(DEFAULT_CONFIG_PATH)

@@ -17,11 +17,12 @@ from checks.schemas import InvoiceDraftLines, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.billing.retainers import RetainerAccount
+from rules.config_types import ConfigurationError
 from rules.invariants import lines_sum_to_totals
 from rules.money import allocate_largest_remainder, round_total_and_allocate
 from rules.normalizing import normalize_lines
 from rules.rule_sets import Discount, MoneyRounding, Retainer, TaxRounding
-from rules.settings import BillbridgeConfig, ConfigurationError
+from rules.settings import BillbridgeConfig
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 from tests.unit.drafting_gates import passes_the_gates
 

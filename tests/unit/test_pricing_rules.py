@@ -18,10 +18,12 @@ from pydantic import ValidationError
 from checks.schemas import BillableLines, InvoiceDraftLines, validate
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
+from rules.config_types import ConfigurationError
 from rules.invariants import lines_sum_to_totals
+from rules.mapping_document import MappingDocument
 from rules.normalizing import normalize_lines
 from rules.rule_sets import Discount, ExpenseMarkup, RateRule, TaxOverride, TimeRounding
-from rules.settings import BillbridgeConfig, ConfigurationError, MappingDocument
+from rules.settings import BillbridgeConfig
 from tests.factories import directory, expense, raw_frame, time_entry
 from tests.unit.test_drafting import AUGUST, RATES
 

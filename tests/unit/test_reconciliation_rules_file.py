@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from resources.bank_statements_rules import DEFAULT_RULES_PATH, load_reconciliation_rules
-from rules.settings import ConfigurationError
+from rules.config_types import ConfigurationError
 
 
 def _write(tmp_path: Path, old: str, new: str) -> Path:

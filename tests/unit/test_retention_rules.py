@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
+from rules.config_types import ConfigurationError
 from rules.retention.decisions import (
     ArchivedSlice,
     HoldScope,
@@ -21,7 +22,6 @@ from rules.retention.decisions import (
 from rules.retention.policy import RecordType, RetentionPolicy, RetentionSpan
 from rules.retention.tables import RETAINED_TABLES
 from rules.schemas.catalog import ENTITY_TABLES
-from rules.settings import ConfigurationError
 
 
 def test_invoices_kept_ten_years_expire_the_first_day_after_the_span() -> None:
