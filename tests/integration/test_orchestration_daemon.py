@@ -10,14 +10,11 @@ two runs of one entity never overlapped while other entities were launched besid
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,37 +31,12 @@ from pipelines.events_server import EventsServer
 from resources.event_inbox import EventInbox
 from sandbox.webhooks import WebhookSender
 from tests.conftest import Sandboxes
+from tests.integration.conftest import PG
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 WAIT_S = 150
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    """A fresh database for this test's Dagster instance, dropped afterwards."""
-    try:
-        admin = psycopg2.connect(dbname="postgres", connect_timeout=5, **PG)
-    except psycopg2.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL does not answer at 127.0.0.1:5432 as user postgres ({exc}).\n"
-            f"Start it with: {START_POSTGRES}",
-            pytrace=False,
-        )
-    admin.autocommit = True
-    name = f"billbridge_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
 
 
 def _free_port() -> int:
@@ -118,18 +90,9 @@ def _cli(args: list[str], workspace: Path) -> None:
 
 
 def test_daemon_runs_schedule_and_sensor_on_postgres_one_run_per_entity_at_a_time(
-    sandboxes: Sandboxes, pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandboxes: Sandboxes, team_instance: Path, pg_database: str, tmp_path: Path
 ) -> None:
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    for key, value in {
-        "DAGSTER_PG_HOST": "127.0.0.1",
-        "DAGSTER_PG_USER": "postgres",
-        "DAGSTER_PG_PASSWORD": "unused-trust-auth",
-        "DAGSTER_PG_DB": pg_database,
-    }.items():
-        monkeypatch.setenv(key, value)
+    home = team_instance
 
     # Three entities change at once (webhooks for one day each); with the schedule's uk run,
     # uk runs twice.
