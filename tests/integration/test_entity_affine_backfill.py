@@ -12,7 +12,6 @@ A run that still spans entities (launched by hand) fails at once with one line s
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import dagster as dg
 import pytest
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.test_utils import create_test_daemon_workspace_context
-from dagster._core.workspace.load_target import ModuleTarget
+from dagster._core.workspace.load_target import GrpcServerTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 
@@ -28,9 +27,9 @@ from pipelines.concurrency import ENTITY_TAG
 from pipelines.definitions import defs
 from pipelines.run_coordinator import RANGE_END, RANGE_START, SPLIT_FROM_TAG, EntityAffineRunCoordinator
 from tests.conftest import Sandboxes
+from tests.integration.processes import free_port, start_code_server, stop
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 ENTITIES = ("us", "uk", "de")
 DAYS = ("2026-09-01", "2026-09-02")
 WAIT_S = 600
@@ -57,38 +56,48 @@ def _backfill(instance: dg.DagsterInstance, job: str, partitions: list[str]) -> 
     return backfill.backfill_id
 
 
+def _drive(
+    instance: dg.DagsterInstance, target: GrpcServerTarget, backfill_id: str, log: logging.Logger
+) -> list[list[str]]:
+    """The daemon's backfill and run-queue iterations until the backfill ends; the entities of the
+    runs in progress after each iteration."""
+    queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
+    running_at_once: list[list[str]] = []
+    in_progress = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED])
+    with create_test_daemon_workspace_context(target, instance) as context:
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            list(execute_backfill_iteration(context, log))
+            list(queue.run_iteration(context))
+            running_at_once.append(
+                sorted(r.tags.get(ENTITY_TAG, "?") for r in instance.get_runs(in_progress))
+            )
+            backfill = instance.get_backfill(backfill_id)
+            if backfill is not None and backfill.status != BulkActionStatus.REQUESTED:
+                break
+            time.sleep(1)
+    return running_at_once
+
+
 def test_a_ui_backfill_over_entities_runs_one_entity_per_run_one_run_per_entity_at_a_time(
-    sandboxes: Sandboxes, team_instance: Path
+    sandboxes: Sandboxes, team_instance: Path, tmp_path: Path
 ) -> None:
     keys = [f"{day}|{entity}" for day in DAYS for entity in ENTITIES]
     log = logging.getLogger("test_entity_affine_backfill")
-    target = ModuleTarget(
-        module_name="pipelines.definitions",
-        attribute="defs",
-        working_directory=str(REPO),
-        location_name="billbridge",
-    )
-    with dg.DagsterInstance.get() as instance:
-        assert isinstance(instance.run_coordinator, EntityAffineRunCoordinator)
-        backfill_id = _backfill(instance, "extract_and_normalize", keys)
-        queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
-        running_at_once: list[list[str]] = []
-        with create_test_daemon_workspace_context(target, instance) as context:
-            deadline = time.monotonic() + WAIT_S
-            while time.monotonic() < deadline:
-                list(execute_backfill_iteration(context, log))
-                list(queue.run_iteration(context))
-                active = instance.get_runs(
-                    dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED])
-                )
-                running_at_once.append(sorted(r.tags.get(ENTITY_TAG, "?") for r in active))
-                backfill = instance.get_backfill(backfill_id)
-                if backfill is not None and backfill.status != BulkActionStatus.REQUESTED:
-                    break
-                time.sleep(1)
-        runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-        backfill = instance.get_backfill(backfill_id)
-        records = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    port = free_port()
+    # The code server as deployed (its own process group, so stopping it stops the runs it launched).
+    code_server = start_code_server(port, tmp_path / "code_server.log")
+    target = GrpcServerTarget(host="127.0.0.1", port=port, socket=None, location_name="billbridge")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            assert isinstance(instance.run_coordinator, EntityAffineRunCoordinator)
+            backfill_id = _backfill(instance, "extract_and_normalize", keys)
+            running_at_once = _drive(instance, target, backfill_id, log)
+            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+            backfill = instance.get_backfill(backfill_id)
+            records = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    finally:
+        stop(code_server)
 
     assert backfill is not None and backfill.status == BulkActionStatus.COMPLETED_SUCCESS, [
         (r.status, r.tags.get(ENTITY_TAG), r.run_id) for r in runs
@@ -119,7 +128,7 @@ def test_a_ui_backfill_over_entities_runs_one_entity_per_run_one_run_per_entity_
 
 def test_a_run_over_two_entities_fails_at_once_with_one_line(sandboxes: Sandboxes) -> None:
     job = defs.resolve_job_def("extract_and_normalize")
-    with dg.instance_for_test(temp_dir=os.environ["DAGSTER_HOME"]) as instance:
+    with dg.instance_for_test() as instance:
         result = job.execute_in_process(
             instance=instance,
             tags={RANGE_START: "2026-09-01|us", RANGE_END: "2026-09-01|uk"},
