@@ -19,13 +19,13 @@ import dagster as dg
 from dagster._core.definitions.partitions.partition_key_range import PartitionKeyRange
 from dagster._core.run_coordinator.base import SubmitRunContext
 from dagster._core.run_coordinator.queued_run_coordinator import QueuedRunCoordinator
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
+from dagster._core.storage.tags import PARTITION_NAME_TAG as PARTITION_TAG
 
 from assets.partitions import ENTITY, keys_by_entity
 from pipelines.concurrency import ENTITY_TAG
 
-PARTITION_TAG = "dagster/partition"
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 SPLIT_FROM_TAG = "billbridge/split_from"  # the run a split one came from (its first entity's run)
 
 
