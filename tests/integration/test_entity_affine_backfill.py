@@ -12,6 +12,7 @@ A run that still spans entities (launched by hand) fails at once with one line s
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import Queued
 
 from pipelines.concurrency import ENTITY_TAG
 from pipelines.definitions import defs
+from pipelines.failures import run_failure_line
 from pipelines.run_coordinator import RANGE_END, RANGE_START, SPLIT_FROM_TAG, EntityAffineRunCoordinator
 from tests.conftest import Sandboxes
 from tests.integration.processes import free_port, start_code_server, stop
@@ -134,8 +136,11 @@ def test_a_run_over_two_entities_fails_at_once_with_one_line(sandboxes: Sandboxe
             tags={RANGE_START: "2026-09-01|us", RANGE_END: "2026-09-01|uk"},
             raise_on_error=False,
         )
+        line = run_failure_line(instance, result.run_id, os.environ, "")
     assert not result.success
-    [failure] = [e for e in result.all_events if e.is_step_failure][:1]
-    message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
-    assert "2 entities (uk, us)" in message and "one run per entity" in message, message
+    # The line the command line and the run-failure sensor print for the run.
+    assert line.startswith(
+        "pm_extracts: SeveralEntitiesError: this run covers the partitions of 2 entities (uk, us)"
+    )
+    assert "launch one run per entity" in line and "\n" not in line, line
     assert not sandboxes.harvest.exchanges, "the run reached the PM system before refusing"
