@@ -6,7 +6,9 @@ tagged with no entity at all (the queue's per-entity limit could not hold them).
 backfill is created in the instance and driven by the daemon's own backfill and queue
 iterations, on deploy/dagster.yaml as shipped (PostgreSQL): the runs are split one per entity,
 each tagged with it, all succeed, the backfill completes, and runs of one entity never overlap.
-A run that still spans entities (launched by hand) fails at once with one line saying what to do.
+A one-month close backfill over every entity (one run from Dagster) is queued as one run per
+entity. A run that still spans entities (launched by hand) fails at once with one line saying what
+to do.
 """
 
 from __future__ import annotations
@@ -144,3 +146,27 @@ def test_a_run_over_two_entities_fails_at_once_with_one_line(sandboxes: Sandboxe
     )
     assert "launch one run per entity" in line and "\n" not in line, line
     assert not sandboxes.harvest.exchanges, "the run reached the PM system before refusing"
+
+
+def test_a_month_close_backfill_over_every_entity_is_queued_as_one_run_per_entity(
+    sandboxes: Sandboxes, team_instance: Path, tmp_path: Path
+) -> None:
+    # Dagster makes one run over the 3 entities' month (one month < 3 entities): the group-scale close.
+    keys = [f"{entity}|2026-09-01" for entity in ENTITIES]
+    port = free_port()
+    code_server = start_code_server(port, tmp_path / "code_server.log")
+    target = GrpcServerTarget(host="127.0.0.1", port=port, socket=None, location_name="billbridge")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            backfill_id = _backfill(instance, "bill_and_post", keys)
+            with create_test_daemon_workspace_context(target, instance) as context:
+                list(execute_backfill_iteration(context, logging.getLogger("test_entity_affine_backfill")))
+            queued = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    finally:
+        stop(code_server)
+    assert {r.status for r in queued} == {dg.DagsterRunStatus.QUEUED}
+    assert sorted((r.tags[ENTITY_TAG], r.tags[RANGE_START], r.tags[RANGE_END]) for r in queued) == [
+        ("de", "de|2026-09-01", "de|2026-09-01"),
+        ("uk", "uk|2026-09-01", "uk|2026-09-01"),
+        ("us", "us|2026-09-01", "us|2026-09-01"),
+    ]
