@@ -8,6 +8,7 @@ first day (YYYY-MM-01).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -107,21 +108,49 @@ def _dims(key: str) -> dict[str, str]:
     return {ENTITY: entity, DAY: when, MONTH: when}
 
 
+class SeveralEntitiesError(ValueError):
+    """A run's partitions span more than one entity: it would write several entities' files."""
+
+    def __init__(self, entities: list[str]):
+        super().__init__(
+            f"this run covers the partitions of {len(entities)} entities ({', '.join(entities)}), "
+            "but a run may write one entity's warehouse file only: launch one run per entity "
+            "(the team deployment's run coordinator, deploy/dagster.yaml, splits backfills so), "
+            "or `billbridge sync --entity ENTITY`"
+        )
+        self.entities = entities
+
+
+def keys_by_entity(keys: Iterable[str]) -> dict[str, list[str]]:
+    """Partition keys (entity-day or entity-month, in their given order) grouped by their entity."""
+    grouped: dict[str, list[str]] = {}
+    for key in keys:
+        grouped.setdefault(_dims(key)[ENTITY], []).append(key)
+    return grouped
+
+
+def one_entity(keys: Iterable[str]) -> tuple[str, list[str]]:
+    """The one entity of a run's partition keys, and its keys; SeveralEntitiesError for more than one
+    (docs/decisions/0045: each entity's file admits one writer, so no run writes two of them)."""
+    grouped = keys_by_entity(keys)
+    if len(grouped) != 1:
+        raise SeveralEntitiesError(sorted(grouped))
+    [(entity, own)] = grouped.items()
+    return entity, own
+
+
 def day_slices(context: dg.AssetExecutionContext) -> list[DaySlice]:
-    """The run's partitions grouped by entity (a backfill run may span many days, one entity or more)."""
-    by_entity: dict[str, list[date]] = {}
-    for key in context.partition_keys:
-        dims = _dims(key)
-        by_entity.setdefault(dims[ENTITY], []).append(date.fromisoformat(dims[DAY]))
-    return [DaySlice(entity, tuple(sorted(days))) for entity, days in sorted(by_entity.items())]
+    """The run's days, of its one entity (a backfill run may span many days, never two entities)."""
+    entity, keys = one_entity(context.partition_keys)
+    return [DaySlice(entity, tuple(sorted(date.fromisoformat(_dims(k)[DAY]) for k in keys)))]
 
 
 def month_slices(context: dg.AssetExecutionContext) -> list[MonthSlice]:
-    """The run's monthly partitions as (entity, month) pairs."""
-    slices = {
-        MonthSlice(_dims(k)[ENTITY], date.fromisoformat(_dims(k)[MONTH])) for k in context.partition_keys
-    }
-    return sorted(slices, key=lambda s: (s.entity, s.month))
+    """The run's monthly partitions as (entity, month) pairs, of its one entity."""
+    entity, keys = one_entity(context.partition_keys)
+    return [
+        MonthSlice(entity, month) for month in sorted({date.fromisoformat(_dims(k)[MONTH]) for k in keys})
+    ]
 
 
 def day_key(entity: str, day: date) -> dg.MultiPartitionKey:

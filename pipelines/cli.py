@@ -186,7 +186,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"billbridge sync: {exc}", file=sys.stderr)
         return 2
-    request = SyncRequest([args.entity], [month], RunSettings(args.rerate_fx, args.verbose), False, args.wait)
+    settings = RunSettings(args.rerate_fx, args.verbose, args.executor)
+    request = SyncRequest([args.entity], [month], settings, False, args.wait)
     return _said(run_sync(request))
 
 
@@ -302,6 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--period", required=True, type=period, help="YYYY-MM")
     sync.add_argument(
         "--rerate-fx", action="store_true", help="convert with today's ECB rates, not the ones first used"
+    )
+    sync.add_argument(
+        "--executor",
+        choices=["in_process", "celery"],
+        default="in_process",
+        help="celery: close the month on the entity's Celery worker (the team deployment, deploy/celery.md)",
     )
     _run_options(sync)
     sync.set_defaults(func=cmd_sync)

@@ -49,12 +49,17 @@ run_monitoring:
 """
 
 
+IN_PROCESS, CELERY = "in_process", "celery"
+
+
 @dataclass(frozen=True)
 class RunSettings:
-    """How the runner launches: re-rate FX, and whether the terminal gets Dagster's own log."""
+    """How the runner launches: re-rate FX, whether the terminal gets Dagster's own log, and where the
+    close (billing to posting) runs: in this process, or on the entity's Celery worker (decision 0037)."""
 
     rerate_fx: bool = False
     verbose: bool = False
+    executor: str = IN_PROCESS
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,25 @@ def _run_entity(
             progress.skip("the extraction failed")
             continue
         trace_id = extracted.run_id if extracted else ""  # the sync's billing is the extraction's trace
-        billed = runner.bill_month(instance, defs, entity, month, request.settings, trace_id)
+        billed = _close(instance, defs, entity, month, request.settings, trace_id)
         progress.end(billed)
         report.outcomes.append(billed)
+
+
+def _close(
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    entity: str,
+    month: date,
+    settings: runner.RunSettings,
+    trace_id: str,
+) -> runner.RunOutcome:
+    """Billing-to-posting for the entity-month, in this process or on its shard's Celery worker."""
+    if settings.executor == runner.CELERY:
+        from pipelines.celery_runner import bill_month_on_workers  # imports dagster-celery: only when asked
+
+        return bill_month_on_workers(instance, entity, month, settings, trace_id)
+    return runner.bill_month(instance, defs, entity, month, settings, trace_id)
 
 
 def run_sync(request: SyncRequest) -> SyncReport:

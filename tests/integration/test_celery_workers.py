@@ -4,7 +4,8 @@ A broker on 127.0.0.1:5672 (RabbitMQ) is the one thing this test needs beyond th
 Both closes start from the same extracted days (a copy of the home without its Dagster instance). The single-process
 close runs in one BILLBRIDGE_HOME against one accounting sandbox; then, in a second home against a
 fresh accounting sandbox, two worker processes (one per shard queue, one execution slot each) run
-every billing-to-posting step of uk and de, whose shards differ.
+every billing-to-posting step of uk and de, whose shards differ (de's close launched by
+`billbridge sync --executor celery`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import pytest
 from pipelines.celery_executor import BROKER_ENV, SHARDS_ENV, broker_url
 from pipelines.celery_runner import bill_month_on_workers
 from pipelines.celery_workers import running_workers
+from pipelines.cli import main
+from pipelines.concurrency import ENTITY_TAG
 from pipelines.definitions import defs
-from pipelines.runner import RunSettings, bill_month, ensure_dagster_home, extract_month
+from pipelines.runner import RunOutcome, RunSettings, bill_month, ensure_dagster_home, extract_month
 from resources.configuration import current_config
 from resources.warehouse import Warehouse
 from rules.celery_routing import queue_of, shard_of
@@ -100,7 +103,13 @@ def test_two_workers_close_entities_on_their_shards_like_one_process(
     try:
         ensure_dagster_home()
         with dg.DagsterInstance.get() as instance, running_workers(SHARDS, env, tmp_path):
-            closes = {entity: bill_month_on_workers(instance, entity, MONTH) for entity in ENTITIES}
+            # uk from Python, de from the command line (`billbridge sync --executor celery`).
+            closes = {"uk": bill_month_on_workers(instance, "uk", MONTH)}
+            assert main(["sync", "--entity", "de", "--period", f"{MONTH:%Y-%m}", "--executor", "celery"]) == 0
+            [de_close] = instance.get_runs(
+                dg.RunsFilter(job_name="bill_and_post_celery", tags={ENTITY_TAG: "de"})
+            )
+            closes["de"] = RunOutcome("bill_and_post_celery", "de", de_close.run_id, de_close.is_success)
             for entity, close in closes.items():
                 assert close.success, close.error
                 ran_on = _worker_of_steps(instance, close.run_id)

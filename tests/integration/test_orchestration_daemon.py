@@ -10,100 +10,28 @@ two runs of one entity never overlapped while other entities were launched besid
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import psycopg2
 import pytest
 from dagster._core.scheduler.instigation import InstigatorType, ScheduleInstigatorData
-from dagster._grpc.client import DagsterGrpcClient
 
 from assets.partitions import DAY, ENTITY
 from pipelines.events_server import EventsServer
 from resources.event_inbox import EventInbox
 from sandbox.webhooks import WebhookSender
 from tests.conftest import Sandboxes
+from tests.integration.conftest import PG
+from tests.integration.processes import BIN, free_port, start, start_code_server, stop, wait_for
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 WAIT_S = 150
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    """A fresh database for this test's Dagster instance, dropped afterwards."""
-    try:
-        admin = psycopg2.connect(dbname="postgres", connect_timeout=5, **PG)
-    except psycopg2.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL does not answer at 127.0.0.1:5432 as user postgres ({exc}).\n"
-            f"Start it with: {START_POSTGRES}",
-            pytrace=False,
-        )
-    admin.autocommit = True
-    name = f"billbridge_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
-    # Own process group, so stopping it also stops the run processes the code server spawned.
-    return subprocess.Popen(
-        command,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-
-
-def _wait_for(what: str, test: Any, timeout_s: float, logs: list[Path]) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = test()
-        if value:
-            return value
-        time.sleep(0.5)
-    tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs if p.exists())
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}\n{tails}", pytrace=False)
 
 
 def _cli(args: list[str], workspace: Path) -> None:
@@ -118,18 +46,9 @@ def _cli(args: list[str], workspace: Path) -> None:
 
 
 def test_daemon_runs_schedule_and_sensor_on_postgres_one_run_per_entity_at_a_time(
-    sandboxes: Sandboxes, pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandboxes: Sandboxes, team_instance: Path, pg_database: str, tmp_path: Path
 ) -> None:
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    for key, value in {
-        "DAGSTER_PG_HOST": "127.0.0.1",
-        "DAGSTER_PG_USER": "postgres",
-        "DAGSTER_PG_PASSWORD": "unused-trust-auth",
-        "DAGSTER_PG_DB": pg_database,
-    }.items():
-        monkeypatch.setenv(key, value)
+    home = team_instance
 
     # Three entities change at once (webhooks for one day each); with the schedule's uk run,
     # uk runs twice.
@@ -151,38 +70,16 @@ def test_daemon_runs_schedule_and_sensor_on_postgres_one_run_per_entity_at_a_tim
     server.stop()
     assert inbox.counts() == {"accepted": 3}
 
-    grpc_port = _free_port()
+    grpc_port = free_port()
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text(
         "load_from:\n  - grpc_server:\n"
         f"      host: 127.0.0.1\n      port: {grpc_port}\n      location_name: billbridge\n"
     )
     logs = [tmp_path / "code_server.log", tmp_path / "daemon.log"]
-    code_server = _start(
-        [
-            str(BIN / "dagster"),
-            "api",
-            "grpc",
-            "-f",
-            "pipelines/definitions.py",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(grpc_port),
-        ],
-        logs[0],
-    )
+    code_server = start_code_server(grpc_port, logs[0])
     daemon: subprocess.Popen[bytes] | None = None
     try:
-        client = DagsterGrpcClient(port=grpc_port, host="127.0.0.1")
-
-        def serving() -> bool:
-            try:
-                return client.ping("ready") is not None
-            except Exception:  # not listening yet
-                return False
-
-        _wait_for("the code server", serving, 60, logs)
         with dg.DagsterInstance.get() as instance:
             _cli(["schedule", "start", "daily_sync_uk"], workspace)
             _cli(["sensor", "start", "pm_webhook_inbox"], workspace)
@@ -196,14 +93,14 @@ def test_daemon_runs_schedule_and_sensor_on_postgres_one_run_per_entity_at_a_tim
                     ScheduleInstigatorData(data.cron_schedule, start_timestamp=time.time() - 24 * 3600 + 60)
                 )
             )
-            daemon = _start([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], logs[1])
+            daemon = start([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], logs[1])
 
             def finished() -> list[dg.RunRecord] | None:
                 records = instance.get_run_records()
                 done = [r for r in records if r.dagster_run.is_finished]
                 return records if len(records) >= 4 and len(done) == len(records) else None
 
-            records = _wait_for("the schedule's and the sensor's runs to finish", finished, WAIT_S, logs)
+            records = wait_for("the schedule's and the sensor's runs to finish", finished, WAIT_S, logs)
             launched = {
                 r.dagster_run.run_id: instance.all_logs(
                     r.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_STARTING
@@ -252,5 +149,5 @@ def test_daemon_runs_schedule_and_sensor_on_postgres_one_run_per_entity_at_a_tim
         assert not list(home.glob("**/runs.db"))
     finally:
         if daemon is not None:
-            _stop(daemon)
-        _stop(code_server)
+            stop(daemon)
+        stop(code_server)
