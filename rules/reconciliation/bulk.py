@@ -105,9 +105,7 @@ def decide_in_bulk(
         status=_status(rules)
     )
     auto = decided.filter(pl.col("status") == AUTO)
-    consumed = dict(
-        zip(auto["line_id"], zip(auto["item_id"], auto["amount_due"], strict=True), strict=True)
-    )
+    consumed = dict(zip(auto["line_id"], zip(auto["item_id"], auto["amount_due"], strict=True), strict=True))
     return BulkDecisions(_rows(decided, entity), consumed)
 
 

@@ -86,10 +86,12 @@ class Ladder:
         self.rules, self.entity = rules, entity
         self.matching = rules.document.matching
         self.lines = lines.sort("booking_date", "line_id")
-        self.items = {row["item_id"]: row for row in items.iter_rows(named=True)}
+        self.pool: CandidatePool = find_candidates(self.lines, items, self.matching, self._slack())
+        # Only an item some line found as a candidate is ever settled, scored or shown.
+        found = items.filter(pl.col("item_id").is_in(self.pool.item_ids()))
+        self.items = {row["item_id"]: row for row in found.iter_rows(named=True)}
         self.still_due: dict[str, Decimal] = {i: Decimal(r["amount_due"]) for i, r in self.items.items()}
         self.paid_here: dict[str, list[Decimal]] = defaultdict(list)
-        self.pool: CandidatePool = find_candidates(self.lines, items, self.matching, self._slack())
         self.weights = float_weights(rules.document.weights)
         self.currency_rules: dict[str, CurrencyRule] = {}
 
@@ -177,10 +179,12 @@ class Ladder:
         (at most two are kept: a second one only makes the first ambiguous)."""
         pool = [i for i in self.pool.combination_pool.get(line["line_id"], {}) if self.still_due[i] != 0]
         target = Decimal(line["amount"])
+        dues = [self.still_due[i] for i in pool]
         found: list[tuple[str, ...]] = []
         for size in range(2, min(self.matching.max_combination_items, len(pool)) + 1):
-            for subset in combinations(pool, size):
-                if sum((self.still_due[i] for i in subset), Decimal(0)) == target:
+            # The amounts and the ids are combined in the same order, so each sum names its subset.
+            for amounts, subset in zip(combinations(dues, size), combinations(pool, size), strict=True):
+                if sum(amounts, Decimal(0)) == target:
                     found.append(subset)
                     if len(found) == 2:
                         return found
@@ -258,13 +262,14 @@ class Ladder:
     def run(self, decided: BulkDecisions | None = None) -> list[Decision]:
         """Decide every line, in booking order; a line `decided` in bulk is not decided again, but what
         it consumes is taken at its place in the order (rules/reconciliation/bulk.py)."""
-        done = decided.line_ids if decided else set()
-        consumed = decided.consumed if decided else {}
+        if decided is None:
+            return [self.decide(line) for line in self.lines.iter_rows(named=True)]
+        done, consumed = decided.line_ids, decided.consumed
+        rest = self.lines.filter(~pl.col("line_id").is_in(list(done))).iter_rows(named=True)
         out = []
-        for line in self.lines.iter_rows(named=True):
-            line_id = line["line_id"]
+        for line_id in self.lines["line_id"]:
             if line_id not in done:
-                out.append(self.decide(line))
+                out.append(self.decide(next(rest)))
             elif line_id in consumed:
                 self._take(*consumed[line_id])
         return out
