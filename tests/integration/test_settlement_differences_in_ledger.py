@@ -49,7 +49,10 @@ def _reconcile(env: dict[str, str]) -> None:
 def test_fee_and_write_off_are_booked_on_their_accounts(sandboxes: Sandboxes, tmp_path: Path) -> None:
     env = {**os.environ, **sandboxes.env, "BILLBRIDGE_CONFIG": str(authorised_config(tmp_path))}
     xero = XeroClient(base_url=sandboxes.xero.url, access_token="demo-xero-token")
-    invoices = [_invoice(NET_OF_FEE, "Initech Ltd", "1000.00"), _invoice(SHORT_PAID, "Umbrella plc", "500.00")]
+    invoices = [
+        _invoice(NET_OF_FEE, "Initech Ltd", "1000.00"),
+        _invoice(SHORT_PAID, "Umbrella plc", "500.00"),
+    ]
     xero.send_documents(TENANT, "Invoices", invoices, "seed-invoices")
     lines = (_line(12, "1190.00", "INITECH LTD", NET_OF_FEE), _line(14, "598.50", "UMBRELLA PLC", SHORT_PAID))
     statement = Statement("GB1", "GBP", "OCT", date(2026, 10, 1), date(2026, 10, 31), D("0"), lines)
