@@ -22,23 +22,11 @@ from resources.warehouse import Warehouse, default_home
 from resources.xero import XeroClient
 from sandbox.bank_statement_files import Statement, render_csv
 from tests.conftest import Sandboxes
+from tests.integration.test_reconciliation_assets import authorised_invoice, statement_line
 from tests.integration.test_reconciliation_end_to_end import TENANT, authorised_config, billbridge
 
 pytestmark = pytest.mark.integration
 NET_OF_FEE, SHORT_PAID = "BB-UK-202609-5301-GBP", "BB-UK-202609-5302-GBP"
-
-
-def _invoice(number: str, contact: str, net: str) -> dict[str, object]:
-    """An authorised invoice of `net` plus 20% VAT (OUTPUT2)."""
-    return {"Type": "ACCREC", "Contact": {"Name": contact}, "InvoiceNumber": number, "Date": "2026-09-30",
-            "DueDate": "2026-10-30", "CurrencyCode": "GBP", "Status": "AUTHORISED", "LineAmountTypes": "Exclusive",
-            "LineItems": [{"Description": "Work", "Quantity": D("1"), "UnitAmount": D(net), "AccountCode": "200",
-                           "TaxType": "OUTPUT2"}]}  # fmt: skip
-
-
-def _line(day: int, amount: str, payer: str, text: str) -> dict[str, object]:
-    return {"booking_date": date(2026, 10, day), "amount": D(amount), "currency": "GBP", "counterparty_name": payer,
-            "remittance": text, "bank_reference": f"BR{day}", "charges": None}  # fmt: skip
 
 
 def _reconcile(env: dict[str, str]) -> None:
@@ -50,11 +38,14 @@ def test_fee_and_write_off_are_booked_on_their_accounts(sandboxes: Sandboxes, tm
     env = {**os.environ, **sandboxes.env, "BILLBRIDGE_CONFIG": str(authorised_config(tmp_path))}
     xero = XeroClient(base_url=sandboxes.xero.url, access_token="demo-xero-token")
     invoices = [
-        _invoice(NET_OF_FEE, "Initech Ltd", "1000.00"),
-        _invoice(SHORT_PAID, "Umbrella plc", "500.00"),
+        authorised_invoice(NET_OF_FEE, "Initech Ltd", "1000.00"),
+        authorised_invoice(SHORT_PAID, "Umbrella plc", "500.00"),
     ]
     xero.send_documents(TENANT, "Invoices", invoices, "seed-invoices")
-    lines = (_line(12, "1190.00", "INITECH LTD", NET_OF_FEE), _line(14, "598.50", "UMBRELLA PLC", SHORT_PAID))
+    lines = (
+        statement_line(12, "1190.00", "INITECH LTD", NET_OF_FEE),
+        statement_line(14, "598.50", "UMBRELLA PLC", SHORT_PAID),
+    )
     statement = Statement("GB1", "GBP", "OCT", date(2026, 10, 1), date(2026, 10, 31), D("0"), lines)
     (inbox_folder(default_home(), "uk") / "october.csv").write_bytes(render_csv(statement))
 
