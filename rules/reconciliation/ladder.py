@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, fields, replace
+from datetime import date
 from decimal import Decimal
 from itertools import combinations
 from typing import Any
@@ -40,9 +41,10 @@ from rules.reconciliation.rule_file import CurrencyRule, ReconciliationRules
 from rules.reconciliation.scoring import (
     Components,
     amount_score,
-    date_score,
     float_weights,
+    payment_window,
     weighted_confidence,
+    window_score,
 )
 
 BLOCKING = ("duplicate_payment", "closed_invoice", "credited_invoice")  # always an exception
@@ -94,6 +96,7 @@ class Ladder:
         self.paid_here: dict[str, list[Decimal]] = defaultdict(list)
         self.weights = float_weights(rules.document.weights)
         self.currency_rules: dict[str, CurrencyRule] = {}
+        self.windows: dict[str, tuple[date, date]] = {}
 
     def _rule(self, bank_currency: str) -> CurrencyRule:
         """The entity's rule for `bank_currency`, looked up once per currency."""
@@ -150,8 +153,14 @@ class Ladder:
         return Candidate(item_ids, rung, components, confidence, settlement)
 
     def _date_score(self, line: dict[str, Any], item_id: str) -> float:
-        item = self.items[item_id]
-        return date_score(line["booking_date"], item["issue_date"], item["due_date"], self.matching)
+        """scoring.date_score, with each item's payment window worked out once."""
+        window = self.windows.get(item_id)
+        if window is None:
+            item = self.items[item_id]
+            window = self.windows[item_id] = payment_window(
+                item["issue_date"], item["due_date"], self.matching
+            )
+        return window_score(line["booking_date"], window)
 
     # ------------------------------------------------------------------ the rungs
     def _item_sets(self, line: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:

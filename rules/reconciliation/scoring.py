@@ -86,8 +86,18 @@ def amount_score(
     return 0.0
 
 
+def payment_window(issued: date, due: date, matching: Matching) -> tuple[date, date]:
+    """The first and last day a payment of an item issued on `issued`, due on `due`, is expected."""
+    return issued - timedelta(days=matching.days_before_invoice), due + timedelta(
+        days=matching.days_after_due
+    )
+
+
 def date_score(booked: date, issued: date, due: date, matching: Matching) -> float:
     """1.0 when `booked` falls inside the item's payment window, else 0.0."""
-    opens = issued - timedelta(days=matching.days_before_invoice)
-    closes = due + timedelta(days=matching.days_after_due)
-    return 1.0 if opens <= booked <= closes else 0.0
+    return window_score(booked, payment_window(issued, due, matching))
+
+
+def window_score(booked: date, window: tuple[date, date]) -> float:
+    """The `date` component: 1.0 when `booked` falls inside `window` (payment_window), else 0.0."""
+    return 1.0 if window[0] <= booked <= window[1] else 0.0
