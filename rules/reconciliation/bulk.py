@@ -75,6 +75,8 @@ def decide_in_bulk(
     if not quoters:
         return empty
     matching = rules.document.matching
+    # An item listed twice counts as its last row, as in the ladder's look-up by id.
+    items = items.unique("item_id", keep="last", maintain_order=True)
     pairs = pl.DataFrame(
         quoters,
         schema={"line_id": pl.String, "item_id": pl.String, "reference_score": pl.Float64,
