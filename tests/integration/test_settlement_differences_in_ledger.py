@@ -81,6 +81,10 @@ def test_fee_and_write_off_are_booked_on_their_accounts(sandboxes: Sandboxes, tm
         (D("10.00"), D("0.00"), "shortfall equals a known bank fee"),
         (D("0.00"), D("1.50"), "difference 1.5000 within the write-off rule (<= 2.00 and <= 0.5%)"),
     ]
+    logged = warehouse.query("uk", "SELECT status, decided_by FROM reconciliation.match_log")
+    assert (
+        logged.rows() == [("auto_accepted", "billbridge:matcher")] * 2
+    )  # one row per decision, none on the rerun
     outbox = warehouse.query(
         "uk", "SELECT status, attempts FROM posting.outbox WHERE document_kind = 'payment'"
     )
