@@ -42,10 +42,11 @@ class BulkDecisions:
 
 
 def order_free(rules: ReconciliationRules) -> bool:
-    """Whether only lines with reference hits can be auto-accepted under these rules (see the module doc)."""
-    weights = rules.document.weights.as_dict()
-    without_reference = sum((w for name, w in weights.items() if name != "reference"), Decimal(0))
-    return without_reference < rules.document.thresholds.auto_accept
+    """Whether only lines with reference hits can be auto-accepted under these rules (see the module doc):
+    the best confidence without the `reference` component, computed as the ladder computes every
+    confidence, stays below `auto_accept`."""
+    best_without_reference = weighted_confidence(float_weights(rules.document.weights), 0.0, 1.0, 1.0, 1.0)
+    return best_without_reference < float(rules.document.thresholds.auto_accept)
 
 
 def _first_quoters(line_ids: list[str], pool: CandidatePool) -> list[tuple[str, str, float, float]]:

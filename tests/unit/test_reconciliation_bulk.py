@@ -75,7 +75,13 @@ def test_rules_that_let_a_line_without_a_number_auto_accept_decide_everything_in
                                                 "date": "0.10"})  # fmt: skip
     loose = replace(rules, document=rules.document.model_copy(update={"weights": heavy_amount}))
 
+    # 0.84999 without the number rounds to 0.85 (4 places) and reaches auto-accept, as the ladder computes it.
+    rounded_up = ScoreWeights.model_validate({"reference": "0.15001", "amount": "0.49999", "party": "0.25",
+                                              "date": "0.10"})  # fmt: skip
+    borderline = replace(rules, document=rules.document.model_copy(update={"weights": rounded_up}))
+
     assert order_free(rules)
     assert not order_free(loose)
+    assert not order_free(borderline)
     ladder = Ladder(labelled.lines, labelled.items, loose, "uk")
     assert decide_in_bulk(ladder.lines, labelled.items, ladder.pool, loose, "uk").rows.is_empty()
