@@ -35,6 +35,16 @@ class CandidatePool:
     amount_only: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     known_payers: set[str] = field(default_factory=set)
 
+    def item_ids(self) -> set[str]:
+        """Every item some line has as a candidate, on any rung."""
+        found: set[str] = set()
+        for rung in (self.reference, self.party, self.combination_pool):
+            for candidates in rung.values():
+                found.update(candidates)
+        for listed in self.amount_only.values():
+            found.update(listed)
+        return found
+
     def party_score(self, line_id: str, item_id: str) -> float:
         """The payer's similarity to the item's contact (0.0 below the minimum)."""
         return self.party.get(line_id, {}).get(item_id) or self.combination_pool.get(line_id, {}).get(

@@ -45,6 +45,8 @@ OPEN_ITEM_SCHEMA = pl.Schema(
     }
 )
 
+AUTO, PROPOSED, EXCEPTION = "auto_accepted", "proposed", "exception"  # a decision's status
+
 # One decision per bank line: the chosen candidate (or none), its score components and outcome.
 DECISION_SCHEMA = pl.Schema(
     {

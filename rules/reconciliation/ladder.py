@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, fields, replace
+from datetime import date
 from decimal import Decimal
 from itertools import combinations
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from rules.money import MONEY
+from rules.reconciliation.bulk import BulkDecisions, decide_in_bulk
 from rules.reconciliation.candidates import CandidatePool, Slack, find_candidates
 from rules.reconciliation.differences import (
     Settlement,
@@ -34,11 +36,17 @@ from rules.reconciliation.differences import (
     settle_other_currency,
     settle_same_currency,
 )
-from rules.reconciliation.frames import DECISION_SCHEMA
-from rules.reconciliation.rule_file import ReconciliationRules
-from rules.reconciliation.scoring import Components, amount_score, date_score
+from rules.reconciliation.frames import AUTO, DECISION_SCHEMA, EXCEPTION, PROPOSED
+from rules.reconciliation.rule_file import CurrencyRule, ReconciliationRules
+from rules.reconciliation.scoring import (
+    Components,
+    amount_score,
+    float_weights,
+    payment_window,
+    weighted_confidence,
+    window_score,
+)
 
-AUTO, PROPOSED, EXCEPTION = "auto_accepted", "proposed", "exception"
 BLOCKING = ("duplicate_payment", "closed_invoice", "credited_invoice")  # always an exception
 RUNG_ORDER = {"reference": 0, "references": 1, "party": 2, "combination": 3, "amount": 4}
 
@@ -80,10 +88,21 @@ class Ladder:
         self.rules, self.entity = rules, entity
         self.matching = rules.document.matching
         self.lines = lines.sort("booking_date", "line_id")
-        self.items = {row["item_id"]: row for row in items.iter_rows(named=True)}
+        self.pool: CandidatePool = find_candidates(self.lines, items, self.matching, self._slack())
+        # Only an item some line found as a candidate is ever settled, scored or shown.
+        found = items.filter(pl.col("item_id").is_in(self.pool.item_ids()))
+        self.items = {row["item_id"]: row for row in found.iter_rows(named=True)}
         self.still_due: dict[str, Decimal] = {i: Decimal(r["amount_due"]) for i, r in self.items.items()}
         self.paid_here: dict[str, list[Decimal]] = defaultdict(list)
-        self.pool: CandidatePool = find_candidates(self.lines, items, self.matching, self._slack())
+        self.weights = float_weights(rules.document.weights)
+        self.currency_rules: dict[str, CurrencyRule] = {}
+        self.windows: dict[str, tuple[date, date]] = {}
+
+    def _rule(self, bank_currency: str) -> CurrencyRule:
+        """The entity's rule for `bank_currency`, looked up once per currency."""
+        if bank_currency not in self.currency_rules:
+            self.currency_rules[bank_currency] = self.rules.currency(self.entity, bank_currency)
+        return self.currency_rules[bank_currency]
 
     def _slack(self) -> Slack:
         """The widest tolerance any of the entity's currency rules allows (the pre-filter's bound)."""
@@ -102,7 +121,7 @@ class Ladder:
         due = sum((self.still_due[i] for i in item_ids), Decimal(0))
         received, bank_currency = Decimal(line["amount"]), line["currency"]
         sign = -1 if due < 0 or (due == 0 and received < 0) else 1
-        rule = self.rules.currency(self.entity, bank_currency)
+        rule = self._rule(bank_currency)
         if currencies == {bank_currency}:
             charges = None if line["charges"] is None else Decimal(line["charges"])
             return _flip(
@@ -121,7 +140,7 @@ class Ladder:
         if settlement is None:
             return None
         cross = any(self.items[i]["currency"] != line["currency"] for i in item_ids)
-        rule = self.rules.currency(self.entity, line["currency"])
+        rule = self._rule(line["currency"])
         line_id = line["line_id"]
         components = Components(
             reference=min(self.pool.reference.get(line_id, {}).get(i, 0.0) for i in item_ids),
@@ -129,13 +148,19 @@ class Ladder:
             party=min(self.pool.party_score(line_id, i) for i in item_ids),
             date=min(self._date_score(line, i) for i in item_ids),
         )
-        return Candidate(
-            item_ids, rung, components, components.confidence(self.rules.document.weights), settlement
-        )
+        c = components
+        confidence = weighted_confidence(self.weights, c.reference, c.amount, c.party, c.date)
+        return Candidate(item_ids, rung, components, confidence, settlement)
 
     def _date_score(self, line: dict[str, Any], item_id: str) -> float:
-        item = self.items[item_id]
-        return date_score(line["booking_date"], item["issue_date"], item["due_date"], self.matching)
+        """scoring.date_score, with each item's payment window worked out once."""
+        window = self.windows.get(item_id)
+        if window is None:
+            item = self.items[item_id]
+            window = self.windows[item_id] = payment_window(
+                item["issue_date"], item["due_date"], self.matching
+            )
+        return window_score(line["booking_date"], window)
 
     # ------------------------------------------------------------------ the rungs
     def _item_sets(self, line: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
@@ -163,10 +188,12 @@ class Ladder:
         (at most two are kept: a second one only makes the first ambiguous)."""
         pool = [i for i in self.pool.combination_pool.get(line["line_id"], {}) if self.still_due[i] != 0]
         target = Decimal(line["amount"])
+        dues = [self.still_due[i] for i in pool]
         found: list[tuple[str, ...]] = []
         for size in range(2, min(self.matching.max_combination_items, len(pool)) + 1):
-            for subset in combinations(pool, size):
-                if sum((self.still_due[i] for i in subset), Decimal(0)) == target:
+            # The amounts and the ids are combined in the same order, so each sum names its subset.
+            for amounts, subset in zip(combinations(dues, size), combinations(pool, size), strict=True):
+                if sum(amounts, Decimal(0)) == target:
                     found.append(subset)
                     if len(found) == 2:
                         return found
@@ -221,8 +248,11 @@ class Ladder:
         ordered = sorted(candidate.item_ids, key=self._due_order)
         dues = [(i, self.still_due[i]) for i in ordered]
         for item_id, take in allocate_oldest_first(candidate.settlement.settled_in_item_currency, dues):
-            self.still_due[item_id] -= take
-            self.paid_here[item_id].append(take)
+            self._take(item_id, take)
+
+    def _take(self, item_id: str, amount: Decimal) -> None:
+        self.still_due[item_id] -= amount
+        self.paid_here[item_id].append(amount)
 
     def decide(self, line: dict[str, Any]) -> Decision:
         """Score every candidate of `line`, pick the best, flag anomalies, consume when auto-accepted."""
@@ -238,17 +268,40 @@ class Ladder:
             self._consume(best)
         return Decision(line["line_id"], status, best, tuple(ranked[1:4]), anomalies)
 
-    def run(self) -> list[Decision]:
-        """Decide every line, in booking order."""
-        return [self.decide(line) for line in self.lines.iter_rows(named=True)]
+    def run(self, decided: BulkDecisions | None = None) -> list[Decision]:
+        """Decide every line, in booking order; a line `decided` in bulk is not decided again, but what
+        it consumes is taken at its place in the order (rules/reconciliation/bulk.py)."""
+        if decided is None:
+            return [self.decide(line) for line in self.lines.iter_rows(named=True)]
+        done, consumed = decided.line_ids, decided.consumed
+        rest = self.lines.filter(~pl.col("line_id").is_in(list(done))).iter_rows(named=True)
+        out = []
+        for line_id in self.lines["line_id"]:
+            if line_id not in done:
+                out.append(self.decide(next(rest)))
+            elif line_id in consumed:
+                self._take(*consumed[line_id])
+        return out
 
 
 def match_lines(
-    lines: pl.DataFrame, items: pl.DataFrame, rules: ReconciliationRules, entity: str
+    lines: pl.DataFrame, items: pl.DataFrame, rules: ReconciliationRules, entity: str, *, in_bulk: bool = True
 ) -> pl.DataFrame:
-    """One decision row per bank line (DECISION_SCHEMA) for one entity's lines against its items."""
+    """One decision row per bank line (DECISION_SCHEMA) for one entity's lines against its items, in
+    booking order. `in_bulk` decides the order-free lines at once (rules/reconciliation/bulk.py): the
+    same decisions as deciding every line one by one (`in_bulk=False`), faster."""
     ladder = Ladder(lines, items, rules, entity)
-    rows = [_decision_row(decision, ladder, entity) for decision in ladder.run()]
+    bulk = decide_in_bulk(ladder.lines, items, ladder.pool, rules, entity) if in_bulk else None
+    sequential = _decision_frame([_decision_row(d, ladder, entity) for d in ladder.run(bulk)])
+    if bulk is None or bulk.rows.is_empty():
+        return sequential
+    return ladder.lines.select("line_id").join(
+        pl.concat([sequential, bulk.rows]), on="line_id", how="left", maintain_order="left"
+    )
+
+
+def _decision_frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    """DECISION_SCHEMA rows as a frame."""
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(DECISION_SCHEMA)
     # Money and lists travel as text and are converted once, column by column: exact, and far faster
     # than building Decimal and list cells row by row.

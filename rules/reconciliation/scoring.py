@@ -35,17 +35,24 @@ class Components:
 
     def confidence(self, weights: ScoreWeights) -> float:
         """The weighted sum of the components, rounded to 4 places."""
-        w = _float_weights(weights)
-        return round(w[0] * self.reference + w[1] * self.amount + w[2] * self.party + w[3] * self.date, 4)
+        return weighted_confidence(float_weights(weights), self.reference, self.amount, self.party, self.date)
 
     def as_dict(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in COMPONENTS}
 
 
+FloatWeights = tuple[float, float, float, float]
+
+
 @cache
-def _float_weights(weights: ScoreWeights) -> tuple[float, float, float, float]:
+def float_weights(weights: ScoreWeights) -> FloatWeights:
     """The weights in COMPONENTS order as floats (the rules are frozen, so this is computed once)."""
     return tuple(float(weights.as_dict()[name]) for name in COMPONENTS)  # type: ignore[return-value]
+
+
+def weighted_confidence(w: FloatWeights, reference: float, amount: float, party: float, date: float) -> float:
+    """sum(weight x component) in COMPONENTS order, rounded to 4 places: the one formula of a confidence."""
+    return round(w[0] * reference + w[1] * amount + w[2] * party + w[3] * date, 4)
 
 
 def _closeness(difference: Decimal, limit: Decimal, ceiling: float) -> float:
@@ -79,8 +86,18 @@ def amount_score(
     return 0.0
 
 
+def payment_window(issued: date, due: date, matching: Matching) -> tuple[date, date]:
+    """The first and last day a payment of an item issued on `issued`, due on `due`, is expected."""
+    return issued - timedelta(days=matching.days_before_invoice), due + timedelta(
+        days=matching.days_after_due
+    )
+
+
 def date_score(booked: date, issued: date, due: date, matching: Matching) -> float:
     """1.0 when `booked` falls inside the item's payment window, else 0.0."""
-    opens = issued - timedelta(days=matching.days_before_invoice)
-    closes = due + timedelta(days=matching.days_after_due)
-    return 1.0 if opens <= booked <= closes else 0.0
+    return window_score(booked, payment_window(issued, due, matching))
+
+
+def window_score(booked: date, window: tuple[date, date]) -> float:
+    """The `date` component: 1.0 when `booked` falls inside `window` (payment_window), else 0.0."""
+    return 1.0 if window[0] <= booked <= window[1] else 0.0

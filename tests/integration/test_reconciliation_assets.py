@@ -26,14 +26,16 @@ pytestmark = pytest.mark.integration
 TENANT = "3f0c7a52-5e7a-4a8e-9d0e-000000000002"  # uk
 
 
-def _invoice(number: str, contact: str, unit: str) -> dict[str, object]:
+def authorised_invoice(number: str, contact: str, unit: str) -> dict[str, object]:
+    """An AUTHORISED GBP invoice dated 2026-09-30 of one line of `unit` plus 20% VAT (OUTPUT2)."""
     return {"Type": "ACCREC", "Contact": {"Name": contact}, "InvoiceNumber": number, "Date": "2026-09-30",
             "DueDate": "2026-10-30", "CurrencyCode": "GBP", "Status": "AUTHORISED", "LineAmountTypes": "Exclusive",
             "LineItems": [{"Description": "Work", "Quantity": D("1"), "UnitAmount": D(unit), "AccountCode": "200",
                            "TaxType": "OUTPUT2"}]}  # fmt: skip
 
 
-def _line(day: int, amount: str, payer: str, text: str) -> dict[str, object]:
+def statement_line(day: int, amount: str, payer: str, text: str) -> dict[str, object]:
+    """One October GBP statement line without stated charges."""
     return {"booking_date": date(2026, 10, day), "amount": D(amount), "currency": "GBP",
             "counterparty_name": payer, "remittance": text, "bank_reference": f"BR{day}", "charges": None}  # fmt: skip
 
@@ -50,12 +52,12 @@ def test_statement_to_match_log(sandboxes: Sandboxes) -> None:
         base_url=sandboxes.env["XERO_BASE_URL"], access_token=sandboxes.env["XERO_ACCESS_TOKEN"]
     )
     # 1,000.00 + 20% VAT = 1,200.00 and 500.00 + 20% = 600.00.
-    xero.send_documents(TENANT, "Invoices", [_invoice("BB-UK-202609-5101-GBP", "Initech Ltd", "1000.00"),
-                                             _invoice("BB-UK-202609-5102-GBP", "Umbrella plc", "500.00")], "k1")  # fmt: skip
+    xero.send_documents(TENANT, "Invoices", [authorised_invoice("BB-UK-202609-5101-GBP", "Initech Ltd", "1000.00"),
+                                             authorised_invoice("BB-UK-202609-5102-GBP", "Umbrella plc", "500.00")], "k1")  # fmt: skip
     statement = Statement("GB33BUKB20201555555555", "GBP", "OCT", date(2026, 10, 1), date(2026, 10, 31), D("0"),
-                          (_line(12, "1200.00", "INITECH LIMITED", "INV BB-UK-202609-5101-GBP"),
-                           _line(14, "600.00", "UMBRELLA", "THANK YOU"),
-                           _line(15, "-80.00", "Office Supplies", "PAPER")))  # fmt: skip
+                          (statement_line(12, "1200.00", "INITECH LIMITED", "INV BB-UK-202609-5101-GBP"),
+                           statement_line(14, "600.00", "UMBRELLA", "THANK YOU"),
+                           statement_line(15, "-80.00", "Office Supplies", "PAPER")))  # fmt: skip
     folder = inbox_folder(default_home(), "uk")
     (folder / "oct.xml").write_bytes(render_camt053(statement))
 

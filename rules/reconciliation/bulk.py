@@ -1,0 +1,157 @@
+"""The ladder's order-free lines, decided in bulk: column operations instead of one line at a time.
+
+The ladder decides lines in booking order because a line meets what is *still* due after the lines
+before it. But only an auto-accepted line consumes anything, and only a line the remittance quotes a
+number on can be auto-accepted: without the `reference` component the best confidence is the sum of
+the other weights (0.60 with the shipped rules), below `auto_accept`. And a line with reference hits
+only ever settles the items it quotes (docs/decisions/0024). So when a line quotes exactly one item
+and is the first line in booking order to quote it, nothing before it can have touched that item: it
+meets the item's whole amount due, whatever the order. When it also pays exactly that amount in the
+item's currency, its decision is a fixed formula of columns (settlement `exact`, amount component
+1.0), computed here for all such lines at once. Every other line goes through the sequential ladder,
+which still replays these lines' consumption at their place in the order.
+
+The result is the ladder's decision, line for line (tests/unit/test_reconciliation_bulk.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from rules.money import MONEY
+from rules.reconciliation.candidates import CandidatePool
+from rules.reconciliation.frames import AUTO, DECISION_SCHEMA, EXCEPTION, PROPOSED
+from rules.reconciliation.rule_file import ReconciliationRules
+from rules.reconciliation.scoring import float_weights, weighted_confidence
+
+
+@dataclass(frozen=True)
+class BulkDecisions:
+    """Decisions taken in bulk (DECISION_SCHEMA rows) and what the auto-accepted ones consume."""
+
+    rows: pl.DataFrame
+    consumed: dict[str, tuple[str, Decimal]]  # line id -> (item id, amount taken), auto-accepted only
+
+    @property
+    def line_ids(self) -> set[str]:
+        return set(self.rows["line_id"].to_list())
+
+
+def order_free(rules: ReconciliationRules) -> bool:
+    """Whether only lines with reference hits can be auto-accepted under these rules (see the module doc):
+    the best confidence without the `reference` component, computed as the ladder computes every
+    confidence, stays below `auto_accept`."""
+    best_without_reference = weighted_confidence(float_weights(rules.document.weights), 0.0, 1.0, 1.0, 1.0)
+    return best_without_reference < float(rules.document.thresholds.auto_accept)
+
+
+def _first_quoters(line_ids: list[str], pool: CandidatePool) -> list[tuple[str, str, float, float]]:
+    """(line, item, reference score, party score) for each line quoting one item no earlier line quotes."""
+    first: set[str] = set()
+    found = []
+    for line_id in line_ids:  # booking order
+        hits = pool.reference.get(line_id)
+        if not hits:
+            continue
+        if len(hits) == 1:
+            ((item_id, score),) = hits.items()
+            if item_id not in first:
+                found.append((line_id, item_id, score, pool.party_score(line_id, item_id)))
+        first.update(hits)
+    return found
+
+
+def decide_in_bulk(
+    lines: pl.DataFrame, items: pl.DataFrame, pool: CandidatePool, rules: ReconciliationRules, entity: str
+) -> BulkDecisions:
+    """The order-free exact payments among `lines` (sorted in booking order), decided at once."""
+    empty = BulkDecisions(pl.DataFrame(schema=DECISION_SCHEMA), {})
+    if not order_free(rules):
+        return empty
+    quoters = _first_quoters(lines["line_id"].to_list(), pool)
+    if not quoters:
+        return empty
+    matching = rules.document.matching
+    # An item listed twice counts as its last row, as in the ladder's look-up by id.
+    items = items.unique("item_id", keep="last", maintain_order=True)
+    pairs = pl.DataFrame(
+        quoters,
+        schema={"line_id": pl.String, "item_id": pl.String, "reference_score": pl.Float64,
+                "party_score": pl.Float64},
+        orient="row",
+    )  # fmt: skip
+    exact = (
+        pairs.join(lines.select("line_id", "amount", "currency", "counterparty_name", "booking_date"), on="line_id")
+        .join(items.select("item_id", "number", "amount_due", "issue_date", "due_date",
+                           item_currency="currency"), on="item_id")
+        .filter((pl.col("amount") == pl.col("amount_due")) & (pl.col("currency") == pl.col("item_currency"))
+                & (pl.col("amount_due") != 0))
+        .with_columns(
+            date_score=pl.col("booking_date").is_between(
+                pl.col("issue_date") - pl.duration(days=matching.days_before_invoice),
+                pl.col("due_date") + pl.duration(days=matching.days_after_due),
+            ).cast(pl.Float64),
+            unknown_payer=(pl.col("amount") > 0) & (pl.col("counterparty_name").fill_null("") != "")
+            & ~pl.col("line_id").is_in(list(pool.known_payers)),
+        )
+    )  # fmt: skip
+    weights = float_weights(rules.document.weights)
+    confidence = [
+        weighted_confidence(weights, r, 1.0, p, d)
+        for r, p, d in zip(exact["reference_score"], exact["party_score"], exact["date_score"], strict=True)
+    ]
+    decided = exact.with_columns(confidence=pl.Series(confidence, dtype=pl.Float64)).with_columns(
+        status=_status(rules)
+    )
+    auto = decided.filter(pl.col("status") == AUTO)
+    consumed = dict(zip(auto["line_id"], zip(auto["item_id"], auto["amount_due"], strict=True), strict=True))
+    return BulkDecisions(_rows(decided, entity), consumed)
+
+
+def _status(rules: ReconciliationRules) -> pl.Expr:
+    """The ladder's status rule for one exact candidate whose only possible anomaly is an unknown payer."""
+    thresholds = rules.document.thresholds
+    return (
+        pl.when((pl.col("confidence") >= float(thresholds.auto_accept)) & ~pl.col("unknown_payer"))
+        .then(pl.lit(AUTO))
+        .when(pl.col("confidence") >= float(thresholds.propose))
+        .then(pl.lit(PROPOSED))
+        .otherwise(pl.lit(EXCEPTION))
+    )
+
+
+def _rows(decided: pl.DataFrame, entity: str) -> pl.DataFrame:
+    """The decisions in DECISION_SCHEMA: the one `reference` candidate, settled `exact`."""
+    zero = pl.lit(Decimal(0), MONEY)
+    columns: dict[str, Any] = {
+        "line_id": pl.col("line_id"),
+        "entity": pl.lit(entity),
+        "status": pl.col("status"),
+        "item_ids": pl.concat_list("item_id"),
+        "item_numbers": pl.concat_list("number"),
+        "rung": pl.lit("reference"),
+        "confidence": pl.col("confidence"),
+        "reference_score": pl.col("reference_score"),
+        "amount_score": pl.lit(1.0),
+        "party_score": pl.col("party_score"),
+        "date_score": pl.col("date_score"),
+        "anomalies": pl.when(pl.col("unknown_payer"))
+        .then(pl.lit(["unknown_payer"]))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String()))),
+        "explanation": pl.lit("reference: exact"),
+        "alternatives": pl.lit("[]"),
+        "received": pl.col("amount"),
+        "expected": pl.col("amount_due"),
+        "fee": zero,
+        "write_off": zero,
+        "fx_difference": zero,
+        "unapplied": zero,
+        "still_due": zero,
+        "settled_in_item_currency": pl.col("amount_due"),
+        "settlement_reason": pl.lit("exact"),
+    }
+    return decided.select(**columns).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
