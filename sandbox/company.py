@@ -390,7 +390,8 @@ class _Builder:
         created = self.stamp(45)
         for office, _tz, _people in self.roster.offices:
             projects = self.office_projects[office]
-            clients_here = self.roster.projects_per_person or len(projects) // max(1, round(self.scale))
+            per_person = self.roster.projects_per_person or len(projects) // max(1, round(self.scale))
+            clients_here = min(per_person, len(projects))
             for j, user_id in enumerate(self.office_users[office]):
                 # Each person works for every client of the office, on a rotating slice of projects,
                 # so at scale 1 everybody is on all of the office's projects and at larger scales
