@@ -495,7 +495,9 @@ class _Builder:
             self.task_assignment,
             self.project_billable,
         )
-        cross_work = {user: project for user, project in self.roster.cross_entity_work if (user, project) in assignments}
+        cross_work = {
+            user: project for user, project in self.roster.cross_entity_work if (user, project) in assignments
+        }
         ghost_ua, ghost_ta = self._ghost_assignments(first_us)
         for day_no, day in enumerate(days):
             spent = day.isoformat()

@@ -83,7 +83,7 @@ class GroupProfile:
 
     entries: int = 1_000_000
     entities: int = 20
-    month: date = date(2026, 11, 1)
+    month: date = date(2026, 10, 1)
     seed: int = 17
     intercompany_share: float = 0.2
     projects_per_person: int = 4
@@ -105,7 +105,9 @@ class GroupProfile:
         """People per entity so the month holds about `entries` time entries."""
         year, month = self.month.year, self.month.month
         weekdays = sum(
-            1 for day in range(1, calendar.monthrange(year, month)[1] + 1) if date(year, month, day).weekday() < 5
+            1
+            for day in range(1, calendar.monthrange(year, month)[1] + 1)
+            if date(year, month, day).weekday() < 5
         )
         return max(1, math.ceil(self.entries / (weekdays * ENTRIES_PER_PERSON_DAY * self.entities)))
 

@@ -35,7 +35,10 @@ class GroupFiles:
 
     def environment(self) -> dict[str, str]:
         """The variables that make `billbridge` read these files instead of the shipped ones."""
-        return {"BILLBRIDGE_CONFIG": str(self.config), "BILLBRIDGE_ALLOCATION_RULES": str(self.allocation_rules)}
+        return {
+            "BILLBRIDGE_CONFIG": str(self.config),
+            "BILLBRIDGE_ALLOCATION_RULES": str(self.allocation_rules),
+        }
 
 
 def tenant_id(index: int) -> str:
@@ -54,7 +57,9 @@ def _write(path: Path, document: dict[str, Any]) -> None:
 
 def _entity(template: dict[str, Any], index: int, entity: GroupEntity) -> dict[str, Any]:
     """The shipped first entity's settings with the group entity's identity, currency and tax."""
-    zero_codes = {code: "0" for code in ("NONE", "ZERORATEDOUTPUT", "EXEMPTOUTPUT") if code != entity.tax_type}
+    zero_codes = {
+        code: "0" for code in ("NONE", "ZERORATEDOUTPUT", "EXEMPTOUTPUT") if code != entity.tax_type
+    }
     return {
         **template,
         "id": entity.id,
@@ -88,11 +93,22 @@ def _mapping(profile: GroupProfile, roster: Roster) -> dict[str, Any]:
         if client_id != INTERNAL_CLIENT[0]
     ]
     home = profile.members[0].id
-    clients.append({"pm_client_id": INTERNAL_CLIENT[0], "entity": home, "contact_name": INTERNAL_CLIENT[1], "internal": True})
+    clients.append(
+        {
+            "pm_client_id": INTERNAL_CLIENT[0],
+            "entity": home,
+            "contact_name": INTERNAL_CLIENT[1],
+            "internal": True,
+        }
+    )
     document["clients"] = clients
-    document["project_code_prefixes"] = [{"prefix": f"{e.id.upper()}-", "entity": e.id} for e in profile.members]
+    document["project_code_prefixes"] = [
+        {"prefix": f"{e.id.upper()}-", "entity": e.id} for e in profile.members
+    ]
     document["people"] = [
-        {"pm_user_id": person[0], "home_entity": office} for office, _tz, people in roster.offices for person in people
+        {"pm_user_id": person[0], "home_entity": office}
+        for office, _tz, people in roster.offices
+        for person in people
     ]
     document["intercompany"] = {
         "default_markup_percent": "5",
@@ -163,7 +179,12 @@ def write_group_configuration(folder: Path, profile: GroupProfile, roster: Roste
     _write(folder / "mapping.yaml", _mapping(profile, roster))
     rules = _read("allocation_rules.yaml")
     rules.update(
-        {"internal_projects": [INTERNAL_PROJECT_ID], "cost_centres": [], "overheads": "overheads.csv", "usage": "usage.csv"}
+        {
+            "internal_projects": [INTERNAL_PROJECT_ID],
+            "cost_centres": [],
+            "overheads": "overheads.csv",
+            "usage": "usage.csv",
+        }
     )
     _write(folder / "allocation_rules.yaml", rules)
     _write_csv(folder / "overheads.csv", OVERHEAD_COLUMNS, _overheads(profile))
