@@ -15,11 +15,10 @@ from typing import Any
 
 import yaml
 
-from resources.configuration import REPO_ROOT
 from sandbox.company import INTERNAL_PROJECT_ID, Roster
 from sandbox.group_company import INTERNAL_CLIENT, GroupEntity, GroupProfile
 
-SHIPPED = REPO_ROOT / "config"
+SHIPPED = Path(__file__).resolve().parents[1] / "config"  # the shipped configuration folder
 OVERHEAD_COLUMNS = ("reference", "entity", "date", "category", "description", "amount")
 USAGE_COLUMNS = ("entity", "period", "metric", "project_id", "quantity")
 # Lists of the shipped mapping that name the demo's clients and projects: empty for the group.
