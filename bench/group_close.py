@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -189,10 +190,15 @@ def group_sandboxes(profile: GroupProfile, env: dict[str, str], home: Path) -> I
         }
         yield sandboxes
     finally:
-        for child in (harvest, xero):
-            if child.process.poll() is None:
-                child.process.kill()
-                child.process.wait()
+        _end(harvest)
+        _end(xero)
+
+
+def _end(child: Child) -> None:
+    """Kill a child that is still running (the bench was interrupted or failed)."""
+    if child.process.poll() is None:
+        child.process.kill()
+        child.process.wait()
 
 
 @dataclass(frozen=True)
@@ -247,9 +253,12 @@ def bench_group_close(entries: int, entities: int = 20, month: date = date(2026,
             print(f"sandboxes up in {time.perf_counter() - began:.0f} s: {sandboxes.summary}", flush=True)
             began = time.perf_counter()
             close = _spawn(["--close", "--month", str(month)], {**env, **sandboxes.env})
-            outcome = close.answer()
-            wall = time.perf_counter() - began
-            close.process.wait()
+            try:
+                outcome = close.answer()
+                wall = time.perf_counter() - began
+                close.process.wait()
+            finally:
+                _end(close)
             pm, accounting = sandboxes.harvest.finish(), sandboxes.xero.finish()
     figures = CloseFigures(
         wall,
@@ -308,6 +317,8 @@ def main() -> None:
     elif args.close:
         run_close(args.month)
     else:
+        # A terminated bench unwinds (its finally blocks end the sandbox and close processes).
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         bench_group_close(args.entries, args.entities, args.month)
 
 

@@ -50,24 +50,26 @@ class GroupEntity:
     tax_rate_percent: str
 
 
+# Tax codes are the accounting sandbox's (sandbox/xero/pricing.py: OUTPUT 10 % GST, OUTPUT2 20 % and
+# OUTPUT3 19 % VAT, NONE): a European entity whose VAT is not on that table charges 20 % in the sandbox.
 GROUP_ENTITIES: tuple[GroupEntity, ...] = (
     GroupEntity("us", "Billbridge Group Inc.", "USD", "America/New_York", "NONE", "0"),
     GroupEntity("uk", "Billbridge Group Ltd", "GBP", "Europe/London", "OUTPUT2", "20"),
     GroupEntity("de", "Billbridge Group GmbH", "EUR", "Europe/Berlin", "OUTPUT3", "19"),
     GroupEntity("au", "Billbridge Group Pty Ltd", "AUD", "Australia/Sydney", "OUTPUT", "10"),
-    GroupEntity("fr", "Billbridge Group SAS", "EUR", "Europe/Paris", "OUTPUT", "20"),
-    GroupEntity("ca", "Billbridge Group Canada Inc.", "CAD", "America/Toronto", "OUTPUT", "5"),
-    GroupEntity("nz", "Billbridge Group NZ Ltd", "NZD", "Pacific/Auckland", "OUTPUT2", "15"),
-    GroupEntity("sg", "Billbridge Group Pte Ltd", "SGD", "Asia/Singapore", "OUTPUT", "9"),
-    GroupEntity("ie", "Billbridge Group Ireland Ltd", "EUR", "Europe/Dublin", "OUTPUT", "23"),
-    GroupEntity("nl", "Billbridge Group B.V.", "EUR", "Europe/Amsterdam", "OUTPUT", "21"),
-    GroupEntity("ch", "Billbridge Group AG", "CHF", "Europe/Zurich", "OUTPUT", "8.1"),
-    GroupEntity("se", "Billbridge Group AB", "SEK", "Europe/Stockholm", "OUTPUT", "25"),
-    GroupEntity("es", "Billbridge Group S.L.", "EUR", "Europe/Madrid", "OUTPUT", "21"),
+    GroupEntity("fr", "Billbridge Group SAS", "EUR", "Europe/Paris", "OUTPUT2", "20"),
+    GroupEntity("ca", "Billbridge Group Canada Inc.", "CAD", "America/Toronto", "NONE", "0"),
+    GroupEntity("nz", "Billbridge Group NZ Ltd", "NZD", "Pacific/Auckland", "OUTPUT", "10"),
+    GroupEntity("sg", "Billbridge Group Pte Ltd", "SGD", "Asia/Singapore", "OUTPUT", "10"),
+    GroupEntity("ie", "Billbridge Group Ireland Ltd", "EUR", "Europe/Dublin", "OUTPUT2", "20"),
+    GroupEntity("nl", "Billbridge Group B.V.", "EUR", "Europe/Amsterdam", "OUTPUT2", "20"),
+    GroupEntity("ch", "Billbridge Group AG", "CHF", "Europe/Zurich", "NONE", "0"),
+    GroupEntity("se", "Billbridge Group AB", "SEK", "Europe/Stockholm", "OUTPUT2", "20"),
+    GroupEntity("es", "Billbridge Group S.L.", "EUR", "Europe/Madrid", "OUTPUT2", "20"),
     GroupEntity("us_west", "Billbridge Group West LLC", "USD", "America/Los_Angeles", "NONE", "0"),
-    GroupEntity("dk", "Billbridge Group ApS", "DKK", "Europe/Copenhagen", "OUTPUT", "25"),
-    GroupEntity("no", "Billbridge Group AS", "NOK", "Europe/Oslo", "OUTPUT", "25"),
-    GroupEntity("pl", "Billbridge Group Sp. z o.o.", "PLN", "Europe/Warsaw", "OUTPUT", "23"),
+    GroupEntity("dk", "Billbridge Group ApS", "DKK", "Europe/Copenhagen", "OUTPUT2", "20"),
+    GroupEntity("no", "Billbridge Group AS", "NOK", "Europe/Oslo", "OUTPUT2", "20"),
+    GroupEntity("pl", "Billbridge Group Sp. z o.o.", "PLN", "Europe/Warsaw", "OUTPUT2", "20"),
     GroupEntity("hk", "Billbridge Group HK Ltd", "HKD", "Asia/Hong_Kong", "NONE", "0"),
     GroupEntity("us_tx", "Billbridge Group Texas LLC", "USD", "America/Chicago", "NONE", "0"),
     GroupEntity("scot", "Billbridge Group Scotland Ltd", "GBP", "Europe/London", "OUTPUT2", "20"),
