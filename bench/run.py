@@ -1,12 +1,17 @@
 """`make bench`: throughput and peak memory of the billing path, and extraction against the rate limit.
 
-Figures are printed, never asserted. Pass `--entries N` to change the scale (default 1M).
+Figures are printed, never asserted. Pass `--entries N` to change the scale (default 1M). First the
+headline: the 20-entity month close at `--close-entries` time entries against the limit-enforcing
+sandboxes (bench/group_close.py); last, the close on one Celery worker against two
+(bench/celery_workers.py, `--celery-entries`; needs RabbitMQ).
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
+import sys
 import time
 from datetime import date
 
@@ -119,7 +124,27 @@ def main() -> None:
     parser.add_argument(
         "--post-invoices", type=int, default=60_000, help="invoices to post at 600 calls/min (0 skips)"
     )
+    parser.add_argument(
+        "--close-entries",
+        type=int,
+        default=1_000_000,
+        help="time entries of the 20-entity month close at the providers' limits (0 skips)",
+    )
+    parser.add_argument(
+        "--celery-entries",
+        type=int,
+        default=20_000,
+        help="time entries of the close on 1 vs 2 workers (0 skips)",
+    )
     args = parser.parse_args()
+    if args.close_entries:
+        from bench.group_close import bench_group_close
+
+        print(
+            f"== the group's month close: 20 entities, {args.close_entries:,} time entries, at the providers' limits =="
+        )
+        bench_group_close(args.close_entries)
+        print()
     print(f"== billing path at {args.entries:,} time entries ==")
     bench_billing(args.entries)
     print(f"\n== reallocation of one entity-month at {args.entries:,} time entries, 1,000 projects ==")
@@ -145,6 +170,13 @@ def main() -> None:
 
         print("\n== posting at 600 calls/min (Xero's 60 scaled up 10x), 50 invoices a call ==")
         bench_posting(args.post_invoices)
+    if args.celery_entries:
+        print(
+            f"\n== the close on one Celery worker vs two: 20 entities, {args.celery_entries:,} time entries =="
+        )
+        sys.stdout.flush()
+        command = [sys.executable, "-m", "bench.celery_workers", "--entries", str(args.celery_entries)]
+        subprocess.run(command, check=False)  # its own process: the group's configuration, not the demo's
 
 
 if __name__ == "__main__":

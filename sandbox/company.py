@@ -128,6 +128,32 @@ EXPENSE_CATEGORIES: tuple[tuple[int, str, tuple[int, int], int | None], ...] = (
 )
 SOFTWARE_COSTS_CENTS = (2_900, 4_900, 8_420, 12_000, 19_900)
 
+Client = tuple[int, str, str, str]  # (id, name, currency, office)
+BillableProject = tuple[int, int, str, str | None, str]  # (id, client id, name, code, extra code prefix)
+Person = tuple[int, str, str, float, float]  # (user id, first, last, default rate, cost rate)
+Office = tuple[str, str, tuple[Person, ...]]  # (office, timezone, people)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Who and what a company is made of; the default is the demo's, `sandbox/group_company.py` a group's.
+
+    `projects_per_person` None puts everybody on every client of their office (the demo);
+    `cross_entity_work` pairs (person, another office's project) get an assignment of their own and
+    one entry in CROSS_ENTITY_EVERY_DAYS on it; `messy_records` adds the demo's fixed bad entries.
+    """
+
+    clients: tuple[Client, ...] = CLIENTS
+    projects: tuple[BillableProject, ...] = BILLABLE_PROJECTS
+    offices: tuple[Office, ...] = OFFICES
+    projects_per_person: int | None = None
+    cross_entity_work: tuple[tuple[int, int], ...] = (CROSS_ENTITY_WORK,)
+    messy_records: bool = True
+    unapproved_tail_days: int = UNAPPROVED_TAIL_DAYS
+
+
+DEMO_ROSTER = Roster()
+
 
 @dataclass
 class Company:
@@ -196,12 +222,13 @@ def _clock_12h(minutes: int) -> str:
 class _Builder:
     """Holds the shared nested objects while one company is generated."""
 
-    def __init__(self, seed: int, scale: float, start: date, months: int) -> None:
+    def __init__(self, seed: int, scale: float, start: date, months: int, roster: Roster) -> None:
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
         if months < 1:
             raise ValueError(f"months must be at least 1, got {months}")
         self.rng = Random(seed)
+        self.roster = roster
         self.scale = scale
         self.start = start
         self.end = add_months(start, months) - timedelta(days=1)
@@ -229,7 +256,7 @@ class _Builder:
     # -- directory ---------------------------------------------------------------------------------
 
     def clients(self) -> None:
-        for index, (client_id, name, currency, _office) in enumerate(CLIENTS):
+        for index, (client_id, name, currency, _office) in enumerate(self.roster.clients):
             created = self.stamp(index * 3 + 0.4)
             self.company.clients.append(
                 {
@@ -300,9 +327,9 @@ class _Builder:
 
     def projects(self) -> None:
         per_client = max(1, round(self.scale))
-        office_of = {client_id: office for client_id, _n, _c, office in CLIENTS}
+        office_of = {client_id: office for client_id, _n, _c, office in self.roster.clients}
         by_office: dict[str, list[list[int]]] = {}
-        for slot, (project_id, client_id, name, code, prefix) in enumerate(BILLABLE_PROJECTS):
+        for slot, (project_id, client_id, name, code, prefix) in enumerate(self.roster.projects):
             ids = [project_id]
             self._project(project_id, client_id, name, code, True)
             for n in range(1, per_client):
@@ -320,8 +347,8 @@ class _Builder:
             self.office_projects[office] = [pid for group in zip(*lists, strict=True) for pid in group]
 
     def users(self) -> None:
-        per_office = max(1, round(3 * self.scale))
-        for office_no, (office, timezone, people) in enumerate(OFFICES):
+        for office_no, (office, timezone, people) in enumerate(self.roster.offices):
+            per_office = max(1, round(len(people) * self.scale))
             ids: list[int] = []
             for n in range(per_office):
                 if n < len(people):
@@ -361,9 +388,10 @@ class _Builder:
     def assignments(self) -> None:
         ua_id = FIRST_USER_ASSIGNMENT_ID
         created = self.stamp(45)
-        for office, _tz, _people in OFFICES:
+        for office, _tz, _people in self.roster.offices:
             projects = self.office_projects[office]
-            clients_here = len(projects) // max(1, round(self.scale))
+            per_person = self.roster.projects_per_person or len(projects) // max(1, round(self.scale))
+            clients_here = min(per_person, len(projects))
             for j, user_id in enumerate(self.office_users[office]):
                 # Each person works for every client of the office, on a rotating slice of projects,
                 # so at scale 1 everybody is on all of the office's projects and at larger scales
@@ -393,7 +421,8 @@ class _Builder:
                     )
                     self.user_assignment[(user_id, project_id)] = (shallow, rate)
                     ua_id += 1
-        self._cross_entity_assignment(ua_id, created)
+        for work in self.roster.cross_entity_work:
+            ua_id = self._cross_entity_assignment(work, ua_id, created)
         ta_id = FIRST_TASK_ASSIGNMENT_ID
         for project in self.company.projects:
             project_id = project["id"]
@@ -414,11 +443,12 @@ class _Builder:
                 self.task_assignment[(project_id, task_id)] = shallow
                 ta_id += 1
 
-    def _cross_entity_assignment(self, ua_id: int, created: str) -> None:
-        """The UK person's assignment to the US project, at their default rate (in the project's currency)."""
-        user_id, project_id = CROSS_ENTITY_WORK
+    def _cross_entity_assignment(self, work: tuple[int, int], ua_id: int, created: str) -> int:
+        """A person's assignment to another office's project, at their default rate (in the project's
+        currency); the next free assignment id."""
+        user_id, project_id = work
         if user_id not in self.user_rates or project_id not in self.project_ref:
-            return
+            return ua_id
         rate = self.user_rates[user_id][0]
         shallow = {
             "id": ua_id, "is_project_manager": False, "is_active": True, "use_default_rates": True,
@@ -428,6 +458,7 @@ class _Builder:
             {**shallow, "project": self.project_ref[project_id], "user": self.user_ref[user_id]}
         )
         self.user_assignment[(user_id, project_id)] = (shallow, rate)
+        return ua_id + 1
 
     # -- time and expenses -------------------------------------------------------------------------
 
@@ -440,7 +471,7 @@ class _Builder:
         return days
 
     def is_closed(self, day: date) -> bool:
-        return (self.end - day).days > UNAPPROVED_TAIL_DAYS
+        return (self.end - day).days > self.roster.unapproved_tail_days
 
     def time_entries(self) -> None:
         rng = self.rng
@@ -450,12 +481,12 @@ class _Builder:
         next_id = FIRST_TIME_ENTRY_ID
         days = self.weekdays()
         # The messy records: fixed weekdays of the first weeks, all by the first US person.
-        messy = {2: "negative", 7: "too_long", 12: "ghost"}
-        first_us = self.office_users["US"][0]
+        messy = {2: "negative", 7: "too_long", 12: "ghost"} if self.roster.messy_records else {}
+        first_us = self.office_users["US"][0] if messy else None
         assignments = self.user_assignment
         people = [
             (user_id, self.user_ref[user_id], self.user_rates[user_id][1], self.user_projects[user_id])
-            for office, _tz, _p in OFFICES
+            for office, _tz, _p in self.roster.offices
             for user_id in self.office_users[office]
         ]
         project_client, project_ref, client_ref = self.project_client, self.project_ref, self.client_ref
@@ -464,10 +495,10 @@ class _Builder:
             self.task_assignment,
             self.project_billable,
         )
-        cross_person, cross_project = CROSS_ENTITY_WORK if CROSS_ENTITY_WORK in assignments else (None, None)
-        ghost_ua = {**self.user_assignment[(first_us, 6001)][0], "id": GHOST_USER_ASSIGNMENT_ID}
-        ghost_ua["is_active"] = False
-        ghost_ta = {**self.task_assignment[(6001, 7001)], "id": GHOST_TASK_ASSIGNMENT_ID, "is_active": False}
+        cross_work = {
+            user: project for user, project in self.roster.cross_entity_work if (user, project) in assignments
+        }
+        ghost_ua, ghost_ta = self._ghost_assignments(first_us)
         for day_no, day in enumerate(days):
             spent = day.isoformat()
             closed = self.is_closed(day)
@@ -505,14 +536,15 @@ class _Builder:
                         updated = f"{approved_on[k]}T{9 + k:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
                     else:
                         updated = created
+                    cross_project = cross_work.get(user_id)
                     if (
-                        user_id == cross_person
+                        cross_project is not None
                         and slot == 0
                         and day_no % CROSS_ENTITY_EVERY_DAYS == 3
                         and project_id != INTERNAL_PROJECT_ID
                     ):
                         # No extra random draw: every other entry stays exactly as it was.
-                        project_id = cross_project  # type: ignore[assignment]
+                        project_id = cross_project
                         client_id = project_client[project_id]
                         project = project_ref[project_id]
                         ua, rate = assignments[(user_id, project_id)]
@@ -569,6 +601,15 @@ class _Builder:
                         }
                     )
                     next_id += 1
+
+    def _ghost_assignments(self, first_us: int | None) -> tuple[Record, Record]:
+        """The deleted ghost project's assignments (copies of the first US person's on 6001)."""
+        if first_us is None:
+            return {}, {}
+        ghost_ua = {**self.user_assignment[(first_us, 6001)][0], "id": GHOST_USER_ASSIGNMENT_ID}
+        ghost_ua["is_active"] = False
+        ghost_ta = {**self.task_assignment[(6001, 7001)], "id": GHOST_TASK_ASSIGNMENT_ID, "is_active": False}
+        return ghost_ua, ghost_ta
 
     def expenses(self) -> None:
         rng = self.rng
@@ -648,16 +689,21 @@ class _Builder:
 
 
 def generate_company(
-    seed: int = 7, scale: float = 1.0, start: date = date(2026, 8, 1), months: int = 3
+    seed: int = 7,
+    scale: float = 1.0,
+    start: date = date(2026, 8, 1),
+    months: int = 3,
+    roster: Roster = DEMO_ROSTER,
 ) -> Company:
     """Generate the deterministic demo company over `months` months from `start`.
 
     Scale 1 is the fixed demo (8 clients, 8 projects, 9 people, ~1,750 time entries over the
     default three months). `scale` multiplies people per office (round(3 x scale)) and projects
     per billable client (round(scale)); scale 600 gives about a million time entries. The same
-    arguments always produce identical records.
+    arguments always produce identical records. `roster` replaces the demo's clients, projects,
+    offices and people (a group of entities: `sandbox/group_company.py`).
     """
-    builder = _Builder(seed, scale, start, months)
+    builder = _Builder(seed, scale, start, months, roster)
     builder.clients()
     builder.tasks()
     builder.projects()

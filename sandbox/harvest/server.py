@@ -47,7 +47,8 @@ class HarvestSandbox:
     """The company behind a Harvest-v2-shaped HTTP API on 127.0.0.1 (port 0: an ephemeral one).
 
     `url` is the base URL including `/v2`, as a client's `base_url`. Mutation hooks change the
-    company in place (for incremental-sync tests); `rate_limited_count` counts 429 answers.
+    company in place (for incremental-sync tests); `rate_limited_count` counts 429 answers and
+    `admitted_count` the requests that passed the limit.
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class HarvestSandbox:
         self.rate_limit = rate_limit
         self.rate_window_s = rate_window_s
         self.rate_limited_count = 0
+        self.admitted_count = 0  # requests that passed the rate limit (all of them without one)
         self._server = JsonHTTPServer(self._route, port=port, record=record)
         self._index = RecordIndex(company)
         self._limit_lock = threading.Lock()
@@ -226,6 +228,8 @@ class HarvestSandbox:
     def _admit(self, token: str) -> float | None:
         """None if the request may proceed, else seconds until the token's oldest request leaves the window."""
         if self.rate_limit is None:
+            with self._limit_lock:
+                self.admitted_count += 1
             return None
         now = time.monotonic()
         with self._limit_lock:
@@ -237,6 +241,7 @@ class HarvestSandbox:
                 return hits[0] + self.rate_window_s - now
             # Only admitted requests count, so a client that backs off as told gets through.
             hits.append(now)
+            self.admitted_count += 1
             return None
 
     def _route(self, request: Request) -> Response:

@@ -48,6 +48,7 @@ class RateLimits:
         self._day: dict[str, deque[float]] = {}
         self._app_minute: deque[float] = deque()
         self._in_flight: dict[str, int] = {}
+        self._admitted: dict[str, int] = {}
 
     @staticmethod
     def _prune(window: deque[float], now: float, span: float) -> None:
@@ -74,6 +75,7 @@ class RateLimits:
                 day.append(now)
                 self._app_minute.append(now)
                 self._in_flight[tenant] = in_flight + 1
+                self._admitted[tenant] = self._admitted.get(tenant, 0) + 1
             return Admission(self._headers(minute, day), problem_name, wait)
 
     def _first_broken(
@@ -90,6 +92,11 @@ class RateLimits:
         if limits.app_minute is not None and len(self._app_minute) >= limits.app_minute:
             return "appminute", self._wait(self._app_minute, now, MINUTE_S)
         return None, 0
+
+    def admitted(self, tenant: str) -> int:
+        """Calls of `tenant` admitted since the start (the ones that count towards its limits)."""
+        with self._lock:
+            return self._admitted.get(tenant, 0)
 
     def release(self, tenant: str) -> None:
         """Give back the in-flight slot of an admitted call."""

@@ -162,6 +162,10 @@ class XeroSandbox:
         with self._counts_lock:
             return self._requests.get(tenant, 0)
 
+    def admitted_count(self, tenant: str) -> int:
+        """Calls of this tenant that passed the rate limits (what its minute and day limits count)."""
+        return self._limits.admitted(tenant)
+
     # -- the request pipeline ------------------------------------------------------------------
 
     def _route(self, request: Request) -> Response:

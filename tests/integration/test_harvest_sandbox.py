@@ -277,8 +277,10 @@ def test_rate_limit_answers_429_with_retry_after(company: Company) -> None:
         assert limited.json()["error"] == "rate_limit_exceeded"
         assert http.get("clients").status_code == 429  # the limit is per token, not per resource
         assert sandbox.rate_limited_count == 2
+        assert sandbox.admitted_count == 5  # what the limit let through (bench/group_close.py's count)
         time.sleep(0.55)
         assert http.get("tasks").status_code == 200
+        assert sandbox.admitted_count == 6
         # Unauthenticated requests neither pass nor use up the token's budget.
         assert httpx.get(f"{sandbox.url}/tasks", headers={"User-Agent": "t"}).status_code == 401
 

@@ -518,6 +518,9 @@ def test_minute_limit_answers_429_with_xero_headers(tmp_path: Path) -> None:
         assert xero.rate_limited_count == 1
         # Limits are per tenant.
         assert client(xero, tenant=T2).get("Contacts").status_code == 200
+        # Admitted calls per tenant (bench/group_close.py's count); the refused one is not among them.
+        assert (xero.admitted_count(T1), xero.admitted_count(T2)) == (2, 1)
+        assert xero.request_count(T1) == 3
 
 
 def test_day_limit_answers_429(tmp_path: Path) -> None:
