@@ -41,7 +41,9 @@ def _read_yaml(path: Path) -> object:
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot read configuration ({exc.strerror})") from exc
     try:
-        return yaml.safe_load(text)
+        # libyaml's safe loader when the wheel has it: a 20-entity mapping of 20k clients loads in
+        # 10 s instead of 42 s (measured by bench/group_close.py); the same documents either way.
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
 
