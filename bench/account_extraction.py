@@ -74,7 +74,9 @@ def main() -> None:
     args = parser.parse_args()
     company = generate_company(seed=7, scale=max(1.0, args.entries / 583), start=MONTH, months=1)
     days = tuple(MONTH + timedelta(days=i) for i in range(31))
-    print(f"company: {len(company.time_entries):,} time entries, {len(company.expenses):,} expenses in {MONTH:%Y-%m}")
+    print(
+        f"company: {len(company.time_entries):,} time entries, {len(company.expenses):,} expenses in {MONTH:%Y-%m}"
+    )
     with HarvestSandbox(company, rate_limit=100, rate_window_s=15.0) as sandbox:
         for count in args.entities:
             for shared in (False, True) if not args.skip_before else (True,):

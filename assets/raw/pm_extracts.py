@@ -14,9 +14,9 @@ from assets.raw.raw_checks import (
     raw_outcomes,
 )
 from assets.tracing import traced_step
+from resources.account_pages import AccountPageStore, SharedPages
 from resources.configuration import Settings
 from resources.harvest import HarvestClient
-from resources.account_pages import AccountPageStore, SharedPages
 from resources.raw_extraction import ExtractionCounts, PageSource, extract_list
 from resources.warehouse import Warehouse, record_checks
 from rules.account_pages import Freshness
@@ -147,7 +147,7 @@ def extract_days(
             for name, outcome in checks.items():
                 logged[key].setdefault(name, []).append(outcome)
         context.log.info(f"{part.label()}: extracted")
-    scope = {
+    scope: dict[str, str | int] = {
         "partitions": ", ".join(p.label() for p in day_slices(context)),
         "pm_pages_read_by_this_run": pages.requests,  # 0: every list came from the account's readings
     }

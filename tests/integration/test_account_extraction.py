@@ -56,7 +56,9 @@ def _fresh(not_before: datetime, full_every: timedelta = timedelta(hours=24)) ->
 
 def _ids(entity: str, table: str, kind: str | None = None) -> list[int]:
     where = f" AND kind = '{kind}'" if kind else ""
-    frame = Warehouse().query(entity, f"SELECT record_id FROM {table} WHERE entity = ?{where} ORDER BY 1", [entity])
+    frame = Warehouse().query(
+        entity, f"SELECT record_id FROM {table} WHERE entity = ?{where} ORDER BY 1", [entity]
+    )
     return frame["record_id"].to_list()
 
 
@@ -86,7 +88,9 @@ def test_each_entity_keeps_what_it_kept_when_it_read_the_account_itself(tmp_path
     entities = ["us", "uk", "de"]
     with HarvestSandbox(generate_company(seed=7), rate_limit=None) as sandbox:
         _extract(sandbox, entities, _fresh(datetime.now(UTC)))
-        shared = {e: (_ids(e, "raw.time_entries"), _ids(e, "raw.intercompany_time_entries")) for e in entities}
+        shared = {
+            e: (_ids(e, "raw.time_entries"), _ids(e, "raw.intercompany_time_entries")) for e in entities
+        }
         monkeypatch.setenv("BILLBRIDGE_HOME", str(tmp_path / "alone"))
         for entity in entities:
             extract_slice(_client(sandbox), Warehouse(), DaySlice(entity, DAYS), "alone", ROUTES)
@@ -99,7 +103,9 @@ def test_a_later_run_reads_the_days_again_and_only_the_directory_changes() -> No
     with HarvestSandbox(generate_company(seed=7), rate_limit=None, record=True) as sandbox:
         _extract(sandbox, ["us", "uk", "de"], _fresh(datetime.now(UTC)))
         first = len(sandbox.exchanges)
-        _extract(sandbox, ["us", "uk", "de"], _fresh(datetime.now(UTC)))  # a rerun: requested after the reading
+        _extract(
+            sandbox, ["us", "uk", "de"], _fresh(datetime.now(UTC))
+        )  # a rerun: requested after the reading
         again = _requests(sandbox, first)
         directory = [e for e in sandbox.exchanges[first:] if e.path.rsplit("/", 1)[-1] in DIRECTORY_KINDS]
     assert again == Counter({"time_entries": 1, "expenses": 1, **dict.fromkeys(DIRECTORY_KINDS, 1)})
@@ -122,12 +128,16 @@ def test_directory_changes_arrive_incrementally_and_a_whole_read_tombstones_a_de
         incremental = [e for e in sandbox.exchanges[before:] if e.path.endswith(("/clients", "/tasks"))]
         for entity in entities:
             assert 5099 in _ids(entity, "raw.directory", "clients")
-            name = Warehouse().query(
-                entity,
-                "SELECT json_extract_string(payload, '$.name') AS name FROM raw.directory "
-                "WHERE kind = 'projects' AND record_id = ?",
-                [project["id"]],
-            )["name"].to_list()
+            name = (
+                Warehouse()
+                .query(
+                    entity,
+                    "SELECT json_extract_string(payload, '$.name') AS name FROM raw.directory "
+                    "WHERE kind = 'projects' AND record_id = ?",
+                    [project["id"]],
+                )["name"]
+                .to_list()
+            )
             assert name == ["Website Rebuild, phase 2"]
             # updated_since cannot tell a deletion: the task stays until the next whole read.
             assert task["id"] in _ids(entity, "raw.directory", "tasks")
@@ -136,11 +146,15 @@ def test_directory_changes_arrive_incrementally_and_a_whole_read_tombstones_a_de
         _extract(sandbox, entities, _fresh(datetime.now(UTC), full_every=timedelta(0)))
     for entity in entities:
         assert task["id"] not in _ids(entity, "raw.directory", "tasks")
-        changes = Warehouse().query(
-            entity,
-            "SELECT change FROM raw.record_versions WHERE kind = 'tasks' AND record_id = ? ORDER BY version",
-            [task["id"]],
-        )["change"].to_list()
+        changes = (
+            Warehouse()
+            .query(
+                entity,
+                "SELECT change FROM raw.record_versions WHERE kind = 'tasks' AND record_id = ? ORDER BY version",
+                [task["id"]],
+            )["change"]
+            .to_list()
+        )
         assert changes == ["created", "deleted"], (entity, changes)
 
 
