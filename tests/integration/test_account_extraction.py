@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -71,7 +72,7 @@ def _requests_for(entities: list[str]) -> Counter[str]:
         return _requests(sandbox)
 
 
-def test_n_entities_cost_the_list_requests_of_one(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_n_entities_cost_the_list_requests_of_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     one = _requests_for(["us"])
     monkeypatch.setenv("BILLBRIDGE_HOME", str(tmp_path / "three"))
     three = _requests_for(["us", "uk", "de"])
@@ -84,7 +85,9 @@ def test_n_entities_cost_the_list_requests_of_one(tmp_path, monkeypatch) -> None
     ), one
 
 
-def test_each_entity_keeps_what_it_kept_when_it_read_the_account_itself(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_each_entity_keeps_what_it_kept_when_it_read_the_account_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     entities = ["us", "uk", "de"]
     with HarvestSandbox(generate_company(seed=7), rate_limit=None) as sandbox:
         _extract(sandbox, entities, _fresh(datetime.now(UTC)))
