@@ -16,6 +16,7 @@ from assets.partitions import DaySlice, Partitions, day_key
 from assets.raw.pm_extracts import DIRECTORY_KINDS, PAGES_SINCE_TAG, build_pm_extracts, extract_slice
 from resources.account_pages import AccountPageStore, SharedPages
 from resources.configuration import load_config
+from resources.erasure import ErasureRequest, erase_person
 from resources.harvest import HarvestClient
 from resources.warehouse import Warehouse
 from rules.account_pages import Freshness
@@ -187,3 +188,16 @@ def test_runs_of_one_request_share_a_reading_and_a_rerun_reads_again() -> None:
     assert _pages_read(first) == read == 8  # 2 dated lists and 6 directory lists, one page each
     assert shared == read and _pages_read(second) == 0
     assert _pages_read(rerun) == 8 and len(sandbox.exchanges) == read + 8
+
+
+def test_the_readings_are_sealed_and_an_erasure_deletes_them() -> None:
+    with HarvestSandbox(generate_company(seed=7), rate_limit=None) as sandbox:
+        _extract(sandbox, ["us"], _fresh(datetime.now(UTC)))
+        person = sandbox.records("users")[0]
+    store = AccountPageStore.beside(Warehouse())
+    readings = list(store.folder.glob("*.json"))
+    assert len(readings) == 8  # 2 dated lists and 6 directory lists
+    assert all(path.read_text().startswith("enc1:") for path in readings)
+    assert all(person["email"] not in path.read_text() for path in readings)
+    report = erase_person(Warehouse(), ["us"], ErasureRequest(person["id"], "ticket 1", "art. 17", "test"))
+    assert report.page_readings_deleted == 8 and not list(store.folder.glob("*.json"))
