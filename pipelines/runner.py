@@ -20,6 +20,7 @@ from dagster._core.execution.execution_result import ExecutionResult
 
 from assets.health.states import days_outcome, month_outcome, posting_stop_reason
 from assets.partitions import DaySlice, MonthSlice, day_key, month_key
+from assets.raw.pm_extracts import PAGES_SINCE_TAG
 from pipelines.concurrency import TRACE_TAG, entity_tags
 from pipelines.failures import explain
 from pipelines.jobs import GROUP_TAGS
@@ -60,6 +61,9 @@ class RunSettings:
     rerate_fx: bool = False
     verbose: bool = False
     executor: str = IN_PROCESS
+    # The command's start: the PM account's lists read since then are new enough for each of its
+    # entity runs, so a sync of N entities reads the account once (docs/decisions/0042).
+    pages_since: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,12 @@ def extract_month(
         instance,
         defs.resolve_job_def("extract_and_normalize"),
         settings,
-        {RANGE_START: str(start), RANGE_END: str(end), **entity_tags(entity, "runner")},
+        {
+            RANGE_START: str(start),
+            RANGE_END: str(end),
+            PAGES_SINCE_TAG: settings.pages_since,
+            **entity_tags(entity, "runner"),
+        },
         {"ops": {"billable_lines": {"config": {"rerate_fx": settings.rerate_fx}}}},
     )
     findings = []

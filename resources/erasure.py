@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from resources.account_pages import AccountPageStore
 from resources.crypto import KeyRing, is_encrypted
 from resources.field_crypto import (
     SENSITIVE_COLUMNS,
@@ -64,6 +65,7 @@ class ErasureReport:
     resealed: dict[str, int] = field(default_factory=dict)
     naming_documents: dict[str, int] = field(default_factory=dict)
     already_erased: bool = False
+    page_readings_deleted: int = 0  # the PM account's shared readings (resources/account_pages.py)
 
 
 def _under_person(value: Any, fld: Field, person: int, ring: KeyRing, memo: Memo) -> Any:
@@ -161,4 +163,6 @@ def erase_person(warehouse: Warehouse, entities: list[str], request: ErasureRequ
         Erasure(request.person_id, erased_at, request.actor, request.reason, request.basis, json.dumps(kept))
     )
     current_people().refresh()
+    # The shared PM readings hold the person's records under the ring's key: none may outlive the key.
+    report.page_readings_deleted = AccountPageStore.beside(warehouse).clear()
     return report

@@ -7,11 +7,13 @@ leaves the raw layer exactly as it was.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import polars as pl
 
-from resources.harvest import HarvestClient
+from resources.harvest import Page
 from resources.raw_store import latest_profile, write_profile, write_records, write_rejections
 from resources.warehouse import Warehouse
 from rules.drift import Drift, compare
@@ -20,6 +22,13 @@ from rules.routing import EntityRoutes
 from rules.schemas.payloads import HARVEST_PAYLOADS
 
 INTERCOMPANY_KIND = "intercompany_time_entries"
+
+
+class PageSource(Protocol):
+    """Where a list's pages come from: the Harvest client itself, or the account's shared readings
+    (resources/account_pages.SharedPages)."""
+
+    def iter_pages(self, resource: str, params: dict[str, str] | None = None) -> Iterator[Page]: ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,7 @@ class ExtractionCounts:
     record_versions: dict[str, int]  # how many records arrived in each source version
 
 
-def read_list(harvest: HarvestClient, scope: ExtractionScope, routes: EntityRoutes) -> SliceExtract:
+def read_list(harvest: PageSource, scope: ExtractionScope, routes: EntityRoutes) -> SliceExtract:
     """Page through one list for the scope, screening as pages arrive (raises PagingError)."""
     extract = SliceExtract(scope, routes)
     params = None
@@ -57,7 +66,7 @@ def read_list(harvest: HarvestClient, scope: ExtractionScope, routes: EntityRout
 
 
 def extract_list(
-    harvest: HarvestClient,
+    harvest: PageSource,
     warehouse: Warehouse,
     scope: ExtractionScope,
     routes: EntityRoutes,

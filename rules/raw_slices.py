@@ -80,16 +80,18 @@ class SliceExtract:
     rejections: list[dict[str, Any]] = field(default_factory=list)
     held_ids: set[int] = field(default_factory=set)  # rejected but identifiable: keep their last good version
     pages: int = 0
-    profile: PayloadProfile = field(default_factory=PayloadProfile)  # of every record sent (translated)
+    profile: PayloadProfile = field(default_factory=PayloadProfile)  # of every record judged (translated)
     record_versions: Counter[str] = field(default_factory=Counter)  # source versions of the records kept
 
     def add_page(self, url: str, pagination: str, records: list[Any]) -> None:
-        """Screen, route and keep one page's records."""
+        """Route, screen and keep one page's records (another entity's records are that entity's to judge)."""
         self.pages += 1
         schema = HARVEST_PAYLOADS[self.scope.kind]
         for position, record in enumerate(records):
-            self.profile.observe(translate_record(record)[0] if isinstance(record, dict) else record)
             owner = self._owner(record)
+            if not self._concerns(record, owner):
+                continue
+            self.profile.observe(translate_record(record)[0] if isinstance(record, dict) else record)
             outcome = screen_record(self.scope.kind, schema, record, position)
             if isinstance(outcome, Rejection):
                 if owner == self.scope.entity:
@@ -113,6 +115,14 @@ class SliceExtract:
         if not isinstance(record, dict):
             return self.routes.unclaimed_entity
         return route_record(record, self.routes)[0]
+
+    def _concerns(self, record: Any, owner: str) -> bool:
+        """Whether this entity judges the record: its own (the whole directory is), or time its people
+        logged for another entity (intercompany). The account's other records are judged once, by the
+        entity that keeps them, so N entities screen the account once between them (decision 0042)."""
+        if owner == self.scope.entity:
+            return True
+        return isinstance(record, dict) and home_entity_of(record, self.routes) == self.scope.entity
 
     def _reject(self, rejection: Rejection, url: str, scope: str = "record") -> None:
         first, last = self.scope.window

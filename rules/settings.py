@@ -108,6 +108,10 @@ class OrchestrationConfig(_Strict):
     review_cron: str = Field(default="0 7 * * 1", min_length=9, description="weekly review, UTC cron")
     poll_interval_seconds: int = Field(default=300, ge=30, le=86400)
     poll_overlap_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
+    # The PM directory is read with updated_since between whole reads; a whole read (which turns
+    # deleted clients, projects, tasks, people and assignments into tombstones) once its last one is
+    # this old. 0: every extraction reads it whole (docs/decisions/0042).
+    directory_full_read_hours: int = Field(default=24, ge=0, le=31 * 24)
     alert_webhook_url: str = Field(default="", description="run-failure alerts are POSTed here when set")
     # Honest outcomes (docs/decisions/0020): above this share of a partition's records in quarantine
     # (and at least the minimum count), the run fails instead of reporting success.

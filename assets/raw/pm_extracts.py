@@ -1,7 +1,7 @@
 """Extract time entries, expenses and the PM directory for an entity's days, as sent, keeping every version."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -14,10 +14,12 @@ from assets.raw.raw_checks import (
     raw_outcomes,
 )
 from assets.tracing import traced_step
+from resources.account_pages import AccountPageStore, SharedPages
 from resources.configuration import Settings
 from resources.harvest import HarvestClient
-from resources.raw_extraction import ExtractionCounts, extract_list
+from resources.raw_extraction import ExtractionCounts, PageSource, extract_list
 from resources.warehouse import Warehouse, record_checks
+from rules.account_pages import Freshness
 from rules.raw_slices import ExtractionScope
 from rules.routing import EntityRoutes
 
@@ -28,12 +30,48 @@ EXPENSES = dg.AssetKey(["raw", "expenses"])
 PM_DIRECTORY = dg.AssetKey(["raw", "pm_directory"])
 # Which lists each raw asset holds.
 LISTS = {TIME_ENTRIES: ("time_entries",), EXPENSES: ("expenses",), PM_DIRECTORY: DIRECTORY_KINDS}
+# A requester's own "pages read since this moment are new enough for me" (ISO 8601, UTC): `billbridge
+# sync` tags its runs with its start, so the entities of one sync share one reading of the account.
+PAGES_SINCE_TAG = "billbridge/pm_pages_since"
+BACKFILL_TAG = "dagster/backfill"
+
+
+def requested_at(context: dg.AssetExecutionContext) -> datetime:
+    """When the run's data was asked for: the earliest of its creation, its backfill's creation and
+    its requester's `PAGES_SINCE_TAG` (docs/decisions/0042)."""
+    instance, run = context.instance, context.run
+    record = instance.get_run_record_by_id(run.run_id)
+    moments = [_utc(record.create_timestamp) if record else datetime.now(UTC)]
+    backfill = instance.get_backfill(run.tags[BACKFILL_TAG]) if BACKFILL_TAG in run.tags else None
+    if backfill is not None:
+        moments.append(datetime.fromtimestamp(backfill.backfill_timestamp, UTC))
+    if PAGES_SINCE_TAG in run.tags:
+        moments.append(_utc(datetime.fromisoformat(run.tags[PAGES_SINCE_TAG])))
+    return min(moments)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def shared_pages(
+    context: dg.AssetExecutionContext, harvest: HarvestClient, warehouse: Warehouse, settings: Settings
+) -> SharedPages:
+    """The account's lists for this run: read once per freshness, shared by the entities."""
+    orchestration = settings.orchestration
+    freshness = Freshness(
+        not_before=requested_at(context),
+        full_every=timedelta(hours=orchestration.directory_full_read_hours),
+        overlap=timedelta(seconds=orchestration.poll_overlap_seconds),
+    )
+    return SharedPages(harvest, AccountPageStore.beside(warehouse), freshness)
 
 
 def extract_slice(
-    harvest: HarvestClient, warehouse: Warehouse, part: DaySlice, run_id: str, routes: EntityRoutes
+    harvest: PageSource, warehouse: Warehouse, part: DaySlice, run_id: str, routes: EntityRoutes
 ) -> dict[str, ExtractionCounts]:
-    """Extract the directory and the dated lists of one entity's days into its raw layer."""
+    """Extract the directory and the dated lists of one entity's days into its raw layer (`harvest`:
+    the client, or the account's shared readings)."""
     now = datetime.now(UTC)
     counts = {
         kind: extract_list(harvest, warehouse, ExtractionScope(part.entity, kind, None, run_id, now), routes)
@@ -96,11 +134,12 @@ def extract_days(
 ) -> Iterator[dg.MaterializeResult]:
     """Extract the run's entity-days from the PM system into the raw layer, replayable without the API."""
     routes = EntityRoutes.from_config(settings)
+    pages = shared_pages(context, harvest, warehouse, settings)
     parts: list[dict[str, ExtractionCounts]] = []
     logged: dict[dg.AssetKey, dict[str, list[tuple[bool, str]]]] = {key: {} for key in LISTS}
     for part in day_slices(context):
         with traced_step(context, warehouse, settings, "extraction", part) as step:
-            counts = extract_slice(harvest, warehouse, part, context.run.run_id, routes)
+            counts = extract_slice(pages, warehouse, part, context.run.run_id, routes)
             step.set_attribute("billbridge.records", sum(c.records for c in counts.values()))
             step.set_attribute("billbridge.new_versions", sum(c.new_versions for c in counts.values()))
         parts.append(counts)
@@ -108,7 +147,10 @@ def extract_days(
             for name, outcome in checks.items():
                 logged[key].setdefault(name, []).append(outcome)
         context.log.info(f"{part.label()}: extracted")
-    scope = {"partitions": ", ".join(p.label() for p in day_slices(context))}
+    scope: dict[str, str | int] = {
+        "partitions": ", ".join(p.label() for p in day_slices(context)),
+        "pm_pages_read_by_this_run": pages.requests,  # 0: every list came from the account's readings
+    }
     intercompany = sum(counts["time_entries"].intercompany for counts in parts)
     unclaimed = sum(counts[k].unclaimed for counts in parts for k in DATED_KINDS)
     extra = {TIME_ENTRIES: {"unclaimed_records": unclaimed, "intercompany_time_entries": intercompany}}

@@ -22,7 +22,7 @@ import json
 import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -49,6 +49,7 @@ class HarvestSandbox:
     `url` is the base URL including `/v2`, as a client's `base_url`. Mutation hooks change the
     company in place (for incremental-sync tests); `rate_limited_count` counts 429 answers and
     `admitted_count` the requests that passed the limit.
+    `list_requests` the list requests answered, per list (what an extraction cost the account).
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class HarvestSandbox:
         self.rate_window_s = rate_window_s
         self.rate_limited_count = 0
         self.admitted_count = 0  # requests that passed the rate limit (all of them without one)
+        self.list_requests: Counter[str] = Counter()
         self._server = JsonHTTPServer(self._route, port=port, record=record)
         self._index = RecordIndex(company)
         self._limit_lock = threading.Lock()
@@ -294,6 +296,8 @@ class HarvestSandbox:
         return _json(200, record) if record is not None else _not_found()
 
     def _list(self, kind: str, request: Request) -> Response:
+        with self._limit_lock:
+            self.list_requests[kind] += 1
         for variant in self.variants:
             request = variant.request(kind, request)
         try:
