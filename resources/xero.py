@@ -28,6 +28,7 @@ from resources.circuit_breaker import CircuitBreaker, tenant_breaker
 from resources.http_retry import TRANSPORT_ERRORS, call_with_retries, raise_for_status
 from resources.oauth import bearer_auth
 from resources.rate_limit import DailyLimitReached, TenantThrottle, tenant_throttle
+from resources.xero_exchanges import ExchangeRecorder, recorded_exchange
 from rules.outbox.ledger import parse_ms_date
 
 MAX_INVOICES_PER_CALL = 50  # the provider's documented batch limit
@@ -66,55 +67,12 @@ def loads_exact(content: bytes | str) -> Any:
     return json.loads(content, parse_float=Decimal)
 
 
-@dataclass(frozen=True)
-class RecordedExchange:
-    """One HTTP exchange with the accounting API, as a request log keeps it (secrets not yet redacted)."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: str
-    status_code: int | None
-    response_body: str | None
-    outcome: str  # answered (2xx) | transient (429, 5xx) | permanent (other 4xx) | unknown (no answer)
-    started_at: datetime
-    finished_at: datetime
-
-    @property
-    def idempotency_key(self) -> str:
-        """The request's Idempotency-Key header, or "" for a read."""
-        return next((v for k, v in self.headers.items() if k.lower() == "idempotency-key"), "")
-
-
-ExchangeRecorder = Callable[[RecordedExchange], None]
-
-
 @dataclass
 class CreatedContacts:
     """A batch create's answer, name by name: the ContactIDs created, and the refusals with their messages."""
 
     created: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
-
-
-def _exchange(
-    request: httpx.Request, response: httpx.Response | None, error: BaseException | None, started: datetime
-) -> RecordedExchange:
-    content = request.content
-    if request.headers.get("Content-Encoding") == "gzip":
-        content = gzip.decompress(content)
-    if response is None:
-        status, text, outcome = None, f"{type(error).__name__}: {error}", "unknown"
-    else:
-        status, text = response.status_code, response.text
-        outcome = (
-            "answered" if status < 400 else "transient" if status == 429 or status >= 500 else "permanent"
-        )
-    return RecordedExchange(
-        request.method, str(request.url), {k.decode(): v.decode() for k, v in request.headers.raw},
-        content.decode("utf-8", "replace"),
-        status, text, outcome, started, datetime.now(UTC),
-    )  # fmt: skip
 
 
 def quote_where(value: str) -> str:
@@ -181,12 +139,12 @@ class XeroClient(dg.ConfigurableResource):
         except TRANSPORT_ERRORS as exc:
             breaker.record_failure()
             if recorder is not None:
-                recorder(_exchange(exc.request, None, exc, started))
+                recorder(recorded_exchange(exc.request, None, exc, started))
             raise
         finally:
             throttle.after_call(response.headers if response is not None else None)
         if recorder is not None:
-            recorder(_exchange(response.request, response, None, started))
+            recorder(recorded_exchange(response.request, response, None, started))
         if response.status_code >= 500:
             breaker.record_failure()
         else:  # 2xx, 4xx and 429 all come from a service that is up

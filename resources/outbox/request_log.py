@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from resources.xero import RecordedExchange
+from resources.xero_exchanges import RecordedExchange
 
 REDACTED = "[redacted]"
 _SECRET_NAME = re.compile(r"authori[sz]ation|token|secret|password|cookie|api[-_]?key", re.IGNORECASE)
