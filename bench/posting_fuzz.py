@@ -201,6 +201,12 @@ def _no_duplicates(held: dict[str, list[dict[str, Any]]]) -> list[str]:
     ]
 
 
+def _contacts_once(sandbox: XeroSandbox, tenant: str) -> list[str]:
+    """A contact created twice (a retried batch create booked again) is a violation too."""
+    names = Counter(str(contact["Name"]).lower() for contact in sandbox.contacts(tenant))
+    return [f"contact {name!r} is in the ledger {n} times" for name, n in names.items() if n > 1]
+
+
 def _open_letters_not_booked(warehouse: WarehouseReader, held: dict[str, list[dict[str, Any]]]) -> list[str]:
     letters = warehouse.query(
         "us", "SELECT dead_letter_id, document_number FROM posting.dead_letters WHERE state = 'open'"
@@ -314,6 +320,7 @@ def run_schedule(schedule: Schedule, workdir: Path) -> Result:
         held = _ledger(sandbox, tenant)
         with reader.held():
             result.violations += _no_duplicates(held) + _booked_is_the_ledger(reader, held, versions)
+        result.violations += _contacts_once(sandbox, tenant)
     result.seconds = time.perf_counter() - started
     return result
 

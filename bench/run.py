@@ -122,7 +122,14 @@ def main() -> None:
         "--reconcile-invoices", type=int, default=100_000, help="bank lines x open items to match (0 skips)"
     )
     parser.add_argument(
-        "--post-invoices", type=int, default=60_000, help="invoices to post at 600 calls/min (0 skips)"
+        "--post-invoices",
+        type=int,
+        default=6500,
+        help="invoices per tenant to post at 60 calls/min (0 skips)",
+    )
+    parser.add_argument("--post-tenants", default="1,3,10", help="tenants posting in parallel, one run each")
+    parser.add_argument(
+        "--new-contacts", type=int, default=1000, help="a first close to this many new contacts"
     )
     parser.add_argument(
         "--close-entries",
@@ -165,11 +172,14 @@ def main() -> None:
     if not args.skip_extraction:
         print("\n== extraction at the provider's limit (100 requests / 15 s, 2,000 rows a page) ==")
         bench_extraction(args.extract_rows)
-    if args.post_invoices:
-        from bench.posting import bench_posting
+    if args.post_invoices or args.new_contacts:
+        from bench.posting_pace import bench_posting_pace
 
-        print("\n== posting at 600 calls/min (Xero's 60 scaled up 10x), 50 invoices a call ==")
-        bench_posting(args.post_invoices)
+        print(
+            "\n== posting at Xero's real limits (60 calls/min, 5 in flight per tenant), 50 invoices a call =="
+        )
+        tenants = [int(n) for n in args.post_tenants.split(",") if n]
+        bench_posting_pace(tenants, args.post_invoices, args.new_contacts)
     if args.celery_entries:
         print(
             f"\n== the close on one Celery worker vs two: 20 entities, {args.celery_entries:,} time entries =="

@@ -15,7 +15,7 @@ import json
 import re
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,10 +28,13 @@ from resources.circuit_breaker import CircuitBreaker, tenant_breaker
 from resources.http_retry import TRANSPORT_ERRORS, call_with_retries, raise_for_status
 from resources.oauth import bearer_auth
 from resources.rate_limit import DailyLimitReached, TenantThrottle, tenant_throttle
+from resources.xero_exchanges import ExchangeRecorder, recorded_exchange
 from rules.outbox.ledger import parse_ms_date
 
 MAX_INVOICES_PER_CALL = 50  # the provider's documented batch limit
+MAX_CONTACTS_PER_CALL = 50  # contacts created in one PUT, as many as invoices
 LOOKUP_PAGE_SIZE = 1000  # the provider's largest pageSize
+NAMES_LOOKED_UP_ONE_BY_ONE = 2  # up to this many names, a `where` call each beats reading the contact list
 # Collections whose writes take no `unitdp` (the contract declares none: a payment has no unit amount).
 NO_UNITDP_WRITES = frozenset({"Payments"})
 
@@ -64,47 +67,12 @@ def loads_exact(content: bytes | str) -> Any:
     return json.loads(content, parse_float=Decimal)
 
 
-@dataclass(frozen=True)
-class RecordedExchange:
-    """One HTTP exchange with the accounting API, as a request log keeps it (secrets not yet redacted)."""
+@dataclass
+class CreatedContacts:
+    """A batch create's answer, name by name: the ContactIDs created, and the refusals with their messages."""
 
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: str
-    status_code: int | None
-    response_body: str | None
-    outcome: str  # answered (2xx) | transient (429, 5xx) | permanent (other 4xx) | unknown (no answer)
-    started_at: datetime
-    finished_at: datetime
-
-    @property
-    def idempotency_key(self) -> str:
-        """The request's Idempotency-Key header, or "" for a read."""
-        return next((v for k, v in self.headers.items() if k.lower() == "idempotency-key"), "")
-
-
-ExchangeRecorder = Callable[[RecordedExchange], None]
-
-
-def _exchange(
-    request: httpx.Request, response: httpx.Response | None, error: BaseException | None, started: datetime
-) -> RecordedExchange:
-    content = request.content
-    if request.headers.get("Content-Encoding") == "gzip":
-        content = gzip.decompress(content)
-    if response is None:
-        status, text, outcome = None, f"{type(error).__name__}: {error}", "unknown"
-    else:
-        status, text = response.status_code, response.text
-        outcome = (
-            "answered" if status < 400 else "transient" if status == 429 or status >= 500 else "permanent"
-        )
-    return RecordedExchange(
-        request.method, str(request.url), {k.decode(): v.decode() for k, v in request.headers.raw},
-        content.decode("utf-8", "replace"),
-        status, text, outcome, started, datetime.now(UTC),
-    )  # fmt: skip
+    created: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def quote_where(value: str) -> str:
@@ -171,12 +139,12 @@ class XeroClient(dg.ConfigurableResource):
         except TRANSPORT_ERRORS as exc:
             breaker.record_failure()
             if recorder is not None:
-                recorder(_exchange(exc.request, None, exc, started))
+                recorder(recorded_exchange(exc.request, None, exc, started))
             raise
         finally:
             throttle.after_call(response.headers if response is not None else None)
         if recorder is not None:
-            recorder(_exchange(response.request, response, None, started))
+            recorder(recorded_exchange(response.request, response, None, started))
         if response.status_code >= 500:
             breaker.record_failure()
         else:  # 2xx, 4xx and 429 all come from a service that is up
@@ -224,6 +192,36 @@ class XeroClient(dg.ConfigurableResource):
             )
         return loads_exact(response.content)
 
+    def _put(
+        self,
+        tenant_id: str,
+        path: str,
+        document: Any,
+        idempotency_key: str,
+        *,
+        params: dict[str, str] | None = None,
+        recorder: ExchangeRecorder | None = None,
+    ) -> Any:
+        """PUT a write retried under its idempotency key (contacts, allocations); the answer's JSON."""
+        content, headers = self._body(document)
+        with self._client(tenant_id) as client:
+            response = call_with_retries(
+                lambda: self._metered(
+                    tenant_id,
+                    lambda: client.put(
+                        path,
+                        params=params,
+                        content=content,
+                        headers={**headers, "Idempotency-Key": idempotency_key},
+                    ),
+                    recorder,
+                ),
+                service="Xero",
+                url=self.base_url,
+                attempts=self.max_attempts,
+            )
+        return loads_exact(response.content)
+
     def find_contact_id(
         self, tenant_id: str, name: str, *, recorder: ExchangeRecorder | None = None
     ) -> str | None:
@@ -232,25 +230,73 @@ class XeroClient(dg.ConfigurableResource):
         contacts = body.get("Contacts") or []
         return str(contacts[0]["ContactID"]) if contacts else None
 
+    def find_contact_ids(
+        self, tenant_id: str, names: list[str], *, recorder: ExchangeRecorder | None = None
+    ) -> dict[str, str]:
+        """The ContactIDs of the contacts with these names (compared ignoring case, as Xero does), by name.
+
+        A few names: one `where=Name=="..."` call each. More: the contact list a page of 1,000 at a
+        time (`page`, `pageSize`), stopping once every name is found, and one by one for the rest as
+        soon as that takes fewer calls than the pages still unread (`pagination.pageCount`).
+        """
+        missing = {name.lower(): name for name in names}
+        found: dict[str, str] = {}
+        page, pages = 1, None
+        while len(missing) > NAMES_LOOKED_UP_ONE_BY_ONE and (pages is None or pages - page < len(missing)):
+            params = {"page": str(page), "pageSize": str(LOOKUP_PAGE_SIZE)}
+            body = self._get(tenant_id, "Contacts", params, recorder)
+            contacts = body.get("Contacts") or []
+            for contact in contacts:
+                name = missing.pop(str(contact.get("Name") or "").lower(), None)
+                if name is not None:
+                    found[name] = str(contact["ContactID"])
+            if len(contacts) < LOOKUP_PAGE_SIZE:
+                return found
+            page_count = (body.get("pagination") or {}).get("pageCount")
+            pages = int(page_count) if isinstance(page_count, int) else None
+            page += 1
+        for name in missing.values():
+            contact_id = self.find_contact_id(tenant_id, name, recorder=recorder)
+            if contact_id is not None:
+                found[name] = contact_id
+        return found
+
+    def create_contacts(
+        self,
+        tenant_id: str,
+        names: list[str],
+        idempotency_key: str,
+        *,
+        recorder: ExchangeRecorder | None = None,
+    ) -> CreatedContacts:
+        """Create contacts in one call (at most 50, summarizeErrors=false), retried under `idempotency_key`.
+
+        Each name is answered on its own: created with its ContactID, or refused with the provider's
+        messages (a name already in use among active contacts is refused, never created twice).
+        """
+        if len(names) > MAX_CONTACTS_PER_CALL:
+            raise ValueError(f"at most {MAX_CONTACTS_PER_CALL} contacts per call, got {len(names)}")
+        body = self._put(tenant_id, "Contacts", {"Contacts": [{"Name": name} for name in names]},
+                         idempotency_key, params={"summarizeErrors": "false"}, recorder=recorder)  # fmt: skip
+        answer = CreatedContacts()
+        for name, element in zip(names, body.get("Contacts") or [], strict=False):
+            errors = [str(e.get("Message", e)) for e in element.get("ValidationErrors") or []]
+            if errors or not element.get("ContactID"):
+                answer.refused[name] = "; ".join(errors) or "no ContactID in the answer"
+            else:
+                answer.created[name] = str(element["ContactID"])
+        for name in names[len(body.get("Contacts") or []) :]:
+            answer.refused[name] = "not answered"
+        return answer
+
     def create_contact(
         self, tenant_id: str, name: str, idempotency_key: str, *, recorder: ExchangeRecorder | None = None
     ) -> str:
         """Create a contact and return its ContactID (idempotent under `idempotency_key`)."""
-        content, headers = self._body({"Contacts": [{"Name": name}]})
-        with self._client(tenant_id) as client:
-            response = call_with_retries(
-                lambda: self._metered(
-                    tenant_id,
-                    lambda: client.put(
-                        "Contacts", content=content, headers={**headers, "Idempotency-Key": idempotency_key}
-                    ),
-                    recorder,
-                ),
-                service="Xero",
-                url=self.base_url,
-                attempts=self.max_attempts,
-            )
-        return str(loads_exact(response.content)["Contacts"][0]["ContactID"])
+        body = self._put(
+            tenant_id, "Contacts", {"Contacts": [{"Name": name}]}, idempotency_key, recorder=recorder
+        )
+        return str(body["Contacts"][0]["ContactID"])
 
     def send_documents(
         self, tenant_id: str, collection: str, documents: list[dict[str, Any]], idempotency_key: str
@@ -320,23 +366,11 @@ class XeroClient(dg.ConfigurableResource):
 
         Retried safely under the idempotency key; returns the stored allocation.
         """
-        content, headers = self._body({"Allocations": [allocation]})
-        with self._client(tenant_id) as client:
-            response = call_with_retries(
-                lambda: self._metered(
-                    tenant_id,
-                    lambda: client.put(
-                        f"CreditNotes/{credit_note_id}/Allocations",
-                        content=content,
-                        headers={**headers, "Idempotency-Key": idempotency_key},
-                    ),
-                    recorder,
-                ),
-                service="Xero",
-                url=self.base_url,
-                attempts=self.max_attempts,
-            )
-        return dict(loads_exact(response.content)["Allocations"][0])
+        body = self._put(
+            tenant_id, f"CreditNotes/{credit_note_id}/Allocations", {"Allocations": [allocation]},
+            idempotency_key, recorder=recorder,
+        )  # fmt: skip
+        return dict(body["Allocations"][0])
 
     def lock_date(self, tenant_id: str, *, recorder: ExchangeRecorder | None = None) -> date | None:
         """The later of the organisation's PeriodLockDate and EndOfYearLockDate, if either is set."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -33,15 +34,26 @@ def number_from_narration(narration: str) -> str:
     return narration.split(": ", 1)[0]
 
 
+# A document's lines: a frame, or its rows as dicts (what the outbox holds, one document at a time).
+Lines = pl.DataFrame | Sequence[Mapping[str, Any]]
+
+
+def _in_order(lines: Lines) -> list[Mapping[str, Any]]:
+    """The lines sorted by line_no."""
+    if isinstance(lines, pl.DataFrame):
+        return list(lines.sort("line_no").iter_rows(named=True))
+    return sorted(lines, key=lambda line: line["line_no"])
+
+
 def outbound_document(
-    header: dict[str, Any], lines: pl.DataFrame, entity: EntityConfig, contact_id: str | None
+    header: Mapping[str, Any], lines: Lines, entity: EntityConfig, contact_id: str | None
 ) -> dict[str, Any]:
     """The API element for one outbound document (amounts as Decimal; the connector writes them exactly).
 
     `header` and `lines` are in the shape of rules/documents.py.
     """
     kind = header["document_kind"]
-    ordered = lines.sort("line_no").iter_rows(named=True)
+    ordered = _in_order(lines)
     if kind == "manual_journal":
         return {
             "Narration": journal_narration(header["document_number"], header["reference"]),
@@ -89,7 +101,7 @@ def outbound_document(
     return document
 
 
-def payment_element(header: dict[str, Any], lines: pl.DataFrame, paid_id: str) -> dict[str, Any]:
+def payment_element(header: Mapping[str, Any], lines: Lines, paid_id: str) -> dict[str, Any]:
     """The API element of one payment (rules/reconciliation/payments.py): the invoice or credit note it
     pays by the ledger's id (`paid_id`), the account the money comes from (its one line), and its
     number as the Reference the outbox looks it up by.
@@ -99,7 +111,7 @@ def payment_element(header: dict[str, Any], lines: pl.DataFrame, paid_id: str) -
     document's own rate, so none is sent.
     """
     element, _, _, id_field = PAID_DOCUMENTS[header["document_type"]]
-    line = lines.sort("line_no").row(0, named=True)
+    line = _in_order(lines)[0]
     payment: dict[str, Any] = {
         element: {id_field: paid_id},
         "Account": {"Code": line["account_code"]},

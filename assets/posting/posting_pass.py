@@ -15,7 +15,8 @@ from resources.outbox.claims import claim, holder_id, release
 from resources.outbox.request_log import RequestLog
 from resources.outbox.store import OutboxStore, Writes
 from resources.warehouse import Warehouse
-from resources.xero import ExchangeRecorder, XeroClient
+from resources.xero import XeroClient
+from resources.xero_exchanges import ExchangeRecorder
 from rules.outbox.events import Event
 from rules.outbox.outcome import PostingOutcome
 from rules.outbox.rows import OutboxRow

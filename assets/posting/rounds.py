@@ -16,10 +16,11 @@ from urllib.parse import urlencode
 
 import polars as pl
 
+from assets.posting.contacts import resolve_contacts
 from assets.posting.payable import payable
 from assets.posting.posting_pass import PostingPass, crash_point
 from assets.posting.settle import settle
-from resources.http_retry import PermanentHTTPError, full_jitter_delay
+from resources.http_retry import full_jitter_delay
 from resources.outbox.request_log import log_answer, log_request
 from resources.outbox.sender import Batch, BatchResult, send_batches
 from resources.outbox.store import Writes
@@ -29,18 +30,18 @@ from rules.outbound_payloads import batch_key, idempotency_key, outbound_documen
 from rules.outbox.events import Held, Refused, Revised, Sending, Transient, Unknown
 from rules.outbox.rows import OutboxRow, Status, Version, new_row
 
+DraftLines = dict[str, list[dict[str, Any]]]  # document number -> its lines, in line order
 IN_DOUBT_MARGIN_S = 0.05  # look a moment after the in-doubt wait ends, never a moment before
 
 
 def post_kind(posting: PostingPass, kind: str, headers: pl.DataFrame, lines: pl.DataFrame) -> None:
     """Post the pass's documents of one kind (their headers and every line of the pass)."""
     drafts = {h["document_number"]: h for h in headers.iter_rows(named=True)}
-    draft_lines = {
-        str(key[0]): frame
-        for key, frame in lines.filter(pl.col("document_number").is_in(list(drafts)))
-        .partition_by("document_number", as_dict=True)
-        .items()
-    }
+    # Plain rows, read once: a frame per document cost more CPU than everything else a document needs.
+    draft_lines: DraftLines = {number: [] for number in drafts}
+    of_kind = lines.filter(pl.col("document_number").is_in(list(drafts))).sort("document_number", "line_no")
+    for line in of_kind.iter_rows(named=True):
+        draft_lines[line["document_number"]].append(line)
     todo = _write_rows(posting, drafts, draft_lines)
     if not todo:
         return
@@ -63,20 +64,21 @@ def _version(header: dict[str, Any]) -> Version:
     )
 
 
-def _version_lines(header: dict[str, Any], lines: pl.DataFrame) -> pl.DataFrame:
+def _version_lines(header: dict[str, Any], lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The lines of the version a row sends, with what the booked snapshot needs beside them."""
-    return lines.with_columns(
-        pl.lit(header["document_kind"]).alias("document_kind"),
-        pl.lit(header["document_type"], pl.String()).alias("document_type"),
-        pl.lit(header["original_number"] or header["document_number"]).alias("original_number"),
-        pl.lit(header["currency"]).alias("currency"),
-        pl.lit(header["document_date"]).alias("document_date"),
-        pl.lit(header["content_hash"]).alias("content_hash"),
-    )
+    beside = {
+        "document_kind": header["document_kind"],
+        "document_type": header["document_type"],
+        "original_number": header["original_number"] or header["document_number"],
+        "currency": header["currency"],
+        "document_date": header["document_date"],
+        "content_hash": header["content_hash"],
+    }
+    return [{**line, **beside} for line in lines]
 
 
 def _write_rows(
-    posting: PostingPass, drafts: dict[str, dict[str, Any]], draft_lines: dict[str, pl.DataFrame]
+    posting: PostingPass, drafts: dict[str, dict[str, Any]], draft_lines: DraftLines
 ) -> dict[str, OutboxRow]:
     """Every document's row, with its key and its version's lines, durable before the first request.
 
@@ -138,7 +140,7 @@ class Rounds:
         posting: PostingPass,
         kind: str,
         drafts: dict[str, dict[str, Any]],
-        draft_lines: dict[str, pl.DataFrame],
+        draft_lines: DraftLines,
     ):
         self.posting = posting
         self.kind = kind
@@ -206,12 +208,8 @@ class Rounds:
             self.bodies[number] = payment_element(header, self.draft_lines[number], self.paid_ids[number])
         if number not in self.bodies:
             header = self.drafts[number]
-            contact = None
             name = header["contact_name"]
-            if name is not None:
-                if name not in self.contacts:
-                    self.contacts[name] = _contact_id(self.posting, name)
-                contact = self.contacts[name]
+            contact = None if name is None else self.contacts[name]
             self.bodies[number] = outbound_document(
                 header, self.draft_lines[number], self.posting.entity, contact
             )
@@ -220,6 +218,11 @@ class Rounds:
     def _send(self, ready: dict[str, OutboxRow], round_no: int) -> list[float]:
         """One round's sends: mark every batch sent (with its request-log row), send, store answers."""
         numbers = sorted(ready)
+        if self.kind != "payment":
+            named = {self.drafts[n]["contact_name"] for n in numbers if n not in self.bodies}
+            unknown = {name for name in named if name is not None and name not in self.contacts}
+            if unknown:
+                self.contacts.update(resolve_contacts(self.posting, unknown))
         bodies = [self._body(number) for number in numbers]
         batches = [
             Batch(
@@ -291,24 +294,3 @@ class Rounds:
                          "Idempotency-Key": batch.idempotency_key},
                 body=dumps_exact({collection: batch.documents}), run_id=posting.store.run_id,
             )  # fmt: skip
-
-
-def _contact_id(posting: PostingPass, name: str) -> str:
-    """The contact's id in the ledger: remembered, else found by name, else created (idempotently)."""
-    contact_id = posting.store.contact(name)
-    if contact_id is not None:
-        return contact_id
-    tenant = posting.tenant
-    contact_id = posting.xero.find_contact_id(tenant, name, recorder=posting.record)
-    if contact_id is None:
-        key = idempotency_key(f"contact:{posting.entity.id}", name)
-        try:
-            contact_id = posting.xero.create_contact(tenant, name, key, recorder=posting.record)
-        except PermanentHTTPError:
-            # A retried create whose first attempt was booked, after the provider forgot the key, is
-            # refused as a duplicate name: the contact exists, so find it.
-            contact_id = posting.xero.find_contact_id(tenant, name, recorder=posting.record)
-            if contact_id is None:
-                raise
-    posting.store.remember_contact(name, contact_id)
-    return contact_id

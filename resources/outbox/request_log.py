@@ -18,10 +18,12 @@ from typing import Any
 
 import duckdb
 
-from resources.xero import RecordedExchange
+from resources.xero_exchanges import RecordedExchange
 
 REDACTED = "[redacted]"
 _SECRET_NAME = re.compile(r"authori[sz]ation|token|secret|password|cookie|api[-_]?key", re.IGNORECASE)
+# The same words in lower case, searched in a lowered body: many times faster than IGNORECASE on 100 KB.
+_SECRET_WORD = re.compile(r"authori[sz]ation|token|secret|password|cookie|api[-_]?key")
 
 
 def redact(value: Any) -> Any:
@@ -34,7 +36,14 @@ def redact(value: Any) -> Any:
 
 
 def redact_text(body: str) -> str:
-    """Redact a JSON body; a body that is not JSON is kept only when no secret-looking word is in it."""
+    """Redact a JSON body; a body that is not JSON is kept only when no secret-looking word is in it.
+
+    A body without a secret-looking word (and no `\\u` escape that could spell one) has nothing to
+    redact and is kept as it is: parsing and re-writing every 50-document batch and its answer was a
+    large share of a posting pass's CPU.
+    """
+    if "\\u" not in body and not _SECRET_WORD.search(body.lower()):
+        return body
     try:
         parsed = json.loads(body)
     except ValueError:

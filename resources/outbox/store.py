@@ -32,7 +32,7 @@ class Writes:
     """Changes collected while answers are handled, committed together by OutboxStore.commit."""
 
     changes: dict[str, tuple[OutboxRow | None, OutboxRow]] = field(default_factory=dict)
-    versions: dict[str, pl.DataFrame] = field(default_factory=dict)
+    versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # number -> its lines
     documents: dict[str, str] = field(default_factory=dict)  # bodies for dead letters
     then: list[Callable[[duckdb.DuckDBPyConnection], None]] = field(default_factory=list)
 
@@ -41,7 +41,7 @@ class Writes:
         first = self.changes.get(after.document_number, (before, after))[0]
         self.changes[after.document_number] = (first, after)
 
-    def version(self, number: str, lines: pl.DataFrame) -> None:
+    def version(self, number: str, lines: list[dict[str, Any]]) -> None:
         """The lines of the version this document's row now sends."""
         self.versions[number] = lines
 
@@ -141,8 +141,7 @@ class OutboxStore:
         numbers = [row.document_number for row in afters]
         with self.transaction() as con:
             if writes.versions:
-                _replace(con, "posting.outbox_lines", list(writes.versions),
-                         pl.concat(list(writes.versions.values())).select(OUTBOX_LINES_SCHEMA.names()))  # fmt: skip
+                _replace(con, "posting.outbox_lines", list(writes.versions), _version_frame(writes.versions))
             _replace(
                 con,
                 "posting.outbox",
@@ -177,9 +176,9 @@ class OutboxStore:
             "ORDER BY document_number, line_no",
             params=[numbers],
         ).pl()
-        by_number = {
-            str(k[0]): f.to_dicts() for k, f in sent.partition_by("document_number", as_dict=True).items()
-        }
+        by_number: dict[str, list[dict[str, Any]]] = {}
+        for line in sent.iter_rows(named=True):  # one pass over the rows, not a frame per document
+            by_number.setdefault(line["document_number"], []).append(line)
         lines = [
             line
             for _, after, document in confirmed
@@ -194,20 +193,37 @@ class OutboxStore:
         close_letters(con, reopened, "booked", f"found in the ledger by run {self.run_id}: closed as booked")
 
     # -- contacts ----------------------------------------------------------------------------------
-    def contact(self, name: str) -> str | None:
-        """The accounting system's id of a contact this entity has used before."""
+    def contacts(self, names: list[str]) -> dict[str, str]:
+        """The accounting system's ids of the contacts among `names` this entity has used before, by name."""
         found = self.query(
-            self.entity, "SELECT contact_id FROM posting.contacts WHERE contact_name = ?", [name]
+            self.entity,
+            "SELECT contact_name, contact_id FROM posting.contacts "
+            "WHERE contact_name IN (SELECT unnest(?::VARCHAR[]))",
+            [names],
         )
-        return str(found["contact_id"][0]) if found.height else None
+        return {str(name): str(contact_id) for name, contact_id in found.iter_rows()}
 
-    def remember_contact(self, name: str, contact_id: str) -> None:
-        """Keep a contact's id, so the next pass need not look it up."""
+    def remember_contacts(self, ids: dict[str, str]) -> None:
+        """Keep contacts' ids (name -> ContactID) in one transaction, so the next pass need not look them up."""
+        if not ids:
+            return
+        now = datetime.now(UTC)
+        rows = pl.DataFrame(
+            {"contact_name": list(ids), "contact_id": list(ids.values()), "created_at": [now] * len(ids)}
+        )
         with self.transaction() as con:
-            con.execute("DELETE FROM posting.contacts WHERE contact_name = ?", [name])
-            con.execute(
-                "INSERT INTO posting.contacts VALUES (?, ?, ?)", [name, contact_id, datetime.now(UTC)]
-            )
+            con.register("_contacts", rows)
+            try:
+                con.execute("INSERT OR REPLACE INTO posting.contacts SELECT * FROM _contacts")
+            finally:
+                con.unregister("_contacts")
+
+
+def _version_frame(versions: dict[str, list[dict[str, Any]]]) -> pl.DataFrame:
+    """The lines of the versions rows now send, as posting.outbox_lines stores them."""
+    names = OUTBOX_LINES_SCHEMA.names()
+    rows = [[line.get(name) for name in names] for lines in versions.values() for line in lines]
+    return pl.DataFrame(rows, schema=OUTBOX_LINES_SCHEMA, orient="row")
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, numbers: list[str], frame: pl.DataFrame) -> None:

@@ -7,8 +7,10 @@ What it implements, and how closely (the contract is `contracts/xero_accounting.
 
 - Auth: `Authorization: Bearer TOKEN` (else 401) and a configured `Xero-tenant-id` (else 403), with
   Xero's problem-JSON bodies. Each tenant is a separate ledger.
-- `/Contacts`: list (`where`, `page`, `IDs`), create (PUT/POST; `Name` required and unique per tenant),
-  `/Contacts/{ContactID}`.
+- `/Contacts`: list (`where`, `IDs`, `searchTerm`: the term anywhere in Name, FirstName, LastName,
+  ContactNumber or EmailAddress, ignoring case; `page`, `pageSize`), create (PUT/POST, several per
+  request, answered per element with `summarizeErrors=false`; `Name` required and unique per tenant
+  among active contacts), `/Contacts/{ContactID}`.
 - `/Invoices`: create (PUT/POST, at most 50 per request) with Xero's validation and arithmetic, list
   (`where`, including `InvoiceNumber.StartsWith("...")`, `page`, `pageSize`, `IDs`, `InvoiceNumbers`,
   `ContactIDs`, `Statuses`), `/Invoices/{InvoiceID}`. Request bodies may be sent with `Content-Encoding: gzip`.
@@ -55,7 +57,7 @@ Deliberate differences from the real service (so nobody mistakes the sandbox for
   what per-invoice tax rounding needs (docs/decisions/0009), and a larger difference means the
   client's tax rule disagrees with the ledger's, which we want to see loudly (a ValidationError), not booked.
 - String comparisons in `where` are case-insensitive (as Xero's are in practice); `order`,
-  `If-Modified-Since`, `includeArchived`, `createdByMyApp`, `summaryOnly` and `searchTerm` are ignored.
+  `If-Modified-Since`, `includeArchived`, `createdByMyApp` and `summaryOnly` are ignored.
 - A foreign-currency invoice without `CurrencyRate` gets rate 1 (Xero would look up the XE.com day rate);
   a payment without one takes its document's rate, and without `BankAmount` its bank amount is its
   amount (the sandbox keeps no bank account currencies).

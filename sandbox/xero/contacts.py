@@ -21,7 +21,7 @@ from sandbox.xero.kinds import CONTACT_FIELDS
 from sandbox.xero.ledger import Ledger
 from sandbox.xero.reads import Listing, list_collection
 from sandbox.xero.validation import CURRENCY_RE, Checked, PlannedContact, request_elements
-from sandbox.xero.where import GUID_RE
+from sandbox.xero.where import GUID_RE, like_literal
 
 MAX_NAME_LENGTH = 255
 # The simple string fields kept from a request; nested structures are out of scope.
@@ -142,10 +142,22 @@ def resolve_contact(
     return found
 
 
+# `searchTerm` searches these fields, ignoring case (the contract's words).
+SEARCHED_FIELDS = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")
+
+
 def list_contacts(books: Books, request: Request, tenant: str) -> Response:
-    """GET /Contacts: `where`, `IDs`, paging."""
+    """GET /Contacts: `where`, `IDs`, `searchTerm`, paging (`page`, `pageSize`)."""
     listing = Listing("contacts", "Contacts", CONTACT_FIELDS, ["tenant = ?"], [tenant])
     listing.add_list_parameters(request, [("IDs", "contact_id")])
+    term = request.param("searchTerm")
+    if term:
+        # A case-insensitive text search: the term anywhere in any of the fields, as a literal.
+        fields = " OR ".join(
+            f"coalesce(json_extract(body, '$.{name}'), '') LIKE ? ESCAPE '\\'" for name in SEARCHED_FIELDS
+        )
+        listing.conditions.append(f"({fields})")
+        listing.params.extend([f"%{like_literal(term)}%"] * len(SEARCHED_FIELDS))
     return list_collection(books, request, listing)
 
 

@@ -41,15 +41,19 @@ def parse_where(expression: str, fields: Fields) -> list[Clause]:
     return _Parser(expression, fields).clauses()
 
 
+def like_literal(value: str) -> str:
+    """`value` as a literal inside a LIKE pattern with ESCAPE '\\' (its %, _ and \\ match themselves)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def where_sql(clauses: list[Clause]) -> tuple[list[str], list[str]]:
     """SQL conditions and their parameters for parsed clauses (string comparisons ignore case)."""
     conditions: list[str] = []
     params: list[str] = []
     for clause in clauses:
         if clause.op == "startswith":
-            escaped = clause.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             conditions.append(f"{clause.column} LIKE ? ESCAPE '\\'")  # ASCII case-insensitive
-            params.append(escaped + "%")
+            params.append(like_literal(clause.value) + "%")
             continue
         conditions.append(f"{clause.column} {'=' if clause.op == '==' else '!='} ? COLLATE NOCASE")
         params.append(clause.value)
