@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 from dotenv import load_dotenv
 
 from pipelines.cli_access import run_authorised
-from pipelines.cli_args import entity_id, period
+from pipelines.cli_args import REQUIRED_ENV, check_period, entity_id, period, run_options
 from resources.configuration import current_config
 from resources.secrets_file import secure_process
 from resources.warehouse import Warehouse, default_home
@@ -31,13 +31,6 @@ SANDBOX_XERO_PORT = 8712
 SANDBOX_HARVEST_TOKEN = "demo-harvest-token"
 SANDBOX_HARVEST_ACCOUNT = "100001"
 SANDBOX_XERO_TOKEN = "demo-xero-token"
-REQUIRED_ENV = (
-    "HARVEST_BASE_URL",
-    "HARVEST_ACCOUNT_ID",
-    "HARVEST_ACCESS_TOKEN",
-    "XERO_BASE_URL",
-    "XERO_ACCESS_TOKEN",
-)
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the entity; try again later
 
@@ -93,19 +86,6 @@ def _posted_count(warehouse: Warehouse, entities: list[str]) -> int:
     )
 
 
-def _run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--verbose", action="store_true", help="print Dagster's run log, tracebacks included, to the terminal"
-    )
-    parser.add_argument(
-        "--wait",
-        type=float,
-        default=600.0,
-        metavar="SECONDS",
-        help="while another billbridge run holds an entity, wait this long (default 600; 0: do not wait)",
-    )
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """Sandboxes up, every entity over the demo months, then the summary."""
     from pipelines.report import format_table, group_table, summary
@@ -148,20 +128,6 @@ def _said(report: SyncReport) -> int:
         print(f"NOT DONE: {len(failed)} run(s) failed or left work undone (lines marked ! above); "
               f"full errors in {log_path()}")  # fmt: skip
     return report.exit_code
-
-
-def check_period(month: date, first: date, today: date) -> None:
-    """ValueError naming the partitions when `month` is before billing_start's month or after this month."""
-    first_month, this_month = first.replace(day=1), today.replace(day=1)
-    if month < first_month:
-        raise ValueError(
-            f"--period {month:%Y-%m} is before the first partition {first_month:%Y-%m} "
-            f"(billing_start {first} in {current_config().source_path or 'the configuration'})"
-        )
-    if month > this_month:
-        raise ValueError(
-            f"--period {month:%Y-%m} has not started yet; the latest period is {this_month:%Y-%m}"
-        )
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -273,6 +239,7 @@ COMMAND_MODULES: list[str] = [
     "pipelines.cli_trace",
     "pipelines.cli_retention",
     "pipelines.cli_shadow",
+    "pipelines.cli_close",
 ]
 
 
@@ -294,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(name).register(sub)
     demo = sub.add_parser("demo", help="run the whole graph for every entity over the demo months")
     _company_options(demo)
-    _run_options(demo)
+    run_options(demo)
     demo.set_defaults(func=cmd_demo)
     sync = sub.add_parser("sync", help="everything for one entity-month")
     sync.add_argument("--entity", required=True, type=entity_id)
@@ -310,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="in_process",
         help="celery: close the month on the entity's Celery worker (the team deployment, deploy/celery.md)",
     )
-    _run_options(sync)
+    run_options(sync)
     sync.set_defaults(func=cmd_sync)
     report = sub.add_parser("report", help="per-entity summary")
     report.add_argument("--json", action="store_true")

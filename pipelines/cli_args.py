@@ -11,12 +11,21 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from resources.configuration import current_config
 from rules.config_types import ConfigurationError
 
 PERIOD_PATTERN = r"[0-9]{4}-(0[1-9]|1[0-2])"
+# What a command that reaches the providers needs set (`billbridge sandbox up` prints them for the sandboxes).
+REQUIRED_ENV = (
+    "HARVEST_BASE_URL",
+    "HARVEST_ACCOUNT_ID",
+    "HARVEST_ACCESS_TOKEN",
+    "XERO_BASE_URL",
+    "XERO_ACCESS_TOKEN",
+)
 
 
 def entity_id(value: str) -> str:
@@ -49,3 +58,31 @@ def one_line_errors(func: Callable[[argparse.Namespace], int], *expected: type[E
             return 2
 
     return run
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    """`--verbose` and `--wait`, for every command that runs jobs."""
+    parser.add_argument(
+        "--verbose", action="store_true", help="print Dagster's run log, tracebacks included, to the terminal"
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="while another billbridge run holds an entity, wait this long (default 600; 0: do not wait)",
+    )
+
+
+def check_period(month: date, first: date, today: date) -> None:
+    """ValueError naming the partitions when `month` is before billing_start's month or after this month."""
+    first_month, this_month = first.replace(day=1), today.replace(day=1)
+    if month < first_month:
+        raise ValueError(
+            f"--period {month:%Y-%m} is before the first partition {first_month:%Y-%m} "
+            f"(billing_start {first} in {current_config().source_path or 'the configuration'})"
+        )
+    if month > this_month:
+        raise ValueError(
+            f"--period {month:%Y-%m} has not started yet; the latest period is {this_month:%Y-%m}"
+        )

@@ -51,6 +51,7 @@ run_monitoring:
 
 
 IN_PROCESS, CELERY = "in_process", "celery"
+PAGES_SINCE_ENV = "BILLBRIDGE_PM_PAGES_SINCE"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,10 @@ class RunSettings:
     executor: str = IN_PROCESS
     # The command's start: the PM account's lists read since then are new enough for each of its
     # entity runs, so a sync of N entities reads the account once (docs/decisions/0042).
-    pages_since: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    # A group close's entity processes inherit their parent's moment (PAGES_SINCE_ENV).
+    pages_since: str = field(
+        default_factory=lambda: os.environ.get(PAGES_SINCE_ENV) or datetime.now(UTC).isoformat()
+    )
 
 
 @dataclass(frozen=True)

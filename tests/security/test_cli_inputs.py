@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import REQUIRED_ENV, main
+from pipelines.cli import main
+from pipelines.cli_args import REQUIRED_ENV
 from resources.warehouse import Warehouse
 
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import REQUIRED_ENV, main
+from pipelines.cli import main
+from pipelines.cli_args import REQUIRED_ENV
 
 
 def test_dotenv_in_the_working_directory_is_read_without_overriding_the_shell(
