@@ -100,19 +100,25 @@ def serve_xero(ledger: Path) -> None:
     sandbox.stop()
 
 
-def run_close(month: date) -> None:
-    """Child: every entity's month then the group close, as `billbridge` runs them; its outcome as JSON."""
-    from pipelines.runner import RunSettings
-    from pipelines.sync_command import SyncRequest, run_sync
+def run_close(month: date, parallel: int) -> None:
+    """Child: `billbridge close` of the month (every entity's close, `parallel` at a time, each in a
+    process of its own, then the group close); its outcome as JSON."""
+    from pipelines.group_close_command import GroupCloseRequest, run_group_close
     from resources.configuration import current_config
 
-    report = run_sync(
-        SyncRequest(current_config().entity_ids, [month], RunSettings(), close_group=True, wait_s=0)
+    entities = current_config().entity_ids
+    report = run_group_close(GroupCloseRequest(month, entities, parallel, wait_s=0))
+    failed = [f"{entity}: exit {code}" for entity, code in report.entity_codes.items() if code != 0]
+    group = report.group.outcomes if report.group else []
+    failed += [f"{o.job} {o.partitions}: {o.error or 'findings failed'}" for o in group if not o.done]
+    largest_entity = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    _say(
+        {
+            "runs": len(entities) + len(group),
+            "failed": failed,
+            "rss": max(_peak_rss_self_mib(), largest_entity),
+        }
     )
-    failed = [
-        f"{o.job} {o.partitions}: {o.error or 'findings failed'}" for o in report.outcomes if not o.done
-    ]
-    _say({"runs": len(report.outcomes), "failed": failed, "rss": _peak_rss_self_mib()})
 
 
 @dataclass
@@ -244,15 +250,19 @@ def scratch_group(profile: GroupProfile) -> Iterator[tuple[Path, dict[str, str]]
         )
 
 
-def bench_group_close(entries: int, entities: int = 20, month: date = date(2026, 10, 1)) -> None:
-    """Close the group's month at `entries` time entries and print the figures."""
+def bench_group_close(
+    entries: int, entities: int = 20, month: date = date(2026, 10, 1), parallel: int = 4
+) -> None:
+    """Close the group's month at `entries` time entries, `parallel` entities at once, and print the figures."""
     profile = GroupProfile(entries=entries, entities=entities, month=month)
     with scratch_group(profile) as (home, env):
         began = time.perf_counter()
         with group_sandboxes(profile, env, home) as sandboxes:
             print(f"sandboxes up in {time.perf_counter() - began:.0f} s: {sandboxes.summary}", flush=True)
             began = time.perf_counter()
-            close = _spawn(["--close", "--month", str(month)], {**env, **sandboxes.env})
+            close = _spawn(
+                ["--close", "--month", str(month), "--parallel", str(parallel)], {**env, **sandboxes.env}
+            )
             try:
                 outcome = close.answer()
                 wall = time.perf_counter() - began
@@ -296,7 +306,7 @@ def _print(
         f"({accounting['rate_limited']:,} answered 429), busiest tenant {busiest} {figures.calls[busiest]:,}"
     )
     print(
-        f"  peak RSS: close {outcome['rss']:,.0f} MiB, PM sandbox {sandboxes.harvest.peak_rss_mib:,.0f} MiB, "
+        f"  peak RSS: largest close process {outcome['rss']:,.0f} MiB, PM sandbox {sandboxes.harvest.peak_rss_mib:,.0f} MiB, "
         f"accounting sandbox {sandboxes.xero.peak_rss_mib:,.0f} MiB"
     )
 
@@ -306,6 +316,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--entities", type=int, default=20)
     parser.add_argument("--month", type=date.fromisoformat, default=date(2026, 10, 1))
+    parser.add_argument("--parallel", type=int, default=4, help="entities closed at once (billbridge close)")
     parser.add_argument("--serve", choices=("harvest", "xero"), help=argparse.SUPPRESS)  # internal: a sandbox
     parser.add_argument("--ledger", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--close", action="store_true", help=argparse.SUPPRESS)  # internal: the close
@@ -315,11 +326,11 @@ def main() -> None:
     elif args.serve == "xero":
         serve_xero(args.ledger)
     elif args.close:
-        run_close(args.month)
+        run_close(args.month, args.parallel)
     else:
         # A terminated bench unwinds (its finally blocks end the sandbox and close processes).
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        bench_group_close(args.entries, args.entities, args.month)
+        bench_group_close(args.entries, args.entities, args.month, args.parallel)
 
 
 if __name__ == "__main__":
