@@ -25,6 +25,7 @@ OPEN = None  # commands that touch only the local sandboxes
 COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "demo": Permission.SYNC,
     "sync": Permission.POST,  # extracts, bills and posts
+    "close": Permission.POST,  # every entity's sync, then the group close
     "report": Permission.VIEW,
     "sandbox.up": OPEN,
     "ui": Permission.SYNC,
