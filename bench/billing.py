@@ -1,0 +1,154 @@
+"""`make bench` section: the billing path (normalize -> invoice drafts) as its assets run it, over a
+year of a generated firm (bench/synthetic.py Firm), next to a bare DuckDB aggregate over the same rows.
+
+The records are stored first in a throwaway warehouse, as extraction would leave them (personal
+fields encrypted). Then, each in a fresh process so its peak RSS is its own:
+
+- the path: `normalized/billable_lines` over the year's 365 entity-days (one run, windows of
+  `window_records` raw records) and `billing/invoice_drafts` over its 12 months (one run), through
+  Dagster on an in-memory instance: pandera gate, DuckDB write and read-back included;
+- the floor: one DuckDB query over the stored time entries, reading the fields billing needs from
+  each payload and summing hours x rate per client, project, task and month.
+
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from bench.synthetic import YEAR_DAYS, YEAR_START, Firm, year_of_records
+
+SEED_BATCH = 500_000  # records generated and stored at a time
+EXPENSE_SHARE = 50  # one expense per this many time entries
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _seed(home: str, entries: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """Store `entries` time entries and one expense per EXPENSE_SHARE of them, with the directory."""
+    from resources.warehouse import Warehouse, append
+
+    firm, warehouse = Firm(), Warehouse(home=home)
+    t0 = time.perf_counter()
+    with warehouse.transaction("us") as con:
+        append(con, "raw.directory", firm.directory())
+    expenses = entries // EXPENSE_SHARE
+    for table, count, first, expense in (
+        ("raw.time_entries", entries, 1, False),
+        ("raw.expenses", expenses, 10**9, True),
+    ):
+        for start in range(0, count, SEED_BATCH):
+            size = min(SEED_BATCH, count - start)
+            batch = year_of_records(firm, first + start, size, seed=start + first, expenses=expense)
+            with warehouse.transaction("us") as con:
+                append(con, table, batch)
+    out.put({"seconds": time.perf_counter() - t0, "expenses": expenses})
+
+
+def _measure_path(home: str, window_records: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    import dagster as dg
+
+    from assets.billing.invoice_drafts import build_invoice_drafts
+    from assets.normalized.billable_lines import build_billable_lines
+    from assets.partitions import Partitions, day_key, month_key
+    from pipelines.runner import RANGE_END, RANGE_START
+    from resources.configuration import load_config
+    from resources.fx import EcbRates
+    from resources.warehouse import Warehouse
+
+    config = Firm().config(load_config())
+    partitions, warehouse = Partitions.of(config), Warehouse(home=home)
+    resources = {"warehouse": warehouse, "fx": EcbRates(), "settings": config}
+    EcbRates().snapshot()  # the packaged rates parsed once, as a long-lived code server would have them
+    last_day = YEAR_START + timedelta(days=YEAR_DAYS - 1)
+    baseline = _peak_rss_mib()
+    t0 = time.perf_counter()
+    normalized = dg.materialize(
+        [build_billable_lines(partitions)],
+        resources=resources,
+        tags={RANGE_START: str(day_key("us", YEAR_START)), RANGE_END: str(day_key("us", last_day))},
+        run_config={"ops": {"billable_lines": {"config": {"window_records": window_records}}}},
+    )
+    t_norm = time.perf_counter() - t0
+    drafted = dg.materialize(
+        [build_invoice_drafts(partitions)],
+        resources=resources,
+        tags={RANGE_START: str(month_key("us", YEAR_START)), RANGE_END: str(month_key("us", last_day))},
+    )
+    t_draft = time.perf_counter() - t0 - t_norm
+    counts = warehouse.query(
+        "us",
+        "SELECT (SELECT count(*) FROM normalized.billable_lines), (SELECT count(*) FROM normalized.quarantine), "
+        "(SELECT count(*) FROM billing.invoice_drafts), (SELECT count(DISTINCT currency) FROM billing.invoice_drafts)",
+    ).row(0)
+    out.put({"normalize": t_norm, "draft": t_draft, "peak_mib": _peak_rss_mib(), "baseline_mib": baseline,
+             "ok": normalized.success and drafted.success, "counts": counts})  # fmt: skip
+
+
+def _measure_floor(home: str, _window: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    import duckdb
+
+    from resources.warehouse import Warehouse
+
+    con = duckdb.connect(str(Warehouse(home=home).path("us")), read_only=True)
+    t0 = time.perf_counter()
+    groups = con.execute(
+        """
+        SELECT json_extract_string(payload, '$.client.id') AS client, json_extract_string(payload, '$.project.id') AS project,
+               json_extract_string(payload, '$.task.id') AS task, date_trunc('month', day) AS month,
+               sum(CAST(json_extract_string(payload, '$.hours') AS DECIMAL(18,4))
+                   * CAST(json_extract_string(payload, '$.billable_rate') AS DECIMAL(18,4))) AS amount
+        FROM raw.time_entries GROUP BY ALL
+        """
+    ).fetchall()
+    out.put({"seconds": time.perf_counter() - t0, "peak_mib": _peak_rss_mib(), "groups": len(groups)})
+
+
+def _in_fresh_process(target: Callable[..., None], *args: Any) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(*args, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result  # type: ignore[no-any-return]
+
+
+def bench_billing(entries: int, window_records: int) -> dict[str, dict[str, Any]]:
+    """Print and return the path's and the floor's time and peak RSS at `entries` time entries."""
+    with tempfile.TemporaryDirectory(prefix="billbridge-bench-") as home:
+        seeded = _in_fresh_process(_seed, home, entries)
+        print(f"stored {entries:,} time entries and {seeded['expenses']:,} expenses of {Firm()} "
+              f"over {YEAR_DAYS} days from {YEAR_START} in {seeded['seconds']:.0f}s")  # fmt: skip
+        path = _in_fresh_process(_measure_path, home, window_records)
+        floor = _in_fresh_process(_measure_floor, home, window_records)
+    lines, quarantined, invoices, currencies = path["counts"]
+    total = path["normalize"] + path["draft"]
+    print(f"normalize:    {path['normalize']:6.2f}s  {lines:,} lines, {quarantined:,} quarantined "
+          f"(windows of {window_records:,} records)")  # fmt: skip
+    print(f"draft:        {path['draft']:6.2f}s  {invoices:,} invoices in {currencies} currencies, 12 months")
+    print(f"path total:   {total:6.2f}s  {entries / total:>10,.0f} rows/s  peak RSS {path['peak_mib']:,.0f} MiB "
+          f"({path['baseline_mib']:,.0f} before the runs){'' if path['ok'] else '  RUN FAILED'}")  # fmt: skip
+    print(f"DuckDB floor: {floor['seconds']:6.2f}s  {entries / floor['seconds']:>10,.0f} rows/s  peak RSS "
+          f"{floor['peak_mib']:,.0f} MiB (JSON aggregate over the stored time entries, {floor['groups']:,} groups)")  # fmt: skip
+    print(f"path / floor: {total / floor['seconds']:6.1f}x  (targets: under 2x; peak under 2 GiB at 10M)")
+    return {"path": path, "floor": floor}
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--window-records", type=int, default=200_000)
+    arguments = parser.parse_args()
+    bench_billing(arguments.entries, arguments.window_records)
