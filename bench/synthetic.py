@@ -130,12 +130,13 @@ class Firm:
         )
 
     def config(self, base: BillbridgeConfig, entity: str = "us") -> BillbridgeConfig:
-        """`base` with this firm's clients mapped to `entity` and billing from YEAR_START."""
+        """`base` with this firm's clients mapped to `entity` and billing from YEAR_START (no retainers:
+        the demo's belong to its own clients)."""
         clients = [
             ClientMapping(pm_client_id=int(c), entity=entity, contact_name=f"Client {c} Ltd")
             for c in self.client_ids()
         ]
-        mapping = base.mapping.model_copy(update={"clients": clients})
+        mapping = base.mapping.model_copy(update={"clients": clients, "retainers": []})
         return base.model_copy(update={"mapping": mapping, "billing_start": YEAR_START})
 
 
