@@ -187,7 +187,7 @@ def year_of_records(firm: Firm, first_id: int, count: int, seed: int, expenses: 
 
 def _payload(expense: bool) -> pl.Expr:
     """A Harvest-shaped JSON payload of each generated row."""
-    shared = [
+    shared: list[str | pl.Expr] = [
         "id",
         pl.col("day").cast(pl.String).alias("spent_date"),
         "billable",
@@ -208,7 +208,10 @@ def _payload(expense: bool) -> pl.Expr:
         ),
     ]
     if expense:
-        own = ["total_cost", pl.struct(pl.lit("Travel").alias("name")).alias("expense_category")]
+        own: list[str | pl.Expr] = [
+            "total_cost",
+            pl.struct(pl.lit("Travel").alias("name")).alias("expense_category"),
+        ]
     else:
         own = [
             "hours",
