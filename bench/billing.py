@@ -95,7 +95,7 @@ def _measure_path(home: str, window_records: int, out: multiprocessing.Queue) ->
             tags={RANGE_START: str(start), RANGE_END: str(end)},
         )  # fmt: skip
         runs[name] = {"run": time.perf_counter() - t0, "step": _step_work(instance, result.run_id),
-                      "ok": result.success}  # fmt: skip
+                      "ok": result.success, "peak_mib": _peak_rss_mib()}  # fmt: skip
     counts = warehouse.query(
         "us",
         "SELECT (SELECT count(*) FROM normalized.billable_lines), (SELECT count(*) FROM normalized.quarantine), "
@@ -165,7 +165,8 @@ def bench_billing(entries: int, window_records: int) -> dict[str, dict[str, Any]
     work, runs = norm["step"] + draft["step"], norm["run"] + draft["run"]
     failed = "" if norm["ok"] and draft["ok"] else "  RUN FAILED"
     print(f"normalize:    {norm['step']:6.2f}s  {lines:,} lines, {quarantined:,} quarantined, "
-          f"windows of {window_records:,} records (run {norm['run']:.1f}s with Dagster's bookkeeping)")  # fmt: skip
+          f"windows of {window_records:,} records, peak RSS {norm['peak_mib']:,.0f} MiB "
+          f"(run {norm['run']:.1f}s with Dagster's bookkeeping)")  # fmt: skip
     print(f"draft:        {draft['step']:6.2f}s  {invoices:,} invoices in {currencies} currencies, 12 months "
           f"(run {draft['run']:.1f}s)")  # fmt: skip
     print(f"path total:   {work:6.2f}s  {entries / work:>10,.0f} rows/s  peak RSS {path['peak_mib']:,.0f} MiB "
