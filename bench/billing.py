@@ -16,23 +16,17 @@ Figures are printed, never asserted.
 from __future__ import annotations
 
 import multiprocessing
-import resource
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from queue import Empty
 from typing import Any
 
 from assets.normalized.billable_lines import WINDOW_RECORDS
+from bench.processes import in_fresh_process, peak_rss_mib
 from bench.synthetic import YEAR_DAYS, YEAR_START, Firm, year_of_records
 
 SEED_BATCH = 500_000  # records generated and stored at a time
 EXPENSE_SHARE = 50  # one expense per this many time entries
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _seed(home: str, entries: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -82,7 +76,7 @@ def _measure_path(home: str, window_records: int, out: multiprocessing.Queue) ->
     EcbRates().snapshot()  # the packaged rates parsed once, as a long-lived code server holds them
     instance = dg.DagsterInstance.ephemeral()
     last_day = YEAR_START + timedelta(days=YEAR_DAYS - 1)
-    baseline = _peak_rss_mib()
+    baseline = peak_rss_mib()
     runs = {}
     for name, asset, start, end, run_config in (
         ("normalize", build_billable_lines(partitions), day_key("us", YEAR_START), day_key("us", last_day),
@@ -95,13 +89,13 @@ def _measure_path(home: str, window_records: int, out: multiprocessing.Queue) ->
             tags={RANGE_START: str(start), RANGE_END: str(end)},
         )  # fmt: skip
         runs[name] = {"run": time.perf_counter() - t0, "step": _step_work(instance, result.run_id),
-                      "ok": result.success, "peak_mib": _peak_rss_mib()}  # fmt: skip
+                      "ok": result.success, "peak_mib": peak_rss_mib()}  # fmt: skip
     counts = warehouse.query(
         "us",
         "SELECT (SELECT count(*) FROM normalized.billable_lines), (SELECT count(*) FROM normalized.quarantine), "
         "(SELECT count(*) FROM billing.invoice_drafts), (SELECT count(DISTINCT currency) FROM billing.invoice_drafts)",
     ).row(0)
-    out.put({**runs, "peak_mib": _peak_rss_mib(), "baseline_mib": baseline, "counts": counts})
+    out.put({**runs, "peak_mib": peak_rss_mib(), "baseline_mib": baseline, "counts": counts})
 
 
 def _step_work(instance: Any, run_id: str) -> float:
@@ -133,33 +127,17 @@ def _measure_floor(home: str, _window: int, out: multiprocessing.Queue) -> None:
         FROM raw.time_entries GROUP BY ALL
         """
     ).fetchall()
-    out.put({"seconds": time.perf_counter() - t0, "peak_mib": _peak_rss_mib(), "groups": len(groups)})
-
-
-def _in_fresh_process(target: Callable[..., None], *args: Any) -> dict[str, Any]:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=target, args=(*args, queue))
-    process.start()
-    while True:  # a child that dies says so instead of leaving the parent waiting
-        try:
-            result = queue.get(timeout=5)
-        except Empty:
-            if not process.is_alive():
-                raise RuntimeError(f"{target.__name__} exited with {process.exitcode}") from None
-            continue
-        process.join()
-        return result  # type: ignore[no-any-return]
+    out.put({"seconds": time.perf_counter() - t0, "peak_mib": peak_rss_mib(), "groups": len(groups)})
 
 
 def bench_billing(entries: int, window_records: int) -> dict[str, dict[str, Any]]:
     """Print and return the path's and the floor's time and peak RSS at `entries` time entries."""
     with tempfile.TemporaryDirectory(prefix="billbridge-bench-") as home:
-        seeded = _in_fresh_process(_seed, home, entries)
+        seeded = in_fresh_process(_seed, home, entries)
         print(f"stored {entries:,} time entries and {seeded['expenses']:,} expenses of {Firm()} "
               f"over {YEAR_DAYS} days from {YEAR_START} in {seeded['seconds']:.0f}s")  # fmt: skip
-        path = _in_fresh_process(_measure_path, home, window_records)
-        floor = _in_fresh_process(_measure_floor, home, window_records)
+        path = in_fresh_process(_measure_path, home, window_records)
+        floor = in_fresh_process(_measure_floor, home, window_records)
     lines, quarantined, invoices, currencies = path["counts"]
     norm, draft = path["normalize"], path["draft"]
     work, runs = norm["step"] + draft["step"], norm["run"] + draft["run"]

@@ -56,9 +56,14 @@ def raw_time_entries(entries: int, projects: int = 1000, seed: int = 11, entity:
         pl.struct(pl.col("task_id").alias("id"), pl.lit("Development").alias("name")).alias("task"),
         pl.struct(pl.lit(8001).alias("id"), pl.lit("Ada").alias("name")).alias("user"),
     ).struct.json_encode()
+    return _as_raw(frame, entity, pl.col("spent_date").str.to_date(), payload)
+
+
+def _as_raw(frame: pl.DataFrame, entity: str, day: pl.Expr, payload: pl.Expr) -> pl.DataFrame:
+    """Generated records (`id` and what `day` and `payload` read) as rows of a raw table, claimed."""
     return frame.select(
         pl.lit(entity).alias("entity"),
-        pl.col("spent_date").str.to_date().alias("day"),
+        day.alias("day"),
         pl.col("id").alias("record_id"),
         payload.alias("payload"),
         pl.lit("0" * 64).alias("payload_hash"),
@@ -171,18 +176,7 @@ def year_of_records(firm: Firm, first_id: int, count: int, seed: int, expenses: 
             "user_id": 9_000 + person,
         }
     )
-    return frame.select(
-        pl.lit("us").alias("entity"),
-        "day",
-        pl.col("id").alias("record_id"),
-        _payload(expenses).alias("payload"),
-        pl.lit("0" * 64).alias("payload_hash"),
-        pl.lit("claimed").alias("routing"),
-        pl.lit(datetime(2026, 11, 1, tzinfo=UTC)).alias("extracted_at"),
-        pl.lit("bench").alias("request_url"),
-        pl.lit("bench").alias("run_id"),
-        pl.lit("bench").alias("contract_version"),
-    ).cast(RAW_COLUMNS)  # type: ignore[arg-type]
+    return _as_raw(frame, "us", pl.col("day"), _payload(expenses))
 
 
 def _payload(expense: bool) -> pl.Expr:
