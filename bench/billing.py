@@ -51,9 +51,13 @@ def _seed(home: str, entries: int, out: multiprocessing.Queue) -> None:  # type:
         ("raw.time_entries", entries, 1, False),
         ("raw.expenses", expenses, 10**9, True),
     ):
-        for start in range(0, count, SEED_BATCH):
-            size = min(SEED_BATCH, count - start)
-            batch = year_of_records(firm, first + start, size, seed=start + first, expenses=expense)
+        batches = max(1, -(-count // SEED_BATCH))
+        for k in range(batches):  # a stretch of days at a time, as extraction appends them
+            start, end = count * k // batches, count * (k + 1) // batches
+            days = range(YEAR_DAYS * k // batches, YEAR_DAYS * (k + 1) // batches)
+            batch = year_of_records(
+                firm, first + start, end - start, seed=first + k, expenses=expense, days=days
+            )
             with warehouse.transaction("us") as con:
                 append(con, table, batch)
     out.put({"seconds": time.perf_counter() - t0, "expenses": expenses})

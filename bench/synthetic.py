@@ -145,8 +145,11 @@ class Firm:
         return base.model_copy(update={"mapping": mapping, "billing_start": YEAR_START})
 
 
-def year_of_records(firm: Firm, first_id: int, count: int, seed: int, expenses: bool = False) -> pl.DataFrame:
-    """`count` raw time entries (or expenses) of `firm`, ids from `first_id`, spread over the year.
+def year_of_records(
+    firm: Firm, first_id: int, count: int, seed: int, expenses: bool = False, days: range = range(YEAR_DAYS)
+) -> pl.DataFrame:
+    """`count` raw time entries (or expenses) of `firm`, ids from `first_id`, spread over `days` of
+    the year (offsets from YEAR_START) in day order, as extraction stores them day by day.
 
     One in 20 is not billable, one in 30 awaits approval and one in 1,000 has hours out of range
     (quarantined); rates vary by project and task, hours by quarter hours.
@@ -160,8 +163,8 @@ def year_of_records(firm: Firm, first_id: int, count: int, seed: int, expenses: 
     frame = pl.DataFrame(
         {
             "id": first_id + np.arange(count, dtype=np.int64),
-            "day": pl.Series([YEAR_START + timedelta(days=i) for i in range(YEAR_DAYS)])[
-                rng.integers(0, YEAR_DAYS, count)
+            "day": pl.Series([YEAR_START + timedelta(days=i) for i in days])[
+                np.sort(rng.integers(0, len(days), count))
             ],
             "billable": rng.random(count) >= 0.05,
             "is_closed": rng.random(count) >= 1 / 30,
