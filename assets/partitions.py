@@ -8,7 +8,7 @@ first day (YYYY-MM-01).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -143,6 +143,28 @@ def day_slices(context: dg.AssetExecutionContext) -> list[DaySlice]:
     """The run's days, of its one entity (a backfill run may span many days, never two entities)."""
     entity, keys = one_entity(context.partition_keys)
     return [DaySlice(entity, tuple(sorted(date.fromisoformat(_dims(k)[DAY]) for k in keys)))]
+
+
+def day_windows(part: DaySlice, records_by_day: Mapping[date, int], max_records: int) -> list[DaySlice]:
+    """`part`'s days in consecutive windows of at most `max_records` raw records each, in day order.
+
+    A day is never split (its lines are replaced as one slice); a day holding more than
+    `max_records` is a window of its own. Days without records still belong to a window: a rerun
+    must clear what an earlier run wrote for them.
+    """
+    windows: list[tuple[date, ...]] = []
+    current: list[date] = []
+    held = 0
+    for day in part.days:
+        records = records_by_day.get(day, 0)
+        if current and held + records > max_records:
+            windows.append(tuple(current))
+            current, held = [], 0
+        current.append(day)
+        held += records
+    if current:
+        windows.append(tuple(current))
+    return [DaySlice(part.entity, days) for days in windows]
 
 
 def month_slices(context: dg.AssetExecutionContext) -> list[MonthSlice]:

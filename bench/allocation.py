@@ -7,7 +7,6 @@ job runs (read, compute twice for the reproducibility check, diff, append).
 
 from __future__ import annotations
 
-import resource
 import tempfile
 import time
 from datetime import date, timedelta
@@ -17,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from assets.allocation.runs import reallocate_month
+from bench.processes import peak_rss_mib
 from resources.warehouse import Warehouse, append
 from rules.allocation.engine import compute_allocation
 from rules.allocation.rule_set import AllocationInputs, OverheadRow, RuleSetDocument, UsageRow
@@ -24,10 +24,6 @@ from rules.money import MONEY, QUANTITY
 
 MONTH = date(2026, 9, 1)
 INTERNAL = 60000  # project 0 of the generated ones is the internal project
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def normalized_lines(entries: int, projects: int = 1000, seed: int = 13) -> pl.DataFrame:
@@ -199,7 +195,7 @@ def bench_allocation(entries: int = 1_000_000, projects: int = 1000) -> None:
     t_pure = time.perf_counter() - t0
     print(
         f"compute:      {t_pure:6.2f}s  ({len(outcome.pool_lines)} pool lines, {outcome.slices.height:,} slices, "
-        f"checks {'pass' if all(ok for ok, _ in outcome.checks.values()) else 'FAIL'})  peak RSS {_peak_rss_mib():,.0f} MiB"
+        f"checks {'pass' if all(ok for ok, _ in outcome.checks.values()) else 'FAIL'})  peak RSS {peak_rss_mib():,.0f} MiB"
     )
     with tempfile.TemporaryDirectory() as home:
         warehouse = Warehouse(home=home)
@@ -217,7 +213,7 @@ def bench_allocation(entries: int = 1_000_000, projects: int = 1000) -> None:
     print(
         f"re-run:       {t_again:6.2f}s  same inputs and rules -> {same} result, diff against the first run"
     )
-    print(f"peak RSS:     {_peak_rss_mib():,.0f} MiB")
+    print(f"peak RSS:     {peak_rss_mib():,.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -10,14 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import resource
 import time
 
 import duckdb
 
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.processes import in_fresh_process, peak_rss_mib
 
 
 def _labelled(invoices: int):  # type: ignore[no-untyped-def]
@@ -34,21 +31,21 @@ def _measure_ladder(invoices: int, out: multiprocessing.Queue) -> None:  # type:
 
     labelled = _labelled(invoices)
     rules = load_reconciliation_rules()
-    baseline = _peak_rss_mib()
+    baseline = peak_rss_mib()
     t0, c0 = time.perf_counter(), time.process_time()
     decisions = match_lines(labelled.lines, labelled.items, rules, "uk")
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     joined = decisions.join(labelled.truth, on="line_id")
     auto = joined.filter(pl.col("status") == "auto_accepted")
     correct = (auto["item_ids"].list.sort() == auto["true_item_ids"].list.sort()).sum()
-    out.put({"seconds": elapsed, "cpu_seconds": cpu, "peak_mib": _peak_rss_mib(), "baseline_mib": baseline,
+    out.put({"seconds": elapsed, "cpu_seconds": cpu, "peak_mib": peak_rss_mib(), "baseline_mib": baseline,
              "lines": labelled.lines.height, "items": labelled.items.height, "auto": auto.height,
              "precision": correct / max(auto.height, 1)})  # fmt: skip
 
 
 def _measure_floor(invoices: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     labelled = _labelled(invoices)
-    baseline = _peak_rss_mib()
+    baseline = peak_rss_mib()
     con = duckdb.connect()
     con.register("lines", labelled.lines)
     con.register("items", labelled.items)
@@ -58,23 +55,14 @@ def _measure_floor(invoices: int, out: multiprocessing.Queue) -> None:  # type: 
         "AND l.currency = i.currency"
     ).fetchone()
     elapsed = time.perf_counter() - t0
-    out.put({"seconds": elapsed, "peak_mib": _peak_rss_mib(), "baseline_mib": baseline,
+    out.put({"seconds": elapsed, "peak_mib": peak_rss_mib(), "baseline_mib": baseline,
              "matched": matched[0] if matched else 0})  # fmt: skip
-
-
-def _in_fresh_process(target, invoices: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
-    process = multiprocessing.get_context("spawn").Process(target=target, args=(invoices, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result  # type: ignore[no-any-return]
 
 
 def bench_reconciliation(invoices: int = 100_000) -> dict[str, dict[str, float]]:
     """Print and return the ladder's and the floor's wall time and peak memory."""
-    ladder = _in_fresh_process(_measure_ladder, invoices)
-    floor = _in_fresh_process(_measure_floor, invoices)
+    ladder = in_fresh_process(_measure_ladder, invoices)
+    floor = in_fresh_process(_measure_floor, invoices)
     print(f"ladder:       {ladder['seconds']:6.2f}s ({ladder['cpu_seconds']:.1f}s CPU)  {ladder['lines']:,.0f} bank lines x {ladder['items']:,.0f} items, "
           f"{ladder['auto']:,.0f} auto-accepted at precision {ladder['precision']:.4f}; "
           f"peak RSS {ladder['peak_mib']:,.0f} MiB ({ladder['baseline_mib']:,.0f} before matching)")  # fmt: skip

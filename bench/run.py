@@ -1,86 +1,24 @@
 """`make bench`: throughput and peak memory of the billing path, and extraction against the rate limit.
 
-Figures are printed, never asserted. Pass `--entries N` to change the scale (default 1M). First the
-headline: the 20-entity month close at `--close-entries` time entries against the limit-enforcing
-sandboxes (bench/group_close.py); last, the close on one Celery worker against two
-(bench/celery_workers.py, `--celery-entries`; needs RabbitMQ).
+Figures are printed, never asserted. `--billing-sizes` sets the billing path's scales (bench/billing.py),
+`--entries N` the other sections' (default 1M). First the headline: the 20-entity month close at
+`--close-entries` time entries against the limit-enforcing sandboxes (bench/group_close.py); last,
+the close on one Celery worker against two (bench/celery_workers.py, `--celery-entries`; needs RabbitMQ).
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import time
-from datetime import date
 
-import duckdb
-import polars as pl
-
-from bench import synthetic
 from bench.allocation import bench_allocation
+from bench.billing import WINDOW_RECORDS, bench_billing
 from bench.pricing import bench_pricing
 from bench.security import bench_audit_verify, bench_field_encryption
-from resources.configuration import load_config
-from resources.fx import EcbRates
-from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
-from rules.normalizing import normalize_lines
 
 HARVEST_CEILING_ROWS_S = 100 * 2000 / 15  # 100 requests per 15 s, 2,000 rows a page
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def bench_billing(entries: int) -> None:
-    """normalize -> invoice drafts over `entries` generated time entries, next to a bare DuckDB aggregate."""
-    config = load_config()
-    entity = config.entity("us")
-    fx = EcbRates().snapshot()
-    t0 = time.perf_counter()
-    raw = synthetic.raw_time_entries(entries)
-    directory = synthetic.directory()
-    print(f"generated {raw.height:,} raw time entries in {time.perf_counter() - t0:.1f}s")
-
-    t0 = time.perf_counter()
-    result = normalize_lines(raw, raw.head(0), directory, entity, config, fx, "bench")
-    t_norm = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    rules = BillingRules.of(config)
-    invoices = 0
-    for month in (date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)):
-        end = (month.replace(day=28) + (date(2026, 1, 5) - date(2026, 1, 1))).replace(day=1)
-        month_end = date.fromordinal(end.toordinal() - 1)
-        lines = result.lines.filter(pl.col("day").is_between(month, month_end))
-        drafts = draft_invoices(lines, DraftingContext(entity, month, month_end, fx, "bench"), rules)
-        invoices += drafts.invoices.height
-    t_draft = time.perf_counter() - t0
-    total = t_norm + t_draft
-    print(f"normalize:    {t_norm:6.2f}s  {entries / t_norm:>12,.0f} rows/s  ({result.lines.height:,} lines)")
-    print(f"draft:        {t_draft:6.2f}s  {entries / t_draft:>12,.0f} rows/s  ({invoices} invoices)")
-    print(
-        f"path total:   {total:6.2f}s  {entries / total:>12,.0f} rows/s  peak RSS {_peak_rss_mib():,.0f} MiB"
-    )
-
-    con = duckdb.connect()
-    con.register("raw", raw)
-    t0 = time.perf_counter()
-    con.execute(
-        """
-        SELECT json_extract_string(payload, '$.client.id') AS client, json_extract_string(payload, '$.project.id') AS project,
-               json_extract_string(payload, '$.task.id') AS task, date_trunc('month', day) AS month,
-               sum(CAST(json_extract_string(payload, '$.hours') AS DECIMAL(18,4))
-                   * CAST(json_extract_string(payload, '$.billable_rate') AS DECIMAL(18,4))) AS amount
-        FROM raw GROUP BY ALL
-        """
-    ).fetchall()
-    t_floor = time.perf_counter() - t0
-    print(
-        f"DuckDB floor: {t_floor:6.2f}s  {entries / t_floor:>12,.0f} rows/s  (bare JSON aggregate, same data)"
-    )
-    print(f"path / floor: {total / t_floor:6.1f}x")
 
 
 def bench_extraction(rows: int) -> None:
@@ -113,7 +51,15 @@ def bench_extraction(rows: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--entries", type=int, default=1_000_000, help="time entries for the billing path")
+    parser.add_argument(
+        "--entries", type=int, default=1_000_000, help="time entries for allocation, pricing and security"
+    )
+    parser.add_argument(
+        "--billing-sizes",
+        default="100000,1000000",
+        help="time entries of the billing path, comma-separated (e.g. 100000,1000000,10000000)",
+    )
+    parser.add_argument("--billing-window-records", type=int, default=WINDOW_RECORDS)
     parser.add_argument(
         "--extract-rows", type=int, default=600_000, help="time entries to extract at the real limit"
     )
@@ -152,8 +98,9 @@ def main() -> None:
         )
         bench_group_close(args.close_entries)
         print()
-    print(f"== billing path at {args.entries:,} time entries ==")
-    bench_billing(args.entries)
+    for size in (int(n) for n in args.billing_sizes.split(",") if n):
+        print(f"== billing path at {size:,} time entries: a year of one entity, as its assets run ==")
+        bench_billing(size, args.billing_window_records)
     print(f"\n== reallocation of one entity-month at {args.entries:,} time entries, 1,000 projects ==")
     bench_allocation(args.entries)
     print(f"\n== pricing {args.entries:,} lines: full rule set vs plain hours x rate ==")

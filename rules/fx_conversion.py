@@ -27,14 +27,46 @@ CROSS_RATE_SCHEMA = pl.Schema(
 )
 
 
-def _latest_before(rates: pl.DataFrame, currency: str, day: date) -> tuple[Decimal, date] | None:
-    if currency == "EUR":
-        return Decimal(1), day
-    rows = rates.filter((pl.col("currency") == currency) & (pl.col("rate_date") <= day))
-    if rows.height == 0:
-        return None
-    last = rows.row(rows.height - 1, named=True)
-    return last["per_eur"], last["rate_date"]
+Leg = tuple[Decimal, date]  # units per EUR, and the day it was published
+
+
+def _latest_before(rates: pl.DataFrame, wanted: pl.DataFrame) -> dict[tuple[str, date], Leg]:
+    """{(currency, day): the latest rate published on or before the day} for each `wanted` (currency,
+    day), EUR always 1; a currency without such a rate is absent. Of rates published on the same
+    day, the last row of `rates` wins. One as-of join: a filter per pair took seconds for a year."""
+    indexed = rates.with_row_index("row").filter(
+        pl.col("currency").is_in(wanted["currency"].unique().implode())
+    )
+    # The row to read as of each publication day: the last row published on or before it.
+    as_of = (
+        indexed.group_by("currency", "rate_date")
+        .agg(pl.col("row").max())
+        .sort("currency", "rate_date")
+        .with_columns(pl.col("row").cum_max().over("currency"))
+        .sort("rate_date")
+    )
+    found = (
+        wanted.filter(pl.col("currency") != "EUR")
+        .sort("day")
+        .join_asof(
+            as_of,
+            left_on="day",
+            right_on="rate_date",
+            by="currency",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop_nulls("row")
+        .join(indexed.select("row", "per_eur", "rate_date"), on="row", how="left", suffix="_read")
+    )
+    legs: dict[tuple[str, date], Leg] = {
+        (currency, day): (per_eur, published)
+        for currency, day, per_eur, published in found.select(
+            "currency", "day", "per_eur", "rate_date_read"
+        ).iter_rows()
+    }
+    legs.update({("EUR", day): (Decimal(1), day) for day in wanted["day"]})
+    return legs
 
 
 def cross_rates(
@@ -46,7 +78,14 @@ def cross_rates(
     pairs with no rate within `max_age_days` are left out, for the caller to quarantine.
     """
     out = []
-    for day, source, target in needs.select("day", "from_currency", "to_currency").unique().iter_rows():
+    pairs = needs.select("day", "from_currency", "to_currency").unique()
+    legs = _latest_before(
+        rates,
+        pl.concat(
+            [pairs.select("day", pl.col(side).alias("currency")) for side in ("from_currency", "to_currency")]
+        ).unique(),
+    )
+    for day, source, target in pairs.iter_rows():
         if source == target:
             out.append(
                 {
@@ -58,8 +97,7 @@ def cross_rates(
                 }
             )
             continue
-        leg_from = _latest_before(rates, source, day)
-        leg_to = _latest_before(rates, target, day)
+        leg_from, leg_to = legs.get((source, day)), legs.get((target, day))
         if leg_from is None or leg_to is None:
             continue
         rate_date = min(leg_from[1], leg_to[1])

@@ -35,7 +35,7 @@ from rules.money import (
     exact_product,
     round_to_minor_units,
 )
-from rules.pm_records import typed_records
+from rules.pm_records import raw_payloads, typed_records
 from rules.pricing import (
     attach_scoped,
     marked_up,
@@ -156,7 +156,8 @@ def normalize_lines(
         .with_columns(*stamp)
         .pipe(_as_lines)
     )
-    quarantine = _quarantined(judged.records.filter(~_ADMITTED)).with_columns(*stamp)
+    payloads = raw_payloads(raw_time_entries, raw_expenses)
+    quarantine = _quarantined(judged.records.filter(~_ADMITTED), payloads).with_columns(*stamp)
     return NormalizedResult(
         lines=lines,
         quarantine=quarantine.cast(QUARANTINE_SCHEMA).sort("day", "source_id"),  # type: ignore[arg-type]
@@ -274,8 +275,9 @@ def _with_pricing_rules(
     return attach_scoped(records, config.mapping.expense_markups, markup_columns(), "markup")
 
 
-def _quarantined(bad: pl.DataFrame) -> pl.DataFrame:
-    """The records that failed a rule: the first failure is the reason, all of them the detail."""
+def _quarantined(bad: pl.DataFrame, payloads: pl.Series) -> pl.DataFrame:
+    """The records that failed a rule: the first failure is the reason, all of them the detail,
+    and the payload as received (`payloads`, by `record_row`)."""
     return bad.select(
         "entity",
         "day",
@@ -283,7 +285,7 @@ def _quarantined(bad: pl.DataFrame) -> pl.DataFrame:
         "source_id",
         pl.col("failures").list.first().alias("reason"),
         quarantine_detail(pl.col("failures"), MAX_HOURS_PER_ENTRY).alias("detail"),
-        "payload",
+        payloads.gather(bad["record_row"]).alias("payload"),
     )
 
 

@@ -118,7 +118,6 @@ def _time_entries(raw: pl.DataFrame) -> pl.DataFrame:
     return decoded.select(
         "entity",
         "day",
-        "payload",
         "payload_hash",
         "routing",
         pl.lit("time").alias("source_kind"),
@@ -142,7 +141,6 @@ def _expenses(raw: pl.DataFrame) -> pl.DataFrame:
     return decoded.select(
         "entity",
         "day",
-        "payload",
         "payload_hash",
         "routing",
         pl.lit("expense").alias("source_kind"),
@@ -161,6 +159,11 @@ def _expenses(raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def raw_payloads(raw_time_entries: pl.DataFrame, raw_expenses: pl.DataFrame) -> pl.Series:
+    """The payloads of `typed_records`'s records, in its order (a record's `record_row`)."""
+    return pl.concat([raw_time_entries["payload"], raw_expenses["payload"]], rechunk=False)
+
+
 def typed_records(
     raw_time_entries: pl.DataFrame, raw_expenses: pl.DataFrame, directory: pl.DataFrame
 ) -> pl.DataFrame:
@@ -168,8 +171,11 @@ def typed_records(
     directory entries (`project_is_billable`, `project_known`, `client_currency`; null when unknown).
 
     Quantity, price and cost stay text (`quantity_text`, `price_text`, `cost_text`) for the
-    normalizing rules to judge.
+    normalizing rules to judge. The payloads stay behind, read once: `record_row` is each record's
+    position in `raw_payloads` (the joins that follow would otherwise copy every payload each time).
     """
     projects, clients = directory_tables(directory)
-    records = pl.concat([_time_entries(raw_time_entries), _expenses(raw_expenses)], how="vertical_relaxed")
+    records = pl.concat(
+        [_time_entries(raw_time_entries), _expenses(raw_expenses)], how="vertical_relaxed"
+    ).with_row_index("record_row")
     return records.join(projects, on="project_id", how="left").join(clients, on="client_id", how="left")

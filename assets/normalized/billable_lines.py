@@ -1,20 +1,23 @@
 """The normalized layer's asset: priced billable lines and the quarantine, per entity-day."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 
 import dagster as dg
 import polars as pl
 
 from assets.gate import CheckGate, blocking_checks, conforms
-from assets.partitions import Partitions, day_slices
+from assets.normalized.summary import LinesSummary
+from assets.partitions import DaySlice, Partitions, day_slices, day_windows
 from assets.raw.pm_extracts import RAW_KEYS
-from assets.reporting import money_totals, preview
 from assets.tracing import traced_step
 from checks.schemas import BillableLines, Quarantine
 from resources.configuration import Settings
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
-from rules.normalizing import normalize_lines
+from rules.fx_rates import FxSnapshot
+from rules.normalizing import NormalizedResult, normalize_lines
 
 _DAYS_WHERE = "entity = ? AND day IN (SELECT unnest(?::DATE[]))"
 
@@ -23,6 +26,17 @@ class FxRerun(dg.Config):
     """Run config: re-rate the run's days from the current ECB rates instead of the pinned ones."""
 
     rerate_fx: bool = False
+
+
+# A window of about this many raw records peaks near 0.5 GiB while normalized, validated and written.
+WINDOW_RECORDS = 200_000
+
+
+class NormalizeRun(FxRerun):
+    """Run config of the normalize step: `window_records` bounds the raw records held at once
+    (whole days, decision 0043), so a year's backfill needs the memory of a window, not of the year."""
+
+    window_records: int = WINDOW_RECORDS
 
 
 BILLABLE_LINES = dg.AssetKey(["normalized", "billable_lines"])
@@ -63,87 +77,111 @@ CHECKS = [
 
 
 def normalize_days(
-    context: dg.AssetExecutionContext, config: FxRerun, warehouse: Warehouse, fx: EcbRates, settings: Settings
+    context: dg.AssetExecutionContext,
+    config: NormalizeRun,
+    warehouse: Warehouse,
+    fx: EcbRates,
+    settings: Settings,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
-    """Type and price the raw records of the run's entity-days; bad records go to quarantine, the rest proceed."""
+    """Type and price the raw records of the run's entity-days; bad records go to quarantine, the rest proceed.
+
+    The days are read, priced, gated and written window by window (`day_windows`): each window
+    commits on its own, and only its counts and totals outlive it (LinesSummary).
+    """
     snapshot = fx.snapshot()
     gate = CheckGate(CHECKS, warehouse, context.run.run_id)
-    all_lines, all_quarantine = [], []
+    summary = LinesSummary()
+    pricing = _Pricing(context, config, warehouse, settings, snapshot)
     for part in day_slices(context):
-        entity = settings.entity(part.entity)
-        days = [d.isoformat() for d in part.days]
-        raw_time = warehouse.query(
-            part.entity, f"SELECT * FROM raw.time_entries WHERE {_DAYS_WHERE}", [part.entity, days]
-        )
-        raw_expenses = warehouse.query(
-            part.entity, f"SELECT * FROM raw.expenses WHERE {_DAYS_WHERE}", [part.entity, days]
-        )
         directory = warehouse.query(
             part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity]
         )
-        # Rerunning days reuses the rates they were first priced with, unless the run re-rates.
-        pinned = None if config.rerate_fx else pinned_rates(warehouse, part.entity, days)
-        with traced_step(context, warehouse, settings, "pricing", part) as step:
-            result = normalize_lines(
-                raw_time, raw_expenses, directory, entity, settings, snapshot, context.run.run_id, pinned
-            )
-            step.set_attribute("billbridge.lines", result.lines.height)
-            step.set_attribute("billbridge.quarantined", result.quarantine.height)
-        lines, quarantine = result.lines, result.quarantine
-        # The write gate: nothing reaches the tables unless every row passes the schema.
-        outcomes = {
-            "billable_lines_match_schema": conforms(BillableLines, lines),
-            "quarantine_matches_schema": conforms(Quarantine, quarantine),
-        }
-        if not gate.admit(part, outcomes):
-            yield from gate.stop()
-        with gate.transaction(part) as con:
-            replace_slice(con, "normalized.billable_lines", lines, _DAYS_WHERE, [part.entity, days])
-            replace_slice(con, "normalized.quarantine", quarantine, _DAYS_WHERE, [part.entity, days])
-            pin_rates(con, part.entity, result.rates_used, context.run.run_id)
-        all_lines.append(lines)
-        all_quarantine.append(quarantine)
-    lines = pl.concat(all_lines) if all_lines else pl.DataFrame()
-    quarantine = pl.concat(all_quarantine) if all_quarantine else pl.DataFrame()
-    billable = lines.filter(pl.col("billable")) if lines.height else lines
-    reasons = (
-        dict(quarantine.group_by("reason").len().sort("reason").iter_rows()) if quarantine.height else {}
-    )
+        for window in day_windows(part, _records_by_day(warehouse, part), config.window_records):
+            result = pricing.window(window, directory)
+            # The write gate: nothing reaches the tables unless every row passes the schema.
+            outcomes = {
+                "billable_lines_match_schema": conforms(BillableLines, result.lines),
+                "quarantine_matches_schema": conforms(Quarantine, result.quarantine),
+            }
+            if not gate.admit(window, outcomes):
+                yield from gate.stop()
+            days = _iso(window)
+            with gate.transaction(window) as con:
+                replace_slice(
+                    con, "normalized.billable_lines", result.lines, _DAYS_WHERE, [window.entity, days]
+                )
+                replace_slice(
+                    con, "normalized.quarantine", result.quarantine, _DAYS_WHERE, [window.entity, days]
+                )
+                pin_rates(con, window.entity, result.rates_used, context.run.run_id)
+            summary.add(result.lines, result.quarantine)
     yield dg.MaterializeResult(
         asset_key=BILLABLE_LINES,
         check_results=gate.results(BILLABLE_LINES),
         metadata={
-            "dagster/row_count": lines.height,
-            "billable_lines": billable.height,
-            "billable_hours": str(billable.filter(pl.col("source_kind") == "time")["quantity"].sum())
-            if billable.height
-            else "0",
-            "awaiting_approval": int(billable.filter(~pl.col("approved")).height) if billable.height else 0,
-            "totals_txn": money_totals(billable, "txn_currency", "amount_txn"),
-            "totals_base": money_totals(billable, "base_currency", "amount_base"),
+            **summary.lines_metadata(),
             "fx_source": snapshot.label,
             "rule_set_version": settings.rule_set_version,
-            "preview": dg.MetadataValue.md(
-                preview(
-                    billable,
-                    [
-                        "line_id",
-                        "day",
-                        "project_name",
-                        "quantity",
-                        "unit_price",
-                        "amount_txn",
-                        "txn_currency",
-                    ],
-                )
-            ),
         },
     )
     yield dg.MaterializeResult(
         asset_key=QUARANTINE,
         check_results=gate.results(QUARANTINE),
-        metadata={"dagster/row_count": quarantine.height, "quarantined_by_reason": reasons},
+        metadata=summary.quarantine_metadata(),
     )
+
+
+def _iso(window: DaySlice) -> list[str]:
+    return [d.isoformat() for d in window.days]
+
+
+def _records_by_day(warehouse: Warehouse, part: DaySlice) -> dict[date, int]:
+    """How many raw time entries and expenses each of `part`'s days holds (what sizes its windows)."""
+    counts = warehouse.query(
+        part.entity,
+        f"SELECT day, count(*) AS n FROM (SELECT day FROM raw.time_entries WHERE {_DAYS_WHERE} "
+        f"UNION ALL SELECT day FROM raw.expenses WHERE {_DAYS_WHERE}) GROUP BY day",
+        [part.entity, _iso(part)] * 2,
+    )
+    return dict(counts.iter_rows())
+
+
+@dataclass(frozen=True)
+class _Pricing:
+    """What pricing a window needs from the run: its config, resources and one rate snapshot."""
+
+    context: dg.AssetExecutionContext
+    config: NormalizeRun
+    warehouse: Warehouse
+    settings: Settings
+    snapshot: FxSnapshot
+
+    def window(self, window: DaySlice, directory: pl.DataFrame) -> NormalizedResult:
+        """One window's raw records, read from the warehouse and priced."""
+        entity, days, warehouse = window.entity, _iso(window), self.warehouse
+        raw_time = warehouse.query(
+            entity, f"SELECT * FROM raw.time_entries WHERE {_DAYS_WHERE}", [entity, days]
+        )
+        raw_expenses = warehouse.query(
+            entity, f"SELECT * FROM raw.expenses WHERE {_DAYS_WHERE}", [entity, days]
+        )
+        # Rerunning days reuses the rates they were first priced with, unless the run re-rates.
+        pinned = None if self.config.rerate_fx else pinned_rates(warehouse, entity, days)
+        run_id = self.context.run.run_id
+        with traced_step(self.context, warehouse, self.settings, "pricing", window) as step:
+            result = normalize_lines(
+                raw_time,
+                raw_expenses,
+                directory,
+                self.settings.entity(entity),
+                self.settings,
+                self.snapshot,
+                run_id,
+                pinned,
+            )
+            step.set_attribute("billbridge.lines", result.lines.height)
+            step.set_attribute("billbridge.quarantined", result.quarantine.height)
+        return result
 
 
 def build_billable_lines(partitions: Partitions) -> dg.AssetsDefinition:
