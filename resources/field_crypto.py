@@ -127,12 +127,19 @@ def current_ring() -> KeyRing:
 
 
 def _map_distinct(column: pl.Series, transform: Any) -> pl.Series:
-    """Apply `transform` to each distinct non-null value once, then map the column through it."""
-    distinct = column.drop_nulls().unique()
-    if distinct.len() == 0:
+    """Apply `transform` to each distinct non-null value once, then map the column through it.
+
+    One hashing pass: a categorical cast under categories of its own (freed with the codes) numbers
+    the distinct values, and the transformed values are gathered by those numbers (docs/decisions/0041).
+    """
+    categories = pl.Categories.random()
+    numbered = column.cast(pl.Categorical(categories))  # keeps the categories alive while read
+    distinct = categories.to_series().to_list()
+    codes = numbered.to_physical()
+    if not distinct:
         return column
-    mapping = dict(zip(distinct.to_list(), [transform(v) for v in distinct.to_list()], strict=True))
-    return column.replace_strict(mapping, default=None, return_dtype=pl.String)
+    mapped = pl.Series([None if v is None else transform(v) for v in distinct], dtype=pl.String)
+    return mapped.gather(codes).alias(column.name)
 
 
 Memo = dict[tuple[int | None, str, str], str]
