@@ -127,12 +127,19 @@ def current_ring() -> KeyRing:
 
 
 def _map_distinct(column: pl.Series, transform: Any) -> pl.Series:
-    """Apply `transform` to each distinct non-null value once, then map the column through it."""
-    distinct = column.drop_nulls().unique()
-    if distinct.len() == 0:
+    """Apply `transform` to each distinct non-null value once, then map the column through it.
+
+    One hashing pass: a categorical cast under categories of its own (freed with the codes) numbers
+    the distinct values, and the transformed values are gathered by those numbers (docs/decisions/0041).
+    """
+    categories = pl.Categories.random()
+    numbered = column.cast(pl.Categorical(categories))  # keeps the categories alive while read
+    distinct = categories.to_series().to_list()
+    codes = numbered.to_physical()
+    if not distinct:
         return column
-    mapping = dict(zip(distinct.to_list(), [transform(v) for v in distinct.to_list()], strict=True))
-    return column.replace_strict(mapping, default=None, return_dtype=pl.String)
+    mapped = pl.Series([None if v is None else transform(v) for v in distinct], dtype=pl.String)
+    return mapped.gather(codes).alias(column.name)
 
 
 Memo = dict[tuple[int | None, str, str], str]
@@ -219,7 +226,25 @@ def _seal_payloads(frame: pl.DataFrame, name: str, fields: tuple[Field, ...], ri
     return pl.Series(name, sealed, dtype=pl.String)
 
 
+def _clear_text(column: pl.Series) -> pl.Series:
+    """Where `column` holds text `seal` would encrypt: not null, empty, the erased marker or a ciphertext."""
+    sealed_or_blank = column.is_in(["", ERASED]) | column.str.starts_with(PREFIX + ":")
+    return (column.is_not_null() & ~sealed_or_blank).fill_null(False)
+
+
 def _seal_column(frame: pl.DataFrame, table: str, name: str, field: Field, ring: KeyRing) -> pl.Series:
+    """The whole-value column `name` with its clear values sealed, the rest as they are. A line's name,
+    copied out of a sealed payload by normalize, arrives sealed: then nothing is joined or encrypted
+    (docs/decisions/0041)."""
+    column = frame[name]
+    clear = _clear_text(column)
+    if not clear.any():
+        return column
+    rows = clear.arg_true()
+    return column.clone().scatter(rows, _sealed_values(frame[rows], table, name, field, ring))
+
+
+def _sealed_values(frame: pl.DataFrame, table: str, name: str, field: Field, ring: KeyRing) -> pl.Series:
     person_column = PERSON_COLUMNS.get(table)
     if person_column not in frame.columns:
         return _map_distinct(frame[name], functools.partial(seal, field=field, ring=ring)).alias(name)
@@ -261,12 +286,12 @@ def encrypt_frame(table: str, frame: pl.DataFrame, ring: KeyRing | None = None) 
 
 def decrypt_frame(frame: pl.DataFrame, ring: KeyRing | None = None) -> pl.DataFrame:
     """Whole-value ciphertexts in any text column decrypted (one decryption per distinct value)."""
-    marker = PREFIX + ":"
-    encrypted = [
-        name
-        for name, dtype in frame.schema.items()
-        if dtype == pl.String and frame.height and frame[name].str.starts_with(marker).any()
-    ]
+    texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    if not texts or not frame.height:
+        return frame
+    # One pass over all text columns at once (polars runs the columns in parallel).
+    found = frame.select(pl.col(texts).str.starts_with(PREFIX + ":").any()).row(0)
+    encrypted = [name for name, hit in zip(texts, found, strict=True) if hit]
     if not encrypted:
         return frame
     ring = ring or current_ring()

@@ -98,6 +98,24 @@ def test_a_name_is_encrypted_once_per_distinct_value_and_read_back_decrypted() -
     assert encrypt_frame("normalized.billable_lines", sealed)["person_name"].to_list() == values  # idempotent
 
 
+def test_a_line_frame_mixing_sealed_and_clear_names_seals_only_the_clear_ones() -> None:
+    first = encrypt_frame(
+        "normalized.billable_lines", pl.DataFrame({"person_id": [7], "person_name": ["Jane Roe"]})
+    )["person_name"][0]
+    lines = pl.DataFrame(
+        {
+            "person_id": [7, 8, 7, 9, 8],
+            "person_name": [first, "Harry Walsh", "Jane Roe", "[erased]", ""],
+            "amount": ["1", "2", "3", "4", "5"],
+        }
+    )
+    sealed = encrypt_frame("normalized.billable_lines", lines)["person_name"].to_list()
+    assert sealed[0] == first and sealed[2] == first  # deterministic, under person 7's key
+    assert sealed[1].startswith("enc1:p-8:person.name:") and "Harry" not in sealed[1]
+    assert sealed[3:] == ["[erased]", ""]
+    assert lines["person_name"].to_list() == [first, "Harry Walsh", "Jane Roe", "[erased]", ""]  # input kept
+
+
 def test_a_missing_key_or_a_wrong_key_stops_with_a_clear_message_and_changes_nothing() -> None:
     warehouse = Warehouse()
     with warehouse.transaction("uk") as con:
