@@ -17,16 +17,15 @@ from dataclasses import dataclass
 from datetime import date
 from random import Random
 
-from sandbox.company import (
+from sandbox.company import Company, generate_company
+from sandbox.company_roster import (
     EXTRA_FIRST_NAMES,
     EXTRA_LAST_NAMES,
     BillableProject,
     Client,
-    Company,
     Office,
     Person,
     Roster,
-    generate_company,
 )
 
 # A person logs 2 to 4 entries a weekday (sandbox/company.py), 3 on average.

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.company import INTERNAL_PROJECT_ID, Roster
+from sandbox.company_roster import INTERNAL_PROJECT_ID, Roster
 from sandbox.group_company import INTERNAL_CLIENT, GroupEntity, GroupProfile
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config"  # the shipped configuration folder

@@ -13,7 +13,8 @@ import pytest
 
 from resources.allocation_config import load_allocation_inputs
 from resources.configuration import load_config
-from sandbox.company import INTERNAL_PROJECT_ID, Company
+from sandbox.company import Company
+from sandbox.company_roster import INTERNAL_PROJECT_ID
 from sandbox.group_company import GroupProfile, generate_group, group_roster
 from sandbox.group_config import write_group_configuration
 
