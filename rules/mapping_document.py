@@ -6,23 +6,19 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rules.config_types import EntityId
+from rules.rounding_rules import MoneyRounding, Retainer, TaxRounding, retainer_conflicts, rounding_conflicts
 from rules.rule_sets import (
     ContractRate,
     CorrectionPolicy,
     Discount,
     ExpenseMarkup,
     IntercompanyPolicy,
-    MoneyRounding,
     RateRule,
-    Retainer,
     TaxOverride,
-    TaxRounding,
     TimeRounding,
     contract_rate_conflicts,
     discount_conflicts,
     rate_conflicts,
-    retainer_conflicts,
-    rounding_conflicts,
     scoped_conflicts,
     tax_override_conflicts,
 )

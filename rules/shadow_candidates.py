@@ -13,14 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rules.rounding_rules import MoneyRounding, TaxRounding, rounding_conflicts
 from rules.rule_sets import (
     Discount,
-    MoneyRounding,
     TaxOverride,
-    TaxRounding,
     TimeRounding,
     discount_conflicts,
-    rounding_conflicts,
     scoped_conflicts,
     tax_override_conflicts,
 )

@@ -54,7 +54,8 @@ from rules.money import (
     round_to_minor_units,
     rounding_label,
 )
-from rules.rule_sets import Discount, MoneyRounding, TaxOverride, TaxRounding, TimeRounding
+from rules.rounding_rules import MoneyRounding, TaxRounding
+from rules.rule_sets import Discount, TaxOverride, TimeRounding
 from rules.settings import BillbridgeConfig, EntityConfig
 
 

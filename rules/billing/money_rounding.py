@@ -28,7 +28,7 @@ from rules.money import (
     rounding_label,
     rounding_line_description,
 )
-from rules.rule_sets import MoneyRounding
+from rules.rounding_rules import MoneyRounding
 from rules.settings import EntityConfig
 
 

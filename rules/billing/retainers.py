@@ -31,7 +31,7 @@ import polars as pl
 from rules.billing.tax import with_tax
 from rules.calendar import period_of, previous_period
 from rules.money import MONEY, QUANTITY, minor_units
-from rules.rule_sets import Retainer
+from rules.rounding_rules import Retainer
 
 RETAINER_TOP_UP = "retainer_top_up"
 RETAINER_APPLIED = "retainer_applied"

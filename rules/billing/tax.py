@@ -30,7 +30,8 @@ from rules.money import (
     round_decimal,
     round_to_minor_units,
 )
-from rules.rule_sets import TaxOverride, TaxRounding
+from rules.rounding_rules import TaxRounding
+from rules.rule_sets import TaxOverride
 from rules.settings import EntityConfig
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from rules.billing.drafting import BillingRules, DraftingContext, Drafts, draft_invoices
 from rules.outbound_payloads import outbound_document
-from rules.rule_sets import MoneyRounding, TaxRounding
+from rules.rounding_rules import MoneyRounding, TaxRounding
 from rules.settings import BillbridgeConfig
 from sandbox.xero import XeroSandbox, dumps_exact, loads_exact
 from tests.unit.drafting_gates import passes_the_gates

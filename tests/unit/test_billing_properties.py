@@ -13,7 +13,8 @@ from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.billing.retainers import RetainerAccount
 from rules.invariants import billed_at_most_once, lines_sum_to_totals
 from rules.normalizing import NormalizedResult, normalize_lines
-from rules.rule_sets import MoneyRounding, RateRule, Retainer, TaxRounding, TimeRounding
+from rules.rounding_rules import MoneyRounding, Retainer, TaxRounding
+from rules.rule_sets import RateRule, TimeRounding
 from rules.settings import BillbridgeConfig
 from tests.factories import directory, raw_frame, time_entry
 from tests.unit.test_drafting import AUGUST, RATES

@@ -21,7 +21,8 @@ from rules.config_types import ConfigurationError
 from rules.invariants import lines_sum_to_totals
 from rules.money import allocate_largest_remainder, round_total_and_allocate
 from rules.normalizing import normalize_lines
-from rules.rule_sets import Discount, MoneyRounding, Retainer, TaxRounding
+from rules.rounding_rules import MoneyRounding, Retainer, TaxRounding
+from rules.rule_sets import Discount
 from rules.settings import BillbridgeConfig
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
 from tests.unit.drafting_gates import passes_the_gates

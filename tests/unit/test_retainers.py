@@ -19,7 +19,7 @@ from rules.billing.drafting import BillingRules, DraftingContext, draft_invoices
 from rules.billing.retainers import RetainerAccount, RetainerPeriodMissing, opening_balances
 from rules.config_types import ConfigurationError
 from rules.normalizing import normalize_lines
-from rules.rule_sets import Retainer
+from rules.rounding_rules import Retainer
 from tests.factories import directory, raw_frame, time_entry
 from tests.unit.drafting_gates import passes_the_gates
 from tests.unit.test_money_rounding import AUGUST, BASE, RATES

@@ -13,7 +13,7 @@ from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from rules.billing.drafting import DraftingContext, draft_invoices
 from rules.billing.shadow import draft_differences, rule_versions
 from rules.normalizing import normalize_lines
-from rules.rule_sets import MoneyRounding
+from rules.rounding_rules import MoneyRounding
 from rules.settings import BillbridgeConfig
 from rules.shadow_candidates import ShadowCandidate
 from tests.factories import directory, fx_snapshot, raw_frame, time_entry
