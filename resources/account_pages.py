@@ -7,8 +7,10 @@ provider, keeps the reading, and answers from it. One lock file per list request
 runs of one window wait for the first one's reading instead of reading the account again.
 
 The store is `$BILLBRIDGE_HOME/pm_account/`: one file per list request of the account, owner-only,
-sealed under the key ring when field encryption is on (the pages hold names, notes and e-mail
-addresses), replaced atomically; readings older than `KEEP` are deleted as others are written.
+a page per line, each sealed under the key ring when field encryption is on (the pages hold names,
+notes and e-mail addresses), written and read a page at a time (a month of a million entries is
+1.5 GB of JSON, which every entity process used to parse whole), replaced atomically; readings older
+than `KEEP` are deleted as others are written.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from __future__ import annotations
 import fcntl
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 from resources import field_crypto
-from resources.atomic_files import write_atomically
+from resources.atomic_files import atomic_writer
 from resources.crypto import KeyProblem, is_encrypted
 from resources.harvest import HarvestClient, Page, PageProblem
 from resources.private_files import private_dir
@@ -33,20 +36,55 @@ from rules.account_pages import Freshness, StoredPage, list_key, merge_changes, 
 KEEP = timedelta(days=2)  # a reading older than this is never fresh for a run still running
 SEAL_CONTEXT = "pm.pages"
 DATED_PARAMS = frozenset({"from", "to"})
+SUFFIX = ".jsonl"
+FORMAT = 2  # 1: one JSON document per reading, read whole (before the store streamed)
 
 
 @dataclass(frozen=True)
 class Reading:
     """One list as read from the provider: when the reading started, when the list (a directory
-    list) was last read whole, and its pages."""
+    list) was last read whole, and its pages (held in memory: the directory lists only)."""
 
     read_at: datetime
     full_at: datetime | None
     pages: list[StoredPage]
 
 
+class PageStoreDamaged(RuntimeError):
+    """A kept reading that opened but could not be read to its end (a damaged file)."""
+
+
+class KeptReading:
+    """A kept reading opened for streaming: its header read, its pages one at a time from the file
+    (opened before the list's lock is released, so a reading kept after it does not mix in)."""
+
+    def __init__(self, path: Path, handle: IO[bytes], read_at: datetime, full_at: datetime | None) -> None:
+        self.path, self._handle, self.read_at, self.full_at = path, handle, read_at, full_at
+
+    def close(self) -> None:
+        """Close the file without reading the pages."""
+        self._handle.close()
+
+    def pages(self) -> Iterator[StoredPage]:
+        """The pages in the order they were read; the file is closed once they are all read."""
+        with self._handle:
+            for number, line in enumerate(self._handle, start=2):
+                try:
+                    yield json.loads(_unseal(line.decode("utf-8")))
+                except (ValueError, KeyProblem) as exc:
+                    raise PageStoreDamaged(
+                        f"{self.path}: line {number} cannot be read ({exc}); delete the file to read "
+                        "the PM account again"
+                    ) from None
+
+
 class AccountPageStore:
-    """Readings of the PM account's lists, one file per list request, under `folder`."""
+    """Readings of the PM account's lists, one file per list request, under `folder`.
+
+    A reading is a JSON Lines file: a header (`format`, `read_at`, `full_at`), then one page per line,
+    each line sealed on its own when field encryption is on, so a month of a large account is written
+    and read a page at a time and no process holds the whole reading in memory.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -67,38 +105,61 @@ class AccountPageStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def latest(self, key: str) -> Reading | None:
-        """The list's kept reading (None when there is none, or it cannot be opened any more)."""
-        path = self.folder / f"{key}.json"
+    def open(self, key: str) -> KeptReading | None:
+        """The list's kept reading, open for streaming (None when there is none, it is of an older
+        format, or it cannot be opened any more: it is then read again, not trusted)."""
+        path = self.folder / f"{key}{SUFFIX}"
         try:
-            text = path.read_text(encoding="utf-8")
-            if is_encrypted(text):
-                text = field_crypto.current_ring().decrypt(text, expect=SEAL_CONTEXT)
-            document = json.loads(text)
-        except (OSError, ValueError, KeyProblem):
-            return None  # a reading sealed under a key since removed is read again, not trusted
-        full_at = document["full_at"]
-        return Reading(
-            datetime.fromisoformat(document["read_at"]),
-            datetime.fromisoformat(full_at) if full_at else None,
-            document["pages"],
-        )
+            handle = path.open("rb")
+        except OSError:
+            return None
+        try:
+            header = json.loads(_unseal(handle.readline().decode("utf-8")))
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                raise ValueError("not a reading of this format")
+            full_at = header["full_at"]
+            return KeptReading(
+                path,
+                handle,
+                datetime.fromisoformat(header["read_at"]),
+                datetime.fromisoformat(full_at) if full_at else None,
+            )
+        except (ValueError, KeyError, KeyProblem):
+            handle.close()  # a reading sealed under a key since removed is read again
+            return None
 
-    def keep(self, key: str, reading: Reading) -> None:
-        """Replace the list's reading, and delete readings nobody can reuse any more."""
-        document = {
-            "read_at": reading.read_at.isoformat(),
-            "full_at": reading.full_at.isoformat() if reading.full_at else None,
-            "pages": reading.pages,
+    def latest(self, key: str) -> Reading | None:
+        """The list's kept reading with its pages in memory (for the directory lists, which are merged)."""
+        kept = self.open(key)
+        if kept is None:
+            return None
+        try:
+            return Reading(kept.read_at, kept.full_at, list(kept.pages()))
+        except PageStoreDamaged:
+            return None
+
+    def keep(
+        self, key: str, read_at: datetime, full_at: datetime | None, pages: Iterable[StoredPage]
+    ) -> None:
+        """Replace the list's reading with `pages`, written as they come, and delete readings nobody
+        can reuse any more."""
+        header = {
+            "format": FORMAT,
+            "read_at": read_at.isoformat(),
+            "full_at": full_at.isoformat() if full_at else None,
         }
-        text = json.dumps(document, separators=(",", ":"))
-        if field_crypto.enabled():
-            text = field_crypto.current_ring().encrypt(text, SEAL_CONTEXT)
-        write_atomically(private_dir(self.folder) / f"{key}.json", text.encode())
-        self._forget_before(reading.read_at - KEEP)
+        with atomic_writer(private_dir(self.folder) / f"{key}{SUFFIX}") as handle:
+            handle.write(_seal(header))
+            for page in pages:
+                handle.write(_seal(page))
+        self._forget_before(read_at - KEEP)
+
+    def _readings(self) -> list[Path]:
+        # `*.json`: single-document readings of the format before this one, deleted like the others.
+        return [*self.folder.glob(f"*{SUFFIX}"), *self.folder.glob("*.json")] if self.folder.exists() else []
 
     def _forget_before(self, moment: datetime) -> None:
-        for path in self.folder.glob("*.json"):
+        for path in self._readings():
             try:
                 if path.stat().st_mtime < moment.timestamp():
                     path.unlink()
@@ -107,10 +168,22 @@ class AccountPageStore:
 
     def clear(self) -> int:
         """Delete every kept reading (after an erasure: no copy of the pages may outlive it)."""
-        paths = list(self.folder.glob("*.json")) if self.folder.exists() else []
+        paths = self._readings()
         for path in paths:
             path.unlink(missing_ok=True)
         return len(paths)
+
+
+def _seal(document: object) -> bytes:
+    text = json.dumps(document, separators=(",", ":"))
+    if field_crypto.enabled():
+        text = field_crypto.current_ring().encrypt(text, SEAL_CONTEXT)
+    return text.encode("utf-8") + b"\n"
+
+
+def _unseal(line: str) -> str:
+    line = line.rstrip("\n")
+    return field_crypto.current_ring().decrypt(line, expect=SEAL_CONTEXT) if is_encrypted(line) else line
 
 
 def _stored(page: Page) -> StoredPage:
@@ -146,28 +219,32 @@ class SharedPages:
             return
         key = list_key(self.account, resource, params)
         with self.store.locked(key):
-            held = self.store.latest(key)
-            if held is not None and self.freshness.reusable(held.read_at):
-                pages = held.pages
-            elif params:
-                pages = self._read_whole(key, resource, params).pages
-            else:
-                pages = self._refresh_directory(key, resource, held).pages
-        for stored in pages:
+            kept = self.store.open(key)
+            if kept is None or not self.freshness.reusable(kept.read_at):
+                if kept is not None:
+                    kept.close()
+                if params:
+                    self._read_whole(key, resource, params)
+                else:
+                    self._refresh_directory(key, resource, self.store.latest(key))
+                kept = self.store.open(key)
+            if kept is None:
+                raise PageStoreDamaged(
+                    f"{self.store.folder / key}{SUFFIX}: the reading just kept cannot be opened"
+                )
+        for stored in kept.pages():
             yield _page(stored)
 
-    def _read(self, resource: str, params: dict[str, str] | None) -> list[StoredPage]:
-        pages = [_stored(page) for page in self.harvest.iter_pages(resource, params)]
-        self.requests += len(pages)
-        return pages
+    def _read(self, resource: str, params: dict[str, str] | None) -> Iterator[StoredPage]:
+        for page in self.harvest.iter_pages(resource, params):
+            self.requests += 1
+            yield _stored(page)
 
-    def _read_whole(self, key: str, resource: str, params: dict[str, str] | None) -> Reading:
+    def _read_whole(self, key: str, resource: str, params: dict[str, str] | None) -> None:
         started = _now()
-        reading = Reading(started, started, self._read(resource, params))
-        self.store.keep(key, reading)
-        return reading
+        self.store.keep(key, started, started, self._read(resource, params))
 
-    def _refresh_directory(self, key: str, resource: str, held: Reading | None) -> Reading:
+    def _refresh_directory(self, key: str, resource: str, held: Reading | None) -> None:
         """The directory list brought up to date: its changes since the held reading merged in, or
         (first time, due, or the changes unmergeable) read whole."""
         started = _now()
@@ -176,13 +253,12 @@ class SharedPages:
         newest = newest_update(held.pages)
         if newest is None:
             return self._read_whole(key, resource, None)
-        changes = self._read(resource, {"updated_since": updated_since(newest, self.freshness.overlap)})
+        changes = list(self._read(resource, {"updated_since": updated_since(newest, self.freshness.overlap)}))
         merged = merge_changes(held.pages, changes)
         if merged is None:
             return self._read_whole(key, resource, None)
-        reading = Reading(started, held.full_at, merged)
-        self.store.keep(key, reading)
-        return reading
+        self.store.keep(key, started, held.full_at, merged)
+        return None
 
 
 def _now() -> datetime:

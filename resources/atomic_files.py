@@ -10,18 +10,28 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from resources.private_files import PRIVATE_FILE_MODE
 
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace `path` with `data` atomically and durably (owner-only)."""
+    with atomic_writer(path) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A handle whose bytes replace `path` atomically and durably when the block ends without an
+    error (owner-only); on an error `path` is left as it was. For files too large to hold in memory."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

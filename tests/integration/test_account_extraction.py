@@ -14,7 +14,7 @@ import pytest
 
 from assets.partitions import DaySlice, Partitions, day_key
 from assets.raw.pm_extracts import DIRECTORY_KINDS, PAGES_SINCE_TAG, build_pm_extracts, extract_slice
-from resources.account_pages import AccountPageStore, SharedPages
+from resources.account_pages import AccountPageStore, PageStoreDamaged, SharedPages
 from resources.configuration import load_config
 from resources.erasure import ErasureRequest, erase_person
 from resources.harvest import HarvestClient
@@ -195,9 +195,36 @@ def test_the_readings_are_sealed_and_an_erasure_deletes_them() -> None:
         _extract(sandbox, ["us"], _fresh(datetime.now(UTC)))
         person = sandbox.records("users")[0]
     store = AccountPageStore.beside(Warehouse())
-    readings = list(store.folder.glob("*.json"))
+    readings = list(store.folder.glob("*.jsonl"))
     assert len(readings) == 8  # 2 dated lists and 6 directory lists
-    assert all(path.read_text().startswith("enc1:") for path in readings)
+    assert all(line.startswith("enc1:") for path in readings for line in path.read_text().splitlines())
     assert all(person["email"] not in path.read_text() for path in readings)
     report = erase_person(Warehouse(), ["us"], ErasureRequest(person["id"], "ticket 1", "art. 17", "test"))
-    assert report.page_readings_deleted == 8 and not list(store.folder.glob("*.json"))
+    assert report.page_readings_deleted == 8 and not list(store.folder.glob("*.jsonl"))
+
+
+def test_a_reading_is_streamed_a_page_at_a_time_and_damage_names_the_file_and_line() -> None:
+    """A month of a large account is too big to parse whole in every entity's process: pages come
+    off the file one by one, so a damaged line is only met after the pages before it were used."""
+    with HarvestSandbox(generate_company(seed=7), rate_limit=None) as sandbox:
+        _extract(sandbox, ["us"], _fresh(datetime.now(UTC)), per_page=10)
+    store = AccountPageStore.beside(Warehouse())
+    entries = next(store.folder.glob("time_entries-*.jsonl"))
+    lines = entries.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 1 + 8  # the header, then the 8 pages of 10 records
+    entries.write_bytes(b"".join([*lines[:4], b"enc1:damaged\n", *lines[5:]]))
+    kept = store.open(entries.stem)
+    assert kept is not None
+    pages = kept.pages()
+    assert [len(next(pages)["records"]) for _ in range(3)] == [10, 10, 10]
+    with pytest.raises(PageStoreDamaged, match=rf"{entries.name}: line 5 cannot be read"):
+        next(pages)
+
+
+def test_a_reading_of_the_earlier_format_is_read_again_and_erased_with_the_rest() -> None:
+    store = AccountPageStore.beside(Warehouse())
+    store.folder.mkdir(parents=True)
+    old = store.folder / "clients-0123456789abcdef0123456789abcdef.json"
+    old.write_text('{"read_at":"2026-12-07T00:00:00+00:00","full_at":null,"pages":[]}')
+    assert store.open(old.stem) is None
+    assert store.clear() == 1 and not old.exists()
