@@ -85,6 +85,12 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency, 2)
 
 
+def money_text(amount: Decimal, currency: str) -> str:
+    """An amount already exact to `currency`'s minor units, written with exactly that many places
+    (`1.50`, not the stored `1.5000`) for reasons and messages people read."""
+    return str(amount.quantize(Decimal(1).scaleb(-minor_units(currency))))
+
+
 def round_to_minor_units(amount: pl.Expr, currency: pl.Expr, rule: RoundingRule) -> pl.Expr:
     """Round a decimal expression to each row's currency minor units by `rule`, stored at MONEY scale."""
     wide = amount.cast(WIDE)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rules.money import FX_CONVERSION_RULE, PERCENT_LIMIT_RULE, round_decimal
+from rules.money import FX_CONVERSION_RULE, PERCENT_LIMIT_RULE, money_text, round_decimal
 from rules.reconciliation.rule_file import CurrencyRule
 
 ZERO = Decimal(0)
@@ -103,10 +103,10 @@ def settle_same_currency(
         return Settlement(received, due, fee=fee, settled_in_item_currency=due, reason=reason)
     if within_write_off(left, due, rule, currency):
         return Settlement(received, due, fee=fee, write_off=left, settled_in_item_currency=due,
-                          reason=f"difference {left} within the write-off rule "
+                          reason=f"difference {money_text(left, currency)} within the write-off rule "
                           f"(<= {rule.write_off_absolute} and <= {rule.write_off_percent}%)")  # fmt: skip
     return Settlement(received, due, fee=fee, still_due=left, settled_in_item_currency=received + fee,
-                      reason=f"partial payment: {left} stays due")  # fmt: skip
+                      reason=f"partial payment: {money_text(left, currency)} stays due")  # fmt: skip
 
 
 def settle_other_currency(
@@ -123,7 +123,7 @@ def settle_other_currency(
     if expected != 0 and abs(difference) <= percent_limit(expected, rule.fx_tolerance_percent, bank_currency):
         return Settlement(received, expected, fx_difference=difference, settled_in_item_currency=due,
                           reason=f"{item_currency} settled at the bank's rate: realised FX "
-                          f"{'gain' if difference >= 0 else 'loss'} {abs(difference)} {bank_currency}")  # fmt: skip
+                          f"{'gain' if difference >= 0 else 'loss'} {money_text(abs(difference), bank_currency)} {bank_currency}")  # fmt: skip
     if abs(received) < abs(expected):
         paid = round_decimal(received * rate, item_currency, FX_CONVERSION_RULE)
         return Settlement(received, expected, still_due=expected - received, settled_in_item_currency=paid,

@@ -79,7 +79,7 @@ def test_fee_and_write_off_are_booked_on_their_accounts(sandboxes: Sandboxes, tm
     )
     assert reasons.rows() == [
         (D("10.00"), D("0.00"), "shortfall equals a known bank fee"),
-        (D("0.00"), D("1.50"), "difference 1.5000 within the write-off rule (<= 2.00 and <= 0.5%)"),
+        (D("0.00"), D("1.50"), "difference 1.50 within the write-off rule (<= 2.00 and <= 0.5%)"),
     ]
     logged = warehouse.query("uk", "SELECT status, decided_by FROM reconciliation.match_log")
     assert (

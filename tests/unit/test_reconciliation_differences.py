@@ -70,3 +70,15 @@ def test_foreign_currency_gain_and_a_gap_beyond_tolerance_is_partial() -> None:
     # 800.00 is 7.2% under 862.07: not an FX difference but a partial payment of 800.00 x 1.16 = EUR 928.00.
     part = settle_other_currency(D("800.00"), D("1000.00"), "EUR", D("1.16000000"), "GBP", RULE)
     assert (part.fx_difference, part.still_due, part.settled_in_item_currency) == (0, D("62.07"), D("928.00"))
+
+
+def test_reasons_write_amounts_to_the_currencys_minor_units() -> None:
+    # Amounts are stored with four places (DECIMAL(18,4)); a person reads 1.50, not 1.5000.
+    written_off = settle_same_currency(D("998.5000"), D("1000.0000"), None, RULE, "GBP")
+    assert written_off.reason == "difference 1.50 within the write-off rule (<= 2.00 and <= 0.5%)"
+    partial = settle_same_currency(D("900.0000"), D("1000.0000"), None, RULE, "GBP")
+    assert partial.reason == "partial payment: 100.00 stays due"
+    no_cents = settle_same_currency(D("9000.0000"), D("10000.0000"), None, RULE, "JPY")
+    assert no_cents.reason == "partial payment: 1000 stays due"
+    fx = settle_other_currency(D("845.2000"), D("1000.0000"), "EUR", D("1.17500000"), "GBP", RULE)
+    assert fx.reason.endswith("realised FX loss 5.86 GBP")
