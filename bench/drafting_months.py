@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from assets.billing.invoice_drafts import DRAFT_GROUP_LINES
 from bench.billing import _seed
 from bench.processes import in_fresh_process, peak_rss_mib
 from bench.synthetic import YEAR_DAYS, YEAR_START, Firm
@@ -30,7 +31,7 @@ def _rss_mib() -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def _materialize(home: str, asset_name: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _materialize(home: str, asset_name: str, group_lines: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     import dagster as dg
 
     from assets.billing.invoice_drafts import build_invoice_drafts
@@ -58,6 +59,11 @@ def _materialize(home: str, asset_name: str, out: multiprocessing.Queue) -> None
             month_key("us", YEAR_START),
             month_key("us", last_day),
         )
+    run_config = (
+        {}
+        if asset_name == "normalize"
+        else {"ops": {"billing__invoice_drafts": {"config": {"group_lines": group_lines}}}}
+    )
     original = CheckGate.admit
     t0 = time.perf_counter()
 
@@ -73,6 +79,7 @@ def _materialize(home: str, asset_name: str, out: multiprocessing.Queue) -> None
         [asset], instance=dg.DagsterInstance.ephemeral(),
         resources={"warehouse": warehouse, "fx": EcbRates(), "settings": config},
         tags={RANGE_START: str(start), RANGE_END: str(end)},
+        run_config=run_config,
     )  # fmt: skip
     current, peak = _rss_mib()
     print(f"  end: rss {current:,.0f} MiB  peak {peak:,.0f} MiB", flush=True)
@@ -84,16 +91,17 @@ def main() -> None:
     parser.add_argument("step", choices=["prepare", "draft"])
     parser.add_argument("--home", required=True)
     parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--group-lines", type=int, default=DRAFT_GROUP_LINES)
     args = parser.parse_args()
     file = Path(args.home) / "warehouse" / "us.duckdb"
     if args.step == "prepare":
         seeded = in_fresh_process(_seed, args.home, args.entries)
         print(f"seeded {args.entries:,} in {seeded['seconds']:.0f}s", flush=True)
-        print("normalize", in_fresh_process(_materialize, args.home, "normalize"), flush=True)
+        print("normalize", in_fresh_process(_materialize, args.home, "normalize", 0), flush=True)
         shutil.copyfile(file, file.with_name(PREPARED))
         return
     shutil.copyfile(file.with_name(PREPARED), file)
-    print("draft", in_fresh_process(_materialize, args.home, "draft"), flush=True)
+    print("draft", in_fresh_process(_materialize, args.home, "draft", args.group_lines), flush=True)
 
 
 if __name__ == "__main__":
