@@ -23,7 +23,6 @@ from pipelines.runner import RANGE_END, RANGE_START
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse
-from rules.billing.client_groups import ClientRange, client_groups
 from rules.rule_sets import Discount, MoneyRounding, Retainer
 from rules.settings import BillbridgeConfig
 from tests.integration.test_normalize_windows import FIRST, LAST, _seeded, _tables
@@ -93,11 +92,3 @@ def test_client_groups_write_the_same_tables_as_one_group(tmp_path: Path) -> Non
     assert {row[2] for row in whole["billing.invoice_drafts"]} == {"2026-08", "2026-09"}
     assert {row[4] for row in whole["billing.retainer_balances"]} == {"R-5002", "R-5301"}
     assert len(whole["billing.invoice_line_sources"]) > 80
-
-
-def test_groups_hold_whole_clients_up_to_the_bound() -> None:
-    counts = {5003: 9, 5001: 3, 5002: 3, 5004: 2, 5005: 1}
-    groups = client_groups(counts, max_lines=6)
-    assert [(g.first, g.last) for g in groups] == [(-(2**63), 5002), (5003, 5003), (5004, 2**63 - 1)]
-    assert all(any(g.holds(c) for g in groups) for c in (1, 5001, 5003, 5300, 10**12))
-    assert client_groups({}, 6) == client_groups(counts, 10**6) == [ClientRange(-(2**63), 2**63 - 1)]
