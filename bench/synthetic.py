@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from rules.mapping_document import ClientMapping
 from rules.pm_payloads import RAW_COLUMNS
-from rules.settings import BillbridgeConfig, ClientMapping
+from rules.settings import BillbridgeConfig
 
 BENCH_START = date(2026, 8, 1)
 BENCH_DAYS = 92
