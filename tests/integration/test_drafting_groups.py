@@ -23,7 +23,8 @@ from pipelines.runner import RANGE_END, RANGE_START
 from resources.configuration import DEFAULT_CONFIG_PATH, load_config
 from resources.fx import EcbRates
 from resources.warehouse import Warehouse
-from rules.rule_sets import Discount, MoneyRounding, Retainer
+from rules.rounding_rules import MoneyRounding, Retainer
+from rules.rule_sets import Discount
 from rules.settings import BillbridgeConfig
 from tests.integration.test_normalize_windows import FIRST, LAST, _seeded, _tables
 
