@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from dagster._config import Field, StringSource
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, EVENT_TYPE_TO_PIPELINE_RUN_STATUS
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import Connection, Engine, create_engine
@@ -34,6 +36,11 @@ HELD_RUN_SHARDS = 4  # the runs a process writes at once (the index shard is alw
 def default_base_dir() -> str:
     """Where Dagster keeps the SQLite event log of $DAGSTER_HOME (its own default)."""
     return os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
+
+
+def _inserted_id(conn: Connection, insert: Any) -> int:
+    with db_result(conn, insert) as result:
+        return int(result.inserted_primary_key[0])
 
 
 class HeldSqliteEventLogStorage(SqliteEventLogStorage):
@@ -80,9 +87,38 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
     def store_event(self, event: EventLogEntry) -> None:
         """Store as Dagster does, then touch the run's shard so a watcher of the live run sees it."""
         super().store_event(event)
-        if event.run_id:  # a run-less event (an asset reported from outside a run) has no shard
+        self._touch(event.run_id)
+
+    def _touch(self, run_id: str) -> None:
+        if run_id:  # a run-less event (an asset reported from outside a run) has no shard
             with suppress(FileNotFoundError):
-                os.utime(self.path_for_shard(event.run_id))
+                os.utime(self.path_for_shard(run_id))
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """A batch of one run's events (its planned materializations, or one step's materializations over
+        its partitions: hundreds in a ranged run) in one transaction per shard, not one each."""
+        if not events or any(not e.is_dagster_event or e.run_id != events[0].run_id for e in events):
+            super().store_event_batch(events)
+            return
+        inserts = [(event, self.prepare_insert_event(event)) for event in events]
+        with self.run_connection(events[0].run_id) as conn:
+            for _, insert in inserts:
+                conn.execute(insert)
+        assets = [(e, insert) for e, insert in inserts if e.dagster_event_type in ASSET_EVENTS]
+        with self.index_transaction() as conn:
+            ids = [_inserted_id(conn, insert) for _, insert in assets]
+            self._store_asset_event_tags(conn, [e for e, _ in assets], ids)
+            for (event, _), event_id in zip(assets, ids, strict=True):
+                self._store_asset_event(conn, event, event_id)
+        for event, insert in inserts:  # Dagster's own steps for the rest (checks' planned events)
+            if event.dagster_event_type in ASSET_CHECK_EVENTS:
+                with self.index_connection() as conn:
+                    event_id = _inserted_id(conn, insert)
+                self.store_asset_check_event(event, event_id)
+            elif event.dagster_event_type in EVENT_TYPE_TO_PIPELINE_RUN_STATUS:
+                with self.index_connection() as conn:
+                    conn.execute(insert)
+        self._touch(events[0].run_id)
 
     def _let_go(self) -> None:
         with self._db_lock:

@@ -59,6 +59,7 @@ event_log_storage:
 
 IN_PROCESS, CELERY = "in_process", "celery"
 PAGES_SINCE_ENV = "BILLBRIDGE_PM_PAGES_SINCE"
+EVENT_BATCH_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ def ensure_dagster_home() -> Path:
     if not config.exists() or config.read_text() == _DAGSTER_YAML.split(_HELD_EVENT_LOG)[0]:
         config.write_text(_DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
+    # Dagster hands the event log a run's planned events, and a step's materializations over its
+    # partitions, as batches only when asked; the held event log stores a batch in one transaction.
+    os.environ.setdefault(EVENT_BATCH_ENV, "1000")
     return home
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from pipelines import runner
 from pipelines.instance_storage import HELD_RUN_SHARDS, HeldSqliteEventLogStorage
@@ -27,8 +28,12 @@ def _run(instance: dg.DagsterInstance) -> str:
     return result.run_id
 
 
-def test_the_generated_instance_stores_events_through_held_connections() -> None:
+def test_the_generated_instance_stores_events_through_held_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(runner.EVENT_BATCH_ENV)
     home = runner.ensure_dagster_home()
+    assert os.environ[runner.EVENT_BATCH_ENV] == "1000"  # Dagster batches the planned events only when asked
     with dg.DagsterInstance.get() as instance:
         storage = instance.event_log_storage
         assert isinstance(storage, HeldSqliteEventLogStorage)
@@ -42,6 +47,8 @@ def test_the_generated_instance_stores_events_through_held_connections() -> None
         assert shard.stat().st_mtime_ns > before
         materialized = instance.fetch_materializations(daily_thing.key, limit=10).records
         assert sorted(r.partition_key for r in materialized) == ["2026-10-01", "2026-10-02", "2026-10-03"]
+        planned = instance.fetch_planned_materializations(daily_thing.key, limit=10).records
+        assert len(planned) == 3  # stored as one batch, mirrored in the index
         logged = len(instance.all_logs(run_id))
     # A process without the held storage (the UI's, say) reads the same files.
     with dg.DagsterInstance.from_config(str(home), config_filename="none.yaml") as plain:
