@@ -1,16 +1,17 @@
-"""The local instance's event log: Dagster's SQLite storage, with its connections held (decision 0049).
+"""The local instance's event log: Dagster's SQLite storage, connections held, batches whole (decision 0049).
 
 Dagster's `SqliteEventLogStorage` opens a new engine and connection for every event and closes it
 after the commit. In WAL mode closing the last connection to a file checkpoints it, so every event
-costs two or three fsyncs: about 16 ms on the development machine, and a ranged extraction run
-stores some 900 of them (a materialization and its planned event per asset and day, each mirrored
-into the index shard). This subclass keeps one engine per shard for the life of the process, so a
-commit is one fsync of the WAL. Durability is unchanged (same journal mode, same synchronous
-setting: a committed event is on disk); the files, their schema and every reader are Dagster's own.
+cost two or three fsyncs (16-19 ms on the development machine), and a ranged extraction run stores
+hundreds (a materialization and its planned event per asset and day, each mirrored into the index
+shard): two thirds of an entity's close. This subclass keeps one engine per shard for the life of
+the process, so a commit is one fsync of the WAL, and stores each of Dagster's event batches (asked
+for with DAGSTER_EVENT_BATCH_SIZE, pipelines/runner.py) in one transaction per shard. Durability is
+unchanged (same journal mode and synchronous setting); files, schema and readers are Dagster's own.
 
-A run shard's file is modified only when the WAL is checkpointed now, so after storing an event
-the shard's timestamp is touched: the UI's watcher of a live run (watchdog, on the shard's file)
-still sees every event as it comes. The team deployment's PostgreSQL storage is untouched.
+A run shard's file changes only when its WAL is checkpointed now, so after storing a run's events
+the shard is touched: the UI's watcher of a live run (watchdog, on that file) still sees them as they
+come. The team deployment's PostgreSQL storage is untouched.
 """
 
 from __future__ import annotations
