@@ -36,7 +36,10 @@ HELD_RUN_SHARDS = 4  # the runs a process writes at once (the index shard is alw
 
 def default_base_dir() -> str:
     """Where Dagster keeps the SQLite event log of $DAGSTER_HOME (its own default)."""
-    return os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise ValueError("the held SQLite event log needs DAGSTER_HOME (or a base_dir in dagster.yaml)")
+    return os.path.join(home, "history", "runs")
 
 
 def _inserted_id(conn: Connection, insert: Any) -> int:
