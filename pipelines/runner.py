@@ -33,7 +33,10 @@ from rules.outcomes import Finding
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
-_DAGSTER_YAML = """\
+_HELD_EVENT_LOG = """\
+# Dagster's SQLite event log over the same files, its connections held: one fsync an event, not three
+# (docs/decisions/0049)."""
+_DAGSTER_YAML = f"""\
 # Embedded default: run, event and schedule storage in SQLite under this folder.
 # The team deployment uses deploy/dagster.yaml (PostgreSQL) instead.
 telemetry:
@@ -47,11 +50,16 @@ run_monitoring:
   enabled: true
   start_timeout_seconds: 300
   max_runtime_seconds: 14400
+{_HELD_EVENT_LOG}
+event_log_storage:
+  module: pipelines.instance_storage
+  class: HeldSqliteEventLogStorage
 """
 
 
 IN_PROCESS, CELERY = "in_process", "celery"
 PAGES_SINCE_ENV = "BILLBRIDGE_PM_PAGES_SINCE"
+EVENT_BATCH_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 
 
 @dataclass(frozen=True)
@@ -93,9 +101,13 @@ def ensure_dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or Path(default_home()) / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    # An instance made before decision 0049 still has that default: it gets the held event log too.
+    if not config.exists() or config.read_text() == _DAGSTER_YAML.split(_HELD_EVENT_LOG)[0]:
         config.write_text(_DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
+    # Dagster hands the event log a run's planned events, and a step's materializations over its
+    # partitions, as batches only when asked; the held event log stores a batch in one transaction.
+    os.environ.setdefault(EVENT_BATCH_ENV, "1000")
     return home
 
 

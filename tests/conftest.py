@@ -24,6 +24,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("billbridge_home")
     monkeypatch.setenv("BILLBRIDGE_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
+    # What ensure_dagster_home sets in the process (decision 0049), restored after each test.
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
 
 
 @dataclass
