@@ -96,21 +96,6 @@ def month_context(
     )
 
 
-def month_inputs(
-    warehouse: Warehouse,
-    settings: BillbridgeConfig,
-    part: MonthSlice,
-    snapshot: FxSnapshot,
-    run_id: str,
-    *,
-    rerate: bool = False,
-) -> tuple[pl.DataFrame, DraftingContext]:
-    """The entity-month's billable lines, all at once (validated), and `month_context`."""
-    return month_lines(warehouse, part), month_context(
-        warehouse, settings, part, snapshot, run_id, rerate=rerate
-    )
-
-
 def draft_month(
     warehouse: Warehouse, part: MonthSlice, drafting: DraftingContext, rules: BillingRules, group_lines: int
 ) -> Drafts:

@@ -1,6 +1,6 @@
 """`billing/shadow_drafts`: an entity-month drafted again with the rules in shadow, and what would change.
 
-The same normalized lines, pinned rates and retainer openings as the real drafts (month_inputs)
+The same normalized lines, pinned rates and retainer openings as the real drafts (month_lines, month_context)
 are drafted with the serving rules and with the shadow rules (rules/billing/shadow.py); the
 shadow drafts and every figure that differs are written to the shadow tables only. Nothing here
 writes a real draft or the outbox, so a shadow is never posted (decision 0039). An entity-month
@@ -10,7 +10,7 @@ whose candidate is off has its shadow rows cleared, so no stale difference is ev
 import dagster as dg
 import polars as pl
 
-from assets.billing.invoice_drafts import INVOICE_DRAFTS, month_inputs
+from assets.billing.invoice_drafts import INVOICE_DRAFTS, month_context, month_lines
 from assets.normalized.billable_lines import BILLABLE_LINES
 from assets.partitions import MonthSlice, Partitions, days_to_month, month_slices
 from assets.reporting import money_totals, preview
@@ -42,7 +42,7 @@ def _shadow_month(
             for table in SHADOW_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE {where}", params)
         return None
-    lines, drafting = month_inputs(warehouse, settings, part, snapshot, run_id)
+    lines, drafting = month_lines(warehouse, part), month_context(warehouse, settings, part, snapshot, run_id)
     serving = draft_invoices(lines, drafting, versions.serving)
     shadow = draft_invoices(lines, drafting, versions.shadow)
     invoices = validate(ShadowInvoiceDrafts, shadow.invoices)
