@@ -17,26 +17,26 @@ closed_invoice, credited_invoice, unknown_payer, ambiguous (two candidates equal
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from datetime import date
 from decimal import Decimal
 from itertools import combinations
-from typing import Any
 
 import polars as pl
 
-from rules.money import MONEY
 from rules.reconciliation.bulk import BulkDecisions, decide_in_bulk
 from rules.reconciliation.candidates import CandidatePool, Slack, find_candidates
+from rules.reconciliation.decision_rows import Candidate, Decision, decision_frame
 from rules.reconciliation.differences import (
+    ZERO,
     Settlement,
     allocate_oldest_first,
     settle_other_currency,
     settle_same_currency,
 )
-from rules.reconciliation.frames import AUTO, DECISION_SCHEMA, EXCEPTION, PROPOSED
+from rules.reconciliation.frames import AUTO, EXCEPTION, PROPOSED
+from rules.reconciliation.rows import Item, Line, item_rows, line_rows
 from rules.reconciliation.rule_file import CurrencyRule, ReconciliationRules
 from rules.reconciliation.scoring import (
     Components,
@@ -49,28 +49,7 @@ from rules.reconciliation.scoring import (
 
 BLOCKING = ("duplicate_payment", "closed_invoice", "credited_invoice")  # always an exception
 RUNG_ORDER = {"reference": 0, "references": 1, "party": 2, "combination": 3, "amount": 4}
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """Items a line may pay, how it would settle them, and the score."""
-
-    item_ids: tuple[str, ...]
-    rung: str
-    components: Components
-    confidence: float
-    settlement: Settlement
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The ladder's verdict on one bank line."""
-
-    line_id: str
-    status: str
-    best: Candidate | None
-    alternatives: tuple[Candidate, ...]
-    anomalies: tuple[str, ...]
+_NONE: dict[str, float] = {}
 
 
 def _flip(settlement: Settlement, sign: int) -> Settlement:
@@ -91,12 +70,15 @@ class Ladder:
         self.pool: CandidatePool = find_candidates(self.lines, items, self.matching, self._slack())
         # Only an item some line found as a candidate is ever settled, scored or shown.
         found = items.filter(pl.col("item_id").is_in(self.pool.item_ids()))
-        self.items = {row["item_id"]: row for row in found.iter_rows(named=True)}
-        self.still_due: dict[str, Decimal] = {i: Decimal(r["amount_due"]) for i, r in self.items.items()}
+        self.items: dict[str, Item] = item_rows(found)
+        self.still_due: dict[str, Decimal] = {i: item.amount_due for i, item in self.items.items()}
+        self.due_order = {i: (item.due_date, i) for i, item in self.items.items()}
         self.paid_here: dict[str, list[Decimal]] = defaultdict(list)
         self.weights = float_weights(rules.document.weights)
         self.currency_rules: dict[str, CurrencyRule] = {}
         self.windows: dict[str, tuple[date, date]] = {}
+        thresholds = rules.document.thresholds
+        self.auto_accept, self.propose = float(thresholds.auto_accept), float(thresholds.propose)
 
     def _rule(self, bank_currency: str) -> CurrencyRule:
         """The entity's rule for `bank_currency`, looked up once per currency."""
@@ -116,63 +98,64 @@ class Ladder:
         return Slack(fraction, absolute)
 
     # ------------------------------------------------------------------ settling and scoring
-    def _settle(self, line: dict[str, Any], item_ids: tuple[str, ...]) -> Settlement | None:
-        currencies = {self.items[i]["currency"] for i in item_ids}
-        due = sum((self.still_due[i] for i in item_ids), Decimal(0))
-        received, bank_currency = Decimal(line["amount"]), line["currency"]
+    def _settle(self, line: Line, item_ids: tuple[str, ...]) -> Settlement | None:
+        bank_currency = line.currency
+        if len(item_ids) == 1:
+            item = self.items[item_ids[0]]
+            due, same = ZERO + self.still_due[item_ids[0]], item.currency == bank_currency
+        else:
+            due = sum((self.still_due[i] for i in item_ids), ZERO)
+            same = all(self.items[i].currency == bank_currency for i in item_ids)
+        received = line.amount
         sign = -1 if due < 0 or (due == 0 and received < 0) else 1
         rule = self._rule(bank_currency)
-        if currencies == {bank_currency}:
-            charges = None if line["charges"] is None else Decimal(line["charges"])
+        if same:
             return _flip(
-                settle_same_currency(received * sign, due * sign, charges, rule, bank_currency), sign
+                settle_same_currency(received * sign, due * sign, line.charges, rule, bank_currency), sign
             )
         if len(item_ids) != 1:
             return None  # several items in another currency: left to a person
-        item = self.items[item_ids[0]]
+        if item.currency_rate is None:
+            raise TypeError(f"item {item_ids[0]} in {item.currency} has no currency_rate")
         settled = settle_other_currency(
-            received * sign, due * sign, item["currency"], Decimal(item["currency_rate"]), bank_currency, rule
+            received * sign, due * sign, item.currency, item.currency_rate, bank_currency, rule
         )
         return _flip(settled, sign)
 
-    def _candidate(self, line: dict[str, Any], item_ids: tuple[str, ...], rung: str) -> Candidate | None:
+    def _candidate(self, line: Line, item_ids: tuple[str, ...], rung: str) -> Candidate | None:
         settlement = self._settle(line, item_ids)
         if settlement is None:
             return None
-        cross = any(self.items[i]["currency"] != line["currency"] for i in item_ids)
-        rule = self._rule(line["currency"])
-        line_id = line["line_id"]
+        cross = any(self.items[i].currency != line.currency for i in item_ids)
+        rule = self._rule(line.currency)
+        references = self.pool.reference.get(line.line_id, _NONE)
         components = Components(
-            reference=min(self.pool.reference.get(line_id, {}).get(i, 0.0) for i in item_ids),
-            amount=amount_score(settlement, rule, self.matching, line["currency"], cross),
-            party=min(self.pool.party_score(line_id, i) for i in item_ids),
+            reference=min(references.get(i, 0.0) for i in item_ids),
+            amount=amount_score(settlement, rule, self.matching, line.currency, cross),
+            party=min(self.pool.party_score(line.line_id, i) for i in item_ids),
             date=min(self._date_score(line, i) for i in item_ids),
         )
         c = components
         confidence = weighted_confidence(self.weights, c.reference, c.amount, c.party, c.date)
         return Candidate(item_ids, rung, components, confidence, settlement)
 
-    def _date_score(self, line: dict[str, Any], item_id: str) -> float:
+    def _date_score(self, line: Line, item_id: str) -> float:
         """scoring.date_score, with each item's payment window worked out once."""
         window = self.windows.get(item_id)
         if window is None:
             item = self.items[item_id]
-            window = self.windows[item_id] = payment_window(
-                item["issue_date"], item["due_date"], self.matching
-            )
-        return window_score(line["booking_date"], window)
+            window = self.windows[item_id] = payment_window(item.issue_date, item.due_date, self.matching)
+        return window_score(line.booking_date, window)
 
     # ------------------------------------------------------------------ the rungs
-    def _item_sets(self, line: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
-        line_id = line["line_id"]
-        referenced = sorted(self.pool.reference.get(line_id, {}), key=self._due_order)
+    def _item_sets(self, line: Line) -> list[tuple[tuple[str, ...], str]]:
+        line_id, still_due = line.line_id, self.still_due
+        referenced = sorted(self.pool.reference.get(line_id, _NONE), key=self.due_order.__getitem__)
         sets: list[tuple[tuple[str, ...], str]] = [((i,), "reference") for i in referenced]
         # A payer's invoice already settled is no candidate unless the payment quotes it (then it is an anomaly).
-        party = [
-            i for i in self.pool.party.get(line_id, {}) if i not in referenced and self.still_due[i] != 0
-        ]
+        party = [i for i in self.pool.party.get(line_id, _NONE) if i not in referenced and still_due[i] != 0]
         sets += [((i,), "party") for i in party]
-        open_referenced = tuple(i for i in referenced if self.still_due[i] != 0)
+        open_referenced = tuple(i for i in referenced if still_due[i] != 0)
         if len(open_referenced) >= 2:
             sets.append((open_referenced, "references"))
         if not sets:
@@ -180,52 +163,44 @@ class Ladder:
             sets += [((i,), "amount") for i in self.pool.amount_only.get(line_id, [])]
         return sets
 
-    def _due_order(self, item_id: str) -> tuple[Any, str]:
-        return (self.items[item_id]["due_date"], item_id)
-
-    def _combinations(self, line: dict[str, Any]) -> list[tuple[str, ...]]:
+    def _combinations(self, line: Line) -> list[tuple[str, ...]]:
         """Sets of 2..max_combination_items of the payer's open items summing exactly to the line
         (at most two are kept: a second one only makes the first ambiguous)."""
-        pool = [i for i in self.pool.combination_pool.get(line["line_id"], {}) if self.still_due[i] != 0]
-        target = Decimal(line["amount"])
+        pool = [i for i in self.pool.combination_pool.get(line.line_id, _NONE) if self.still_due[i] != 0]
+        target = line.amount
         dues = [self.still_due[i] for i in pool]
         found: list[tuple[str, ...]] = []
         for size in range(2, min(self.matching.max_combination_items, len(pool)) + 1):
             # The amounts and the ids are combined in the same order, so each sum names its subset.
             for amounts, subset in zip(combinations(dues, size), combinations(pool, size), strict=True):
-                if sum(amounts, Decimal(0)) == target:
+                if sum(amounts, ZERO) == target:
                     found.append(subset)
                     if len(found) == 2:
                         return found
         return found
 
     # ------------------------------------------------------------------ deciding
-    def _anomalies(self, line: dict[str, Any], ranked: list[Candidate]) -> tuple[str, ...]:
+    def _anomalies(self, line: Line, ranked: list[Candidate]) -> tuple[str, ...]:
         found: list[str] = []
-        if (
-            Decimal(line["amount"]) > 0
-            and line["counterparty_name"]
-            and line["line_id"] not in self.pool.known_payers
-        ):
+        amount = line.amount
+        if amount > 0 and line.counterparty_name and line.line_id not in self.pool.known_payers:
             found.append("unknown_payer")
         if not ranked:
             return tuple(found)
-        best, amount = ranked[0], Decimal(line["amount"])
+        best = ranked[0]
         for item_id in best.item_ids:
             if self.still_due[item_id] != 0:
                 continue
             item = self.items[item_id]
-            if amount in self.paid_here[item_id] or (
-                item["status"] == "PAID" and Decimal(item["total"]) == amount
-            ):
+            if amount in self.paid_here[item_id] or (item.status == "PAID" and item.total == amount):
                 found.append("duplicate_payment")
-            elif Decimal(item["credited"] or 0) != 0:
+            elif (item.credited or 0) != 0:
                 found.append("credited_invoice")
             else:
                 found.append("closed_invoice")
         if best.settlement.unapplied != 0 and not set(found) & set(BLOCKING):
             found.append("overpayment")
-        propose = float(self.rules.document.thresholds.propose)
+        propose = self.propose
         margin = float(self.matching.ambiguity_margin)
         if (
             len(ranked) > 1
@@ -236,16 +211,15 @@ class Ladder:
         return tuple(dict.fromkeys(found))
 
     def _status(self, best: Candidate | None, anomalies: tuple[str, ...]) -> str:
-        thresholds = self.rules.document.thresholds
         if best is None or set(anomalies) & set(BLOCKING):
             return EXCEPTION
-        if best.confidence >= float(thresholds.auto_accept) and not anomalies:
+        if best.confidence >= self.auto_accept and not anomalies:
             return AUTO
-        return PROPOSED if best.confidence >= float(thresholds.propose) else EXCEPTION
+        return PROPOSED if best.confidence >= self.propose else EXCEPTION
 
     def _consume(self, candidate: Candidate) -> None:
         """Take what an auto-accepted line settles off its items, oldest due first."""
-        ordered = sorted(candidate.item_ids, key=self._due_order)
+        ordered = sorted(candidate.item_ids, key=self.due_order.__getitem__)
         dues = [(i, self.still_due[i]) for i in ordered]
         for item_id, take in allocate_oldest_first(candidate.settlement.settled_in_item_currency, dues):
             self._take(item_id, take)
@@ -254,29 +228,29 @@ class Ladder:
         self.still_due[item_id] -= amount
         self.paid_here[item_id].append(amount)
 
-    def decide(self, line: dict[str, Any]) -> Decision:
+    def decide(self, line: Line) -> Decision:
         """Score every candidate of `line`, pick the best, flag anomalies, consume when auto-accepted."""
         built = [self._candidate(line, ids, rung) for ids, rung in self._item_sets(line)]
         ranked = sorted(
             (c for c in built if c is not None),
-            key=lambda c: (-c.confidence, RUNG_ORDER[c.rung], [self._due_order(i) for i in c.item_ids]),
+            key=lambda c: (-c.confidence, RUNG_ORDER[c.rung], [self.due_order[i] for i in c.item_ids]),
         )
         best = ranked[0] if ranked else None
         anomalies = self._anomalies(line, ranked)
         status = self._status(best, anomalies)
         if status == AUTO and best is not None:
             self._consume(best)
-        return Decision(line["line_id"], status, best, tuple(ranked[1:4]), anomalies)
+        return Decision(line.line_id, status, best, tuple(ranked[1:4]), anomalies)
 
     def run(self, decided: BulkDecisions | None = None) -> list[Decision]:
         """Decide every line, in booking order; a line `decided` in bulk is not decided again, but what
         it consumes is taken at its place in the order (rules/reconciliation/bulk.py)."""
         if decided is None:
-            return [self.decide(line) for line in self.lines.iter_rows(named=True)]
+            return [self.decide(line) for line in line_rows(self.lines)]
         done, consumed = decided.line_ids, decided.consumed
-        rest = self.lines.filter(~pl.col("line_id").is_in(list(done))).iter_rows(named=True)
+        rest = iter(line_rows(self.lines.filter(~pl.col("line_id").is_in(list(done)))))
         out = []
-        for line_id in self.lines["line_id"]:
+        for line_id in self.lines["line_id"].to_list():
             if line_id not in done:
                 out.append(self.decide(next(rest)))
             elif line_id in consumed:
@@ -292,65 +266,9 @@ def match_lines(
     same decisions as deciding every line one by one (`in_bulk=False`), faster."""
     ladder = Ladder(lines, items, rules, entity)
     bulk = decide_in_bulk(ladder.lines, items, ladder.pool, rules, entity) if in_bulk else None
-    sequential = _decision_frame([_decision_row(d, ladder, entity) for d in ladder.run(bulk)])
+    sequential = decision_frame(ladder.run(bulk), ladder.items, entity)
     if bulk is None or bulk.rows.is_empty():
         return sequential
     return ladder.lines.select("line_id").join(
         pl.concat([sequential, bulk.rows]), on="line_id", how="left", maintain_order="left"
     )
-
-
-def _decision_frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
-    """DECISION_SCHEMA rows as a frame."""
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(DECISION_SCHEMA)
-    # Money and lists travel as text and are converted once, column by column: exact, and far faster
-    # than building Decimal and list cells row by row.
-    data: dict[str, list[Any]] = {}
-    as_text: dict[str, pl.DataType] = {}
-    for (name, dtype), values in zip(DECISION_SCHEMA.items(), columns, strict=True):
-        if dtype == MONEY:
-            data[name], as_text[name] = [None if v is None else str(v) for v in values], pl.String()
-        elif isinstance(dtype, pl.List):
-            data[name], as_text[name] = [_SEPARATOR.join(v) if v else None for v in values], pl.String()
-        else:
-            data[name], as_text[name] = list(values), dtype
-    lists = [n for n, d in DECISION_SCHEMA.items() if isinstance(d, pl.List)]
-    return (
-        pl.DataFrame(data, schema=as_text)
-        .with_columns(
-            pl.col(n).str.split(_SEPARATOR).fill_null(pl.lit([], dtype=pl.List(pl.String()))) for n in lists
-        )
-        .cast(DECISION_SCHEMA)
-    )
-
-
-_SEPARATOR = "\x1f"  # the ASCII unit separator: in no number, id or anomaly name
-
-
-def _summary(candidate: Candidate, ladder: Ladder) -> dict[str, Any]:
-    return {
-        "item_ids": list(candidate.item_ids),
-        "numbers": [ladder.items[i]["number"] for i in candidate.item_ids],
-        "rung": candidate.rung,
-        "confidence": candidate.confidence,
-        "components": candidate.components.as_dict(),
-        "settlement": candidate.settlement.reason,
-    }
-
-
-def _decision_row(decision: Decision, ladder: Ladder, entity: str) -> tuple[Any, ...]:
-    best = decision.best
-    alternatives = json.dumps([_summary(c, ladder) for c in decision.alternatives])
-    if best is None:
-        return (decision.line_id, entity, decision.status, [], [], None, 0.0, 0.0, 0.0, 0.0, 0.0,
-                list(decision.anomalies), "no candidate", alternatives,
-                *([None] * 8), None)  # fmt: skip
-    s, c = best.settlement, best.components
-    return (
-        decision.line_id, entity, decision.status, list(best.item_ids),
-        [ladder.items[i]["number"] for i in best.item_ids], best.rung, best.confidence,
-        c.reference, c.amount, c.party, c.date, list(decision.anomalies),
-        f"{best.rung}: {s.reason}", alternatives,
-        s.received, s.expected, s.fee, s.write_off, s.fx_difference, s.unapplied, s.still_due,
-        s.settled_in_item_currency, s.reason,
-    )  # fmt: skip
