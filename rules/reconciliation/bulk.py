@@ -69,12 +69,19 @@ def decide_in_bulk(
     lines: pl.DataFrame, items: pl.DataFrame, pool: CandidatePool, rules: ReconciliationRules, entity: str
 ) -> BulkDecisions:
     """The order-free exact payments among `lines` (sorted in booking order), decided at once."""
-    empty = BulkDecisions(pl.DataFrame(schema=DECISION_SCHEMA), {})
     if not order_free(rules):
-        return empty
+        return BulkDecisions(pl.DataFrame(schema=DECISION_SCHEMA), {})
+    exact = _exact_first_quoters(lines, items, pool, rules, entity)
+    return BulkDecisions(pl.concat([exact.rows, _without_candidates(lines, pool, entity)]), exact.consumed)
+
+
+def _exact_first_quoters(
+    lines: pl.DataFrame, items: pl.DataFrame, pool: CandidatePool, rules: ReconciliationRules, entity: str
+) -> BulkDecisions:
+    """The first quoters of one item paying exactly its amount due in its currency (see the module doc)."""
     quoters = _first_quoters(lines["line_id"].to_list(), pool)
     if not quoters:
-        return empty
+        return BulkDecisions(pl.DataFrame(schema=DECISION_SCHEMA), {})
     matching = rules.document.matching
     # An item listed twice counts as its last row, as in the ladder's look-up by id.
     items = items.unique("item_id", keep="last", maintain_order=True)
@@ -110,6 +117,41 @@ def decide_in_bulk(
     auto = decided.filter(pl.col("status") == AUTO)
     consumed = dict(zip(auto["line_id"], zip(auto["item_id"], auto["amount_due"], strict=True), strict=True))
     return BulkDecisions(_rows(decided, entity), consumed)
+
+
+def _without_candidates(lines: pl.DataFrame, pool: CandidatePool, entity: str) -> pl.DataFrame:
+    """Lines no rung found a single item for: "no candidate" exceptions whatever the order (module doc)."""
+    rungs = (pool.reference, pool.party, pool.combination_pool, pool.amount_only)
+    found = [line_id for rung in rungs for line_id, candidates in rung.items() if candidates]
+    bare = lines.filter(~pl.col("line_id").is_in(found))
+    unknown_payer = (
+        (pl.col("amount") > 0)
+        & (pl.col("counterparty_name").fill_null("") != "")
+        & ~pl.col("line_id").is_in(list(pool.known_payers))
+    )
+    none: list[str] = []
+    columns: dict[str, Any] = {
+        "line_id": pl.col("line_id"),
+        "entity": pl.lit(entity),
+        "status": pl.lit(EXCEPTION),
+        "item_ids": pl.lit(none, dtype=pl.List(pl.String())),
+        "item_numbers": pl.lit(none, dtype=pl.List(pl.String())),
+        "rung": pl.lit(None, pl.String()),
+        **{name: pl.lit(0.0) for name in SCORES},
+        "anomalies": pl.when(unknown_payer)
+        .then(pl.lit(["unknown_payer"]))
+        .otherwise(pl.lit(none, dtype=pl.List(pl.String()))),
+        "explanation": pl.lit("no candidate"),
+        "alternatives": pl.lit("[]"),
+        **{name: pl.lit(None, MONEY) for name in SETTLED},
+        "settlement_reason": pl.lit(None, pl.String()),
+    }
+    return bare.select(**columns).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
+
+
+SCORES = ("confidence", "reference_score", "amount_score", "party_score", "date_score")
+SETTLED = ("received", "expected", "fee", "write_off", "fx_difference", "unapplied", "still_due",
+           "settled_in_item_currency")  # fmt: skip
 
 
 def _status(rules: ReconciliationRules) -> pl.Expr:
