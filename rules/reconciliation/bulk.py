@@ -24,6 +24,7 @@ import polars as pl
 
 from rules.money import MONEY
 from rules.reconciliation.candidates import CandidatePool
+from rules.reconciliation.differences import EXACT, KNOWN_FEE
 from rules.reconciliation.frames import AUTO, DECISION_SCHEMA, EXCEPTION, PROPOSED
 from rules.reconciliation.rule_file import ReconciliationRules
 from rules.reconciliation.scoring import float_weights, weighted_confidence
@@ -71,17 +72,40 @@ def decide_in_bulk(
     """The order-free exact payments among `lines` (sorted in booking order), decided at once."""
     if not order_free(rules):
         return BulkDecisions(pl.DataFrame(schema=DECISION_SCHEMA), {})
-    exact = _exact_first_quoters(lines, items, pool, rules, entity)
-    return BulkDecisions(pl.concat([exact.rows, _without_candidates(lines, pool, entity)]), exact.consumed)
+    settled = _settled_first_quoters(lines, items, pool, rules, entity)
+    return BulkDecisions(
+        pl.concat([settled.rows, _without_candidates(lines, pool, entity)]), settled.consumed
+    )
 
 
-def _exact_first_quoters(
+def _settled_first_quoters(
     lines: pl.DataFrame, items: pl.DataFrame, pool: CandidatePool, rules: ReconciliationRules, entity: str
 ) -> BulkDecisions:
-    """The first quoters of one item paying exactly its amount due in its currency (see the module doc)."""
+    """The first quoters of one item settling it exactly or short by a known fee (see the module doc)."""
     quoters = _first_quoters(lines["line_id"].to_list(), pool)
     if not quoters:
         return BulkDecisions(pl.DataFrame(schema=DECISION_SCHEMA), {})
+    settled = _settled(_quoter_pairs(quoters, lines, items, pool, rules), rules, entity)
+    weights = float_weights(rules.document.weights)
+    scores = zip(settled["reference_score"], settled["amount_score"], settled["party_score"],
+                 settled["date_score"], strict=True)  # fmt: skip
+    confidence = [weighted_confidence(weights, r, a, p, d) for r, a, p, d in scores]
+    decided = settled.with_columns(confidence=pl.Series(confidence, dtype=pl.Float64)).with_columns(
+        status=_status(rules)
+    )
+    auto = decided.filter(pl.col("status") == AUTO)
+    consumed = dict(zip(auto["line_id"], zip(auto["item_id"], auto["amount_due"], strict=True), strict=True))
+    return BulkDecisions(_rows(decided, entity), consumed)
+
+
+def _quoter_pairs(
+    quoters: list[tuple[str, str, float, float]],
+    lines: pl.DataFrame,
+    items: pl.DataFrame,
+    pool: CandidatePool,
+    rules: ReconciliationRules,
+) -> pl.DataFrame:
+    """Each first quoter beside its item in the same currency, with the date and unknown-payer facts."""
     matching = rules.document.matching
     # An item listed twice counts as its last row, as in the ladder's look-up by id.
     items = items.unique("item_id", keep="last", maintain_order=True)
@@ -91,12 +115,12 @@ def _exact_first_quoters(
                 "party_score": pl.Float64},
         orient="row",
     )  # fmt: skip
-    exact = (
-        pairs.join(lines.select("line_id", "amount", "currency", "counterparty_name", "booking_date"), on="line_id")
+    return (
+        pairs.join(lines.select("line_id", "amount", "currency", "counterparty_name", "booking_date", "charges"),
+                   on="line_id")
         .join(items.select("item_id", "number", "amount_due", "issue_date", "due_date",
                            item_currency="currency"), on="item_id")
-        .filter((pl.col("amount") == pl.col("amount_due")) & (pl.col("currency") == pl.col("item_currency"))
-                & (pl.col("amount_due") != 0))
+        .filter((pl.col("currency") == pl.col("item_currency")) & (pl.col("amount_due") != 0))
         .with_columns(
             date_score=pl.col("booking_date").is_between(
                 pl.col("issue_date") - pl.duration(days=matching.days_before_invoice),
@@ -104,19 +128,32 @@ def _exact_first_quoters(
             ).cast(pl.Float64),
             unknown_payer=(pl.col("amount") > 0) & (pl.col("counterparty_name").fill_null("") != "")
             & ~pl.col("line_id").is_in(list(pool.known_payers)),
+            shortfall=(pl.col("amount_due") - pl.col("amount")).cast(MONEY),
         )
     )  # fmt: skip
-    weights = float_weights(rules.document.weights)
-    confidence = [
-        weighted_confidence(weights, r, 1.0, p, d)
-        for r, p, d in zip(exact["reference_score"], exact["party_score"], exact["date_score"], strict=True)
-    ]
-    decided = exact.with_columns(confidence=pl.Series(confidence, dtype=pl.Float64)).with_columns(
-        status=_status(rules)
+
+
+def _settled(pairs: pl.DataFrame, rules: ReconciliationRules, entity: str) -> pl.DataFrame:
+    """The pairs settled `exact`, or, paid in, with no charges stated and short by one of the bank
+    currency's known fee amounts, settled as a known bank fee (differences.settle_same_currency)."""
+    fees = pl.DataFrame(
+        [(c, fee) for c in pairs["currency"].drop_nulls().unique().to_list() for fee in rules.currency(entity, c).fee_amounts],
+        schema={"currency": pl.String, "shortfall": MONEY}, orient="row",
+    ).unique().with_columns(known_fee=pl.lit(True))  # fmt: skip
+    known = (
+        pl.col("known_fee").fill_null(False) & pl.col("charges").is_null()
+        & (pl.col("amount") > 0) & (pl.col("shortfall") > 0)
+    )  # fmt: skip
+    explained = float(rules.document.matching.explained_difference_amount_score)
+    return (
+        pairs.join(fees, on=["currency", "shortfall"], how="left", maintain_order="left")
+        .filter((pl.col("shortfall") == 0) | known)
+        .with_columns(
+            fee=pl.when(known).then(pl.col("shortfall")).otherwise(pl.lit(Decimal(0), MONEY)),
+            amount_score=pl.when(known).then(pl.lit(explained)).otherwise(pl.lit(1.0)),
+            settlement_reason=pl.when(known).then(pl.lit(KNOWN_FEE)).otherwise(pl.lit(EXACT)),
+        )
     )
-    auto = decided.filter(pl.col("status") == AUTO)
-    consumed = dict(zip(auto["line_id"], zip(auto["item_id"], auto["amount_due"], strict=True), strict=True))
-    return BulkDecisions(_rows(decided, entity), consumed)
 
 
 def _without_candidates(lines: pl.DataFrame, pool: CandidatePool, entity: str) -> pl.DataFrame:
@@ -178,22 +215,22 @@ def _rows(decided: pl.DataFrame, entity: str) -> pl.DataFrame:
         "rung": pl.lit("reference"),
         "confidence": pl.col("confidence"),
         "reference_score": pl.col("reference_score"),
-        "amount_score": pl.lit(1.0),
+        "amount_score": pl.col("amount_score"),
         "party_score": pl.col("party_score"),
         "date_score": pl.col("date_score"),
         "anomalies": pl.when(pl.col("unknown_payer"))
         .then(pl.lit(["unknown_payer"]))
         .otherwise(pl.lit([], dtype=pl.List(pl.String()))),
-        "explanation": pl.lit("reference: exact"),
+        "explanation": pl.lit("reference: ") + pl.col("settlement_reason"),
         "alternatives": pl.lit("[]"),
         "received": pl.col("amount"),
         "expected": pl.col("amount_due"),
-        "fee": zero,
+        "fee": pl.col("fee"),
         "write_off": zero,
         "fx_difference": zero,
         "unapplied": zero,
         "still_due": zero,
         "settled_in_item_currency": pl.col("amount_due"),
-        "settlement_reason": pl.lit("exact"),
+        "settlement_reason": pl.col("settlement_reason"),
     }
     return decided.select(**columns).cast(DECISION_SCHEMA)  # type: ignore[arg-type]

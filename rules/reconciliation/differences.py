@@ -27,6 +27,10 @@ from rules.money import FX_CONVERSION_RULE, PERCENT_LIMIT_RULE, money_text, roun
 from rules.reconciliation.rule_file import CurrencyRule
 
 ZERO = Decimal(0)
+EXACT, KNOWN_FEE = (
+    "exact",
+    "shortfall equals a known bank fee",
+)  # two reasons rules/reconciliation/bulk.py writes too
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Settlement:
     unapplied: Decimal = ZERO  # overpaid cash left on the line
     still_due: Decimal = ZERO  # what stays open on the item(s), in the bank's currency
     settled_in_item_currency: Decimal = ZERO  # what the item(s) are paid, in their own currency
-    reason: str = "exact"
+    reason: str = EXACT
 
     @property
     def explained(self) -> bool:
@@ -97,7 +101,7 @@ def settle_same_currency(
     if charges is not None and ZERO < charges <= shortfall:
         fee, reason = charges, "bank charges stated on the line"
     elif shortfall in rule.fee_amounts:
-        fee, reason = shortfall, "shortfall equals a known bank fee"
+        fee, reason = shortfall, KNOWN_FEE
     left = shortfall - fee
     if left == 0:
         return Settlement(received, due, fee=fee, settled_in_item_currency=due, reason=reason)
