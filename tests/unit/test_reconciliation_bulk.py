@@ -9,12 +9,16 @@ order share items, and any order the bulk path got wrong shows up as a different
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
+from decimal import Decimal as D
 
 import polars as pl
 import pytest
 
 from resources.bank_statements_rules import load_reconciliation_rules
 from rules.reconciliation.bulk import decide_in_bulk, order_free
+from rules.reconciliation.differences import KNOWN_FEE
+from rules.reconciliation.frames import BANK_LINE_SCHEMA, OPEN_ITEM_SCHEMA
 from rules.reconciliation.ladder import Ladder, match_lines
 from rules.reconciliation.rule_file import ReconciliationRules, ScoreWeights
 from sandbox.bank_statements import LabelledSet, generate_labelled_set
@@ -85,3 +89,71 @@ def test_rules_that_let_a_line_without_a_number_auto_accept_decide_everything_in
     assert not order_free(borderline)
     ladder = Ladder(labelled.lines, labelled.items, loose, "uk")
     assert decide_in_bulk(ladder.lines, labelled.items, ladder.pool, loose, "uk").rows.is_empty()
+
+
+def _item(item_id: str, number: str, contact: str, due: str, currency: str = "GBP") -> dict[str, object]:
+    return {"item_id": item_id, "item_kind": "invoice", "number": number, "entity": "uk", "contact_name": contact,
+            "currency": currency, "currency_rate": D(1), "issue_date": date(2026, 8, 31),
+            "due_date": date(2026, 9, 30), "total": D(due), "amount_due": D(due), "status": "AUTHORISED",
+            "credited": D(0)}  # fmt: skip
+
+
+def _line(
+    line_id: str, day: int, amount: str, payer: str | None, text: str, **extra: object
+) -> dict[str, object]:
+    row = {"line_id": line_id, "entity": "uk", "statement_id": "s1", "account_id": "GB1",
+           "booking_date": date(2026, 9, day), "amount": D(amount), "currency": "GBP", "counterparty_name": payer,
+           "remittance": text, "bank_reference": line_id, "charges": None}  # fmt: skip
+    return {**row, **extra}
+
+
+HAND_MADE_ITEMS = [
+    _item("a", "BB-UK-202608-5101-GBP", "Initech Ltd", "1200.00"),
+    _item("b", "BB-UK-202608-5222-GBP", "Umbrella plc", "800.00"),
+    _item("c", "BB-UK-202608-5333-GBP", "Hooli Ltd", "1000.00"),
+    _item("d", "BB-UK-202608-5444-GBP", "Globex Ltd", "500.00"),
+    _item("e", "BB-UK-202608-5555-EUR", "Initrode Ltd", "250.00", currency="EUR"),
+    _item("f", "BB-UK-202608-5666-GBP", "Stark Ltd", "300.00"),
+]
+HAND_MADE_LINES = [
+    _line("01", 9, "288.00", "Stark Ltd", "BB-UK-202608-5666-GBP"),  # short 12.00: a fee in EUR, not in GBP
+    _line("02", 10, "1200.00", "Initech Ltd", "INV BB-UK-202608-5101-GBP"),  # exact, first quoter
+    _line("03", 11, "790.00", "Umbrella plc", "BB-UK-202608-5222-GBP"),  # short a known GBP fee, first quoter
+    _line("04", 12, "1200.00", "Initech Ltd", "INV BB-UK-202608-5101-GBP"),  # a duplicate of 02
+    _line("05", 13, "790.00", "Umbrella plc", "BB-UK-202608-5222-GBP"),  # the fee-short payment again
+    _line("06", 14, "400.00", "Hooli Ltd", "BB-UK-202608-5333-GBP"),  # a first partial payment
+    _line("07", 15, "600.00", "Hooli Ltd", "BB-UK-202608-5333-GBP"),  # ... and its second part
+    _line("08", 16, "490.00", "Globex Ltd", "BB-UK-202608-5444-GBP", charges=D("10.00")),  # charges stated
+    _line("09", 17, "238.00", "Initrode Ltd", "BB-UK-202608-5555-EUR", currency="EUR"),  # short the EUR fee
+    _line("10", 18, "123.45", "Nobody Known", "thanks"),  # no candidate, unknown payer
+    _line("11", 19, "77.00", None, ""),  # no candidate, no payer named
+]
+
+
+def test_widened_bulk_decisions_match_the_sequential_ladder_on_a_hand_made_ledger(
+    rules: ReconciliationRules,
+) -> None:
+    lines = pl.DataFrame(HAND_MADE_LINES, schema=BANK_LINE_SCHEMA)
+    items = pl.DataFrame(HAND_MADE_ITEMS, schema=OPEN_ITEM_SCHEMA)
+    ladder = Ladder(lines, items, rules, "uk")
+
+    decided = decide_in_bulk(ladder.lines, items, ladder.pool, rules, "uk")
+    assert decided.line_ids == {"02", "03", "09", "10", "11"}  # exact, known fee (GBP, EUR), no candidate
+    bulk = match_lines(lines, items, rules, "uk")
+    assert bulk.equals(match_lines(lines, items, rules, "uk", in_bulk=False))
+    d = {row["line_id"]: row for row in bulk.iter_rows(named=True)}
+    assert (d["03"]["status"], d["03"]["settlement_reason"], d["03"]["fee"]) == (
+        "auto_accepted",
+        KNOWN_FEE,
+        D(10),
+    )
+    assert (d["09"]["status"], d["09"]["fee"]) == ("auto_accepted", D(12))
+    assert d["01"]["settlement_reason"] != KNOWN_FEE and d["08"]["fee"] == D(10)
+    assert "duplicate_payment" in d["04"]["anomalies"] and d["05"]["status"] == "exception"
+    # A partial payment is only proposed, so the second part meets the whole invoice again.
+    assert (d["06"]["status"], d["06"]["still_due"], d["07"]["still_due"]) == ("proposed", D(600), D(400))
+    assert (d["10"]["explanation"], d["10"]["anomalies"], d["11"]["anomalies"]) == (
+        "no candidate",
+        ["unknown_payer"],
+        [],
+    )
