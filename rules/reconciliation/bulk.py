@@ -6,10 +6,22 @@ number on can be auto-accepted: without the `reference` component the best confi
 the other weights (0.60 with the shipped rules), below `auto_accept`. And a line with reference hits
 only ever settles the items it quotes (docs/decisions/0024). So when a line quotes exactly one item
 and is the first line in booking order to quote it, nothing before it can have touched that item: it
-meets the item's whole amount due, whatever the order. When it also pays exactly that amount in the
-item's currency, its decision is a fixed formula of columns (settlement `exact`, amount component
-1.0), computed here for all such lines at once. Every other line goes through the sequential ladder,
-which still replays these lines' consumption at their place in the order.
+meets the item's whole amount due, whatever the order. Its only candidate is that item: a line with
+reference hits has no party candidate beyond the items it quotes, and no combination or amount-only
+candidate (rules/reconciliation/candidates.py). When it also pays exactly that amount in the item's
+currency, its decision is a fixed formula of columns (settlement `exact`, amount component 1.0),
+computed here for all such lines at once. So is it when, paid in the item's currency with no charges
+stated on the line, it falls short of that amount by exactly one of the bank currency's known fee
+amounts (settlement "shortfall equals a known bank fee", the fee that shortfall, amount component
+`explained_difference_amount_score`: differences.settle_same_currency's second case).
+
+A line no rung found any item for (no reference hit, no party, combination or amount-only
+candidate) has no candidate whatever was decided before it, and consumes nothing: it is a
+"no candidate" exception (with `unknown_payer` when a named payer paid in and is known to no item),
+built here as columns too (decision 0040's amendment).
+
+Every other line goes through the sequential ladder, which still replays the bulk lines'
+consumption at their place in the order.
 
 The result is the ladder's decision, line for line (tests/unit/test_reconciliation_bulk.py).
 """
