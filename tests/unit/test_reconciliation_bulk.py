@@ -8,6 +8,7 @@ order share items, and any order the bulk path got wrong shows up as a different
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal as D
@@ -157,3 +158,17 @@ def test_widened_bulk_decisions_match_the_sequential_ladder_on_a_hand_made_ledge
         ["unknown_payer"],
         [],
     )
+
+
+def test_matching_leaves_the_garbage_collector_as_it_found_it(rules: ReconciliationRules) -> None:
+    lines = pl.DataFrame(HAND_MADE_LINES, schema=BANK_LINE_SCHEMA)
+    items = pl.DataFrame(HAND_MADE_ITEMS, schema=OPEN_ITEM_SCHEMA)
+    assert gc.isenabled()
+    match_lines(lines, items, rules, "uk")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        match_lines(lines, items, rules, "uk")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
