@@ -38,6 +38,7 @@ from rules.money import MONEY
 from rules.reconciliation.candidates import CandidatePool
 from rules.reconciliation.differences import EXACT, KNOWN_FEE
 from rules.reconciliation.frames import AUTO, DECISION_SCHEMA, EXCEPTION, PROPOSED
+from rules.reconciliation.rows import among
 from rules.reconciliation.rule_file import ReconciliationRules
 from rules.reconciliation.scoring import float_weights, weighted_confidence
 
@@ -139,7 +140,7 @@ def _quoter_pairs(
                 pl.col("due_date") + pl.duration(days=matching.days_after_due),
             ).cast(pl.Float64),
             unknown_payer=(pl.col("amount") > 0) & (pl.col("counterparty_name").fill_null("") != "")
-            & ~pl.col("line_id").is_in(list(pool.known_payers)),
+            & ~among("line_id", pool.known_payers),
             shortfall=(pl.col("amount_due") - pl.col("amount")).cast(MONEY),
         )
     )  # fmt: skip
@@ -172,11 +173,11 @@ def _without_candidates(lines: pl.DataFrame, pool: CandidatePool, entity: str) -
     """Lines no rung found a single item for: "no candidate" exceptions whatever the order (module doc)."""
     rungs = (pool.reference, pool.party, pool.combination_pool, pool.amount_only)
     found = [line_id for rung in rungs for line_id, candidates in rung.items() if candidates]
-    bare = lines.filter(~pl.col("line_id").is_in(found))
+    bare = lines.filter(~among("line_id", found))
     unknown_payer = (
         (pl.col("amount") > 0)
         & (pl.col("counterparty_name").fill_null("") != "")
-        & ~pl.col("line_id").is_in(list(pool.known_payers))
+        & ~among("line_id", pool.known_payers)
     )
     none: list[str] = []
     columns: dict[str, Any] = {

@@ -20,6 +20,7 @@ import polars as pl
 from rules.money import WIDE, exact_product
 from rules.reconciliation.parties import pair_similarity, party_key, party_similarities
 from rules.reconciliation.references import reference_hits
+from rules.reconciliation.rows import among
 from rules.reconciliation.rule_file import Matching
 
 AMOUNT_ONLY_LIMIT = 3
@@ -135,7 +136,7 @@ def _combination_pools(
     pool: CandidatePool, pairs: pl.DataFrame, lines: pl.DataFrame, items: pl.DataFrame, matching: Matching
 ) -> None:
     """For lines quoting no number: the payer's open items that could be part of the payment."""
-    bare = lines.filter(~pl.col("line_id").is_in(list(pool.reference)))
+    bare = lines.filter(~among("line_id", pool.reference))
     fitting = (
         pairs.join(bare.select("line_id", "amount", "currency"), on="line_id")
         .join(items.select("item_id", "amount_due", "due_date", item_currency="currency"), on="item_id")
@@ -155,7 +156,7 @@ def _combination_pools(
 def _amount_only(pool: CandidatePool, lines: pl.DataFrame, items: pl.DataFrame) -> None:
     """For lines nothing else found: open items of exactly their amount and currency."""
     found = set(pool.reference) | set(pool.party) | set(pool.combination_pool)
-    bare = lines.filter(~pl.col("line_id").is_in(list(found)))
+    bare = lines.filter(~among("line_id", found))
     exact = (
         bare.select("line_id", "amount", "currency")
         .join(

@@ -39,7 +39,7 @@ from rules.reconciliation.differences import (
     settle_same_currency,
 )
 from rules.reconciliation.frames import AUTO, EXCEPTION, PROPOSED
-from rules.reconciliation.rows import Item, Line, item_rows, line_rows
+from rules.reconciliation.rows import Item, Line, among, item_rows, line_rows
 from rules.reconciliation.rule_file import CurrencyRule, ReconciliationRules
 from rules.reconciliation.scoring import (
     Components,
@@ -72,7 +72,7 @@ class Ladder:
         self.lines = lines.sort("booking_date", "line_id")
         self.pool: CandidatePool = find_candidates(self.lines, items, self.matching, self._slack())
         # Only an item some line found as a candidate is ever settled, scored or shown.
-        found = items.filter(pl.col("item_id").is_in(self.pool.item_ids()))
+        found = items.filter(among("item_id", self.pool.item_ids()))
         self.items: dict[str, Item] = item_rows(found)
         self.still_due: dict[str, Decimal] = {i: item.amount_due for i, item in self.items.items()}
         self.due_order = {i: (item.due_date, i) for i, item in self.items.items()}
@@ -251,7 +251,7 @@ class Ladder:
         if decided is None:
             return [self.decide(line) for line in line_rows(self.lines)]
         done, consumed = decided.line_ids, decided.consumed
-        rest = iter(line_rows(self.lines.filter(~pl.col("line_id").is_in(list(done)))))
+        rest = iter(line_rows(self.lines.filter(~among("line_id", done))))
         out = []
         for line_id in self.lines["line_id"].to_list():
             if line_id not in done:

@@ -9,6 +9,7 @@ value, same scale), and much faster to build.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -85,3 +86,9 @@ def item_rows(items: pl.DataFrame) -> dict[str, Item]:
         decimals(items["amount_due"]),
     )
     return dict(zip(items["item_id"].to_list(), rows, strict=True))
+
+
+def among(column: str, ids: Iterable[str]) -> pl.Expr:
+    """`column` is one of `ids`: `is_in` over a String series built once (a Python set or list of
+    100,000 ids is otherwise converted element by element with type inference, several times slower)."""
+    return pl.col(column).is_in(pl.Series(list(ids), dtype=pl.String).implode())
