@@ -1,5 +1,6 @@
 """PM requests and seconds of N entities' extractions of one day window: each entity reading the
-account itself (before decision 0042) against the account's shared readings (after).
+account itself (before decision 0042) against the account's shared readings (after), each entity taking
+its share of the dated lists and the directory's kept judgement (decision 0050).
 
 `python -m bench.account_extraction --entities 20 --entries 100000` (from the repository root).
 The PM sandbox runs at the provider's real limit (100 requests / 15 s). The demo configuration's
@@ -21,6 +22,7 @@ from resources.account_pages import AccountPageStore, SharedPages
 from resources.configuration import load_config
 from resources.harvest import HarvestClient
 from resources.raw_extraction import PageSource
+from resources.routed_pages import AccountRouting, EntityPages
 from resources.warehouse import Warehouse
 from rules.account_pages import Freshness
 from rules.routing import EntityRoutes
@@ -54,7 +56,10 @@ def _run(sandbox: HarvestSandbox, config: BillbridgeConfig, days: tuple[date, ..
     started = time.perf_counter()
     rows = 0
     for entity in config.entity_ids:
-        source: PageSource = SharedPages(harvest, store, freshness) if shared else harvest
+        routing = AccountRouting(routes, tuple(config.entity_ids))
+        source: PageSource = (
+            EntityPages(SharedPages(harvest, store, freshness), routing, entity) if shared else harvest
+        )
         counts = extract_slice(source, Warehouse(), DaySlice(entity, days), f"bench-{entity}", routes)
         rows += sum(c.records for c in counts.values())
     seconds = time.perf_counter() - started

@@ -16,10 +16,11 @@ than `KEEP` are deleted as others are written.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,6 +155,22 @@ class AccountPageStore:
                 handle.write(_seal(page))
         self._forget_before(read_at - KEEP)
 
+    @contextmanager
+    def keeping(
+        self, keys: Iterable[str], read_at: datetime
+    ) -> Iterator[dict[str, Callable[[StoredPage], None]]]:
+        """Write several readings at once, page by page (`writers[key](page)`), each replaced atomically
+        when the block ends without an error (none of them otherwise)."""
+        header = {"format": FORMAT, "read_at": read_at.isoformat(), "full_at": None}
+        with ExitStack() as files:
+            writers: dict[str, Callable[[StoredPage], None]] = {}
+            for key in keys:
+                handle = files.enter_context(atomic_writer(private_dir(self.folder) / f"{key}{SUFFIX}"))
+                handle.write(_seal(header))
+                writers[key] = functools.partial(_write_page, handle)
+            yield writers
+        self._forget_before(read_at - KEEP)
+
     def _readings(self) -> list[Path]:
         # `*.json`: single-document readings of the format before this one, deleted like the others.
         return [*self.folder.glob(f"*{SUFFIX}"), *self.folder.glob("*.json")] if self.folder.exists() else []
@@ -181,6 +198,10 @@ def _seal(document: object) -> bytes:
     return text.encode("utf-8") + b"\n"
 
 
+def _write_page(handle: IO[bytes], page: StoredPage) -> None:
+    handle.write(_seal(page))
+
+
 def _unseal(line: str) -> str:
     line = line.rstrip("\n")
     return field_crypto.current_ring().decrypt(line, expect=SEAL_CONTEXT) if is_encrypted(line) else line
@@ -191,7 +212,7 @@ def _stored(page: Page) -> StoredPage:
     return {"url": page.url, "pagination": page.pagination, "records": page.records, "problem": problem}
 
 
-def _page(stored: StoredPage) -> Page:
+def page_of(stored: StoredPage) -> Page:
     problem = stored["problem"]
     return Page(
         stored["records"],
@@ -219,21 +240,27 @@ class SharedPages:
             return
         key = list_key(self.account, resource, params)
         with self.store.locked(key):
-            kept = self.store.open(key)
-            if kept is None or not self.freshness.reusable(kept.read_at):
-                if kept is not None:
-                    kept.close()
-                if params:
-                    self._read_whole(key, resource, params)
-                else:
-                    self._refresh_directory(key, resource, self.store.latest(key))
-                kept = self.store.open(key)
-            if kept is None:
-                raise PageStoreDamaged(
-                    f"{self.store.folder / key}{SUFFIX}: the reading just kept cannot be opened"
-                )
+            kept = self.fresh_reading(key, resource, params)
         for stored in kept.pages():
-            yield _page(stored)
+            yield page_of(stored)
+
+    def fresh_reading(self, key: str, resource: str, params: dict[str, str] | None) -> KeptReading:
+        """The list's reading, new enough for this extraction, open for streaming: the kept one, or one
+        read now (call holding the list's lock)."""
+        kept = self.store.open(key)
+        if kept is None or not self.freshness.reusable(kept.read_at):
+            if kept is not None:
+                kept.close()
+            if params:
+                self._read_whole(key, resource, params)
+            else:
+                self._refresh_directory(key, resource, self.store.latest(key))
+            kept = self.store.open(key)
+        if kept is None:
+            raise PageStoreDamaged(
+                f"{self.store.folder / key}{SUFFIX}: the reading just kept cannot be opened"
+            )
+        return kept
 
     def _read(self, resource: str, params: dict[str, str] | None) -> Iterator[StoredPage]:
         for page in self.harvest.iter_pages(resource, params):

@@ -7,9 +7,9 @@ leaves the raw layer exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import polars as pl
 
@@ -17,7 +17,7 @@ from resources.harvest import Page
 from resources.raw_store import latest_profile, write_profile, write_records, write_rejections
 from resources.warehouse import Warehouse
 from rules.drift import Drift, compare
-from rules.raw_slices import ExtractionScope, SliceExtract
+from rules.raw_slices import ExtractionScope, JudgedList, SliceExtract
 from rules.routing import EntityRoutes
 from rules.schemas.payloads import HARVEST_PAYLOADS
 
@@ -29,6 +29,17 @@ class PageSource(Protocol):
     (resources/account_pages.SharedPages)."""
 
     def iter_pages(self, resource: str, params: dict[str, str] | None = None) -> Iterator[Page]: ...
+
+
+Judge = Callable[[Iterable[Page]], JudgedList]
+
+
+@runtime_checkable
+class JudgedListSource(Protocol):
+    """A page source that keeps the judgement of a list every entity judges alike (the directory) and
+    hands it to the next entity instead of the pages (resources/routed_pages.EntityPages)."""
+
+    def judged(self, scope: ExtractionScope, judge: Judge) -> JudgedList | None: ...
 
 
 @dataclass(frozen=True)
@@ -48,13 +59,10 @@ class ExtractionCounts:
     record_versions: dict[str, int]  # how many records arrived in each source version
 
 
-def read_list(harvest: PageSource, scope: ExtractionScope, routes: EntityRoutes) -> SliceExtract:
-    """Page through one list for the scope, screening as pages arrive (raises PagingError)."""
+def judge_pages(pages: Iterable[Page], scope: ExtractionScope, routes: EntityRoutes) -> JudgedList:
+    """Screen and route one list's pages for the scope as they arrive (raises PagingError)."""
     extract = SliceExtract(scope, routes)
-    params = None
-    if scope.days is not None:
-        params = {"from": scope.days[0].isoformat(), "to": scope.days[-1].isoformat()}
-    for page in harvest.iter_pages(scope.kind, params):
+    for page in pages:
         if page.problem is None:
             extract.add_page(page.url, page.pagination, page.records)
         else:
@@ -62,7 +70,19 @@ def read_list(harvest: PageSource, scope: ExtractionScope, routes: EntityRoutes)
             extract.add_unreadable_page(
                 page.url, problem.reason, problem.field, problem.value, problem.detail, problem.body
             )
-    return extract
+    return extract.judged()
+
+
+def judge_list(harvest: PageSource, scope: ExtractionScope, routes: EntityRoutes) -> JudgedList:
+    """Page through one list for the scope and judge it (or take the judgement kept for it)."""
+    if isinstance(harvest, JudgedListSource):
+        kept = harvest.judged(scope, lambda pages: judge_pages(pages, scope, routes))
+        if kept is not None:
+            return kept
+    params = None
+    if scope.days is not None:
+        params = {"from": scope.days[0].isoformat(), "to": scope.days[-1].isoformat()}
+    return judge_pages(harvest.iter_pages(scope.kind, params), scope, routes)
 
 
 def extract_list(
@@ -75,14 +95,14 @@ def extract_list(
 ) -> ExtractionCounts:
     """Read one list and write what it holds for the scope's entity (and, with `intercompany`, the
     entity's people's time on other entities' projects)."""
-    extract = read_list(harvest, scope, routes)
-    kept, elsewhere, rejections = extract.frames()
+    judged = judge_list(harvest, scope, routes)
+    kept, elsewhere, rejections = judged.kept, judged.elsewhere, judged.rejections
     with warehouse.transaction(scope.entity) as con:
         drift = compare(
-            extract.profile, latest_profile(con, scope.entity, scope.kind), HARVEST_PAYLOADS[scope.kind]
+            judged.profile, latest_profile(con, scope.entity, scope.kind), HARVEST_PAYLOADS[scope.kind]
         )
-        write_profile(con, scope, extract.profile)
-        written = write_records(con, scope, kept, extract.held_ids)
+        write_profile(con, scope, judged.profile)
+        written = write_records(con, scope, kept, judged.held_ids, sealed=judged.sealed)
         rejected = write_rejections(con, scope, rejections)
         extra_versions = extra_tombstones = 0
         if intercompany:
@@ -91,7 +111,7 @@ def extract_list(
             extra_versions, extra_tombstones = ic.new_versions, ic.tombstones
     pages_rejected = rejections.filter(pl.col("scope") == "page").height if rejected else 0
     return ExtractionCounts(
-        pages=extract.pages,
+        pages=judged.pages,
         records=kept.height,
         intercompany=elsewhere.height if intercompany else 0,
         unclaimed=kept.filter(pl.col("routing") != "claimed").height if "routing" in kept.columns else 0,
@@ -101,5 +121,5 @@ def extract_list(
         rejected_pages=pages_rejected,
         rejection_reasons=dict(rejections.group_by("reason").len().sort("reason").iter_rows()),
         drift=drift,
-        record_versions=dict(extract.record_versions),
+        record_versions=judged.record_versions,
     )

@@ -9,6 +9,7 @@ the screen keeps its last good version: a malformed answer is not a deletion.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,19 +133,26 @@ def _replace_current(
         "(SELECT record_id FROM _seen))) AND record_id NOT IN (SELECT unnest(?::BIGINT[]))",
         [*params, window.entity, *kind_params, held],
     )
-    append(con, _table(window), seen.drop("source_payload"))
+    append(con, _table(window), seen.drop("source_payload"), sealed=True)  # sealed by write_records
 
 
 def write_records(
-    con: duckdb.DuckDBPyConnection, window: ExtractionScope, seen: pl.DataFrame, held: set[int]
+    con: duckdb.DuckDBPyConnection,
+    window: ExtractionScope,
+    seen: pl.DataFrame,
+    held: AbstractSet[int],
+    *,
+    sealed: bool = False,
 ) -> WriteCounts:
     """Log new versions and tombstones for the window, and make `seen` its current records.
 
-    `seen` has one row per record id (the current table's columns plus `source_payload`); `held`
-    are ids rejected in this extraction, whose last good version stays current.
+    `seen` has one row per record id (the current table's columns plus `source_payload`), its personal
+    fields already sealed when `sealed`; `held` are ids rejected in this extraction, whose last good
+    version stays current.
     """
     held_ids = sorted(held)
-    seen = encrypt_frame(VERSIONS, seen)  # the versions are written by SQL below, not through append
+    if not sealed:  # the versions are written by SQL below, not through append
+        seen = encrypt_frame(VERSIONS, seen)
     con.register("_seen", seen)
     try:
         versions = _log_new_versions(con, window)

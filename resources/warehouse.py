@@ -217,15 +217,17 @@ def replace_slice(
     append(con, table, frame)
 
 
-def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, sealed: bool = False) -> None:
     """Insert `frame` into `table`, matching columns by name, once it has the table's registered shape
     (rules/schemas: no unknown column, no other type, no null where a write must fill; ShapeError),
-    its personal data encrypted."""
+    its personal data encrypted (unless the caller `sealed` it already)."""
     from resources.field_crypto import encrypt_frame
 
     if frame.height == 0:
         return
-    frame = encrypt_frame(table, conform(registered(table), frame))
+    frame = conform(registered(table), frame)
+    if not sealed:
+        frame = encrypt_frame(table, frame)
     con.register("_incoming", frame)
     try:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from rules.routing import EntityRoutes, judging_entities
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # A stored page: {"url": str, "pagination": str, "records": [...], "problem": None | {...}}.
@@ -94,3 +97,15 @@ def merge_changes(held: list[StoredPage], changes: list[StoredPage]) -> list[Sto
     return [page for page in kept if page["records"] or page["problem"] is not None] + [
         page for page in changes if page["records"]
     ]
+
+
+def route_page(page: StoredPage, routes: EntityRoutes, entities: Iterable[str]) -> dict[str, StoredPage]:
+    """The page as each of `entities` sees it: the same page (URL, pagination, problem) holding only the
+    records that entity judges (rules/routing.judging_entities), so an entity's extraction of its share
+    counts, screens and keeps exactly what it did from the whole page (decision 0050)."""
+    shares: dict[str, list[Any]] = {entity: [] for entity in entities}
+    for record in page["records"]:
+        for entity in judging_entities(record, routes):
+            if entity in shares:
+                shares[entity].append(record)
+    return {entity: {**page, "records": records} for entity, records in shares.items()}

@@ -9,7 +9,7 @@ a record is kept, left to the entity that owns it, or rejected with its reason.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from rules.drift import PayloadProfile
 from rules.harvest_paging import HARVEST_CONTRACT
 from rules.pm_payloads import RAW_COLUMNS, canonical_payload
 from rules.pm_screening import RECORD_V2, Rejection, screen_record, spent_day, translate_record
-from rules.routing import CLAIMED, EntityRoutes, home_entity_of, route_record
+from rules.routing import CLAIMED, EntityRoutes, home_entity_of, judging_entities, route_record
 from rules.schemas.payloads import HARVEST_PAYLOADS
 
 VERSION_COLUMNS = pl.Schema({**RAW_COLUMNS, "source_payload": pl.String()})
@@ -67,6 +67,32 @@ class ExtractionScope:
     def window(self) -> tuple[date | None, date | None]:
         """The first and last day asked for (None, None for a full listing)."""
         return (self.days[0], self.days[-1]) if self.days else (None, None)
+
+
+@dataclass(frozen=True)
+class JudgedList:
+    """One list's extraction, judged: what the raw store writes for the scope, and what was seen."""
+
+    kept: pl.DataFrame  # one row per record id kept (VERSION_COLUMNS, or DIRECTORY_COLUMNS)
+    elsewhere: pl.DataFrame  # intercompany records (INTERCOMPANY_COLUMNS)
+    rejections: pl.DataFrame  # REJECTION_COLUMNS
+    held_ids: frozenset[int]  # rejected but identifiable: their last good version stays current
+    profile: PayloadProfile
+    pages: int
+    record_versions: dict[str, int]  # how many records arrived in each source version
+    sealed: bool = False  # whether `kept`'s personal fields are already sealed (resources/field_crypto)
+
+    def for_scope(self, scope: ExtractionScope) -> JudgedList:
+        """The same judgement as another entity's run sees it: its entity, run and moment in every row
+        (a directory list is judged alike for every entity, decision 0050)."""
+        stamp = pl.lit(scope.extracted_at, dtype=VERSION_COLUMNS["extracted_at"])
+        kept = self.kept.with_columns(
+            entity=pl.lit(scope.entity), run_id=pl.lit(scope.run_id), extracted_at=stamp
+        )
+        rejections = self.rejections.with_columns(
+            entity=pl.lit(scope.entity), run_id=pl.lit(scope.run_id), seen_at=stamp
+        )
+        return replace(self, kept=kept, rejections=rejections)
 
 
 @dataclass
@@ -122,7 +148,7 @@ class SliceExtract:
         entity that keeps them, so N entities screen the account once between them (decision 0042)."""
         if owner == self.scope.entity:
             return True
-        return isinstance(record, dict) and home_entity_of(record, self.routes) == self.scope.entity
+        return self.scope.entity in judging_entities(record, self.routes)
 
     def _reject(self, rejection: Rejection, url: str, scope: str = "record") -> None:
         first, last = self.scope.window
@@ -186,6 +212,19 @@ class SliceExtract:
             payload,
             day,
             record_id,
+        )
+
+    def judged(self) -> JudgedList:
+        """Everything this extraction found, as the raw store writes it."""
+        kept, elsewhere, rejections = self.frames()
+        return JudgedList(
+            kept,
+            elsewhere,
+            rejections,
+            frozenset(self.held_ids),
+            self.profile,
+            self.pages,
+            dict(self.record_versions),
         )
 
     def frames(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

@@ -11,6 +11,8 @@ why, and are quarantined there.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,3 +101,29 @@ def home_entity_of(record: dict[str, Any], routes: EntityRoutes) -> str | None:
     """
     person = _id(record, "user")
     return routes.home_entity.get(person) if person is not None else None
+
+
+def judging_entities(record: Any, routes: EntityRoutes) -> frozenset[str]:
+    """The entities whose extraction judges a dated record: the one that keeps it (the unclaimed-records
+    entity for a record that is not even an object) and the home entity of the person who logged it
+    (the seller's side of intercompany work). Every other entity passes over it (decision 0042)."""
+    if not isinstance(record, dict):
+        return frozenset((routes.unclaimed_entity,))
+    home = home_entity_of(record, routes)
+    owner = route_record(record, routes)[0]
+    return frozenset((owner,) if home is None else (owner, home))
+
+
+def fingerprint(routes: EntityRoutes) -> str:
+    """A short digest of the routing tables: what was routed under other tables is routed again."""
+    document = json.dumps(
+        [
+            sorted(routes.by_client.items()),
+            sorted(routes.by_project.items()),
+            list(routes.by_code_prefix),
+            sorted(routes.internal_clients),
+            sorted(routes.home_entity.items()),
+            routes.unclaimed_entity,
+        ]
+    )
+    return hashlib.sha256(document.encode()).hexdigest()[:16]

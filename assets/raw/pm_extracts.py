@@ -18,6 +18,7 @@ from resources.account_pages import AccountPageStore, SharedPages
 from resources.configuration import Settings
 from resources.harvest import HarvestClient
 from resources.raw_extraction import ExtractionCounts, PageSource, extract_list
+from resources.routed_pages import AccountRouting, EntityPages
 from resources.warehouse import Warehouse, record_checks
 from rules.account_pages import Freshness
 from rules.raw_slices import ExtractionScope
@@ -65,6 +66,12 @@ def shared_pages(
         overlap=timedelta(seconds=orchestration.poll_overlap_seconds),
     )
     return SharedPages(harvest, AccountPageStore.beside(warehouse), freshness)
+
+
+def entity_pages(pages: SharedPages, settings: Settings, entity: str) -> EntityPages:
+    """`entity`'s view of the account's readings: its share of each dated list (decision 0050)."""
+    routing = AccountRouting(EntityRoutes.from_config(settings), tuple(settings.entity_ids))
+    return EntityPages(pages, routing, entity)
 
 
 def extract_slice(
@@ -139,7 +146,8 @@ def extract_days(
     logged: dict[dg.AssetKey, dict[str, list[tuple[bool, str]]]] = {key: {} for key in LISTS}
     for part in day_slices(context):
         with traced_step(context, warehouse, settings, "extraction", part) as step:
-            counts = extract_slice(pages, warehouse, part, context.run.run_id, routes)
+            source = entity_pages(pages, settings, part.entity)
+            counts = extract_slice(source, warehouse, part, context.run.run_id, routes)
             step.set_attribute("billbridge.records", sum(c.records for c in counts.values()))
             step.set_attribute("billbridge.new_versions", sum(c.new_versions for c in counts.values()))
         parts.append(counts)

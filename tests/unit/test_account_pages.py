@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rules.account_pages import Freshness, list_key, merge_changes, newest_update, updated_since
+from rules.account_pages import (
+    Freshness,
+    list_key,
+    merge_changes,
+    newest_update,
+    route_page,
+    updated_since,
+)
+from rules.routing import EntityRoutes, fingerprint
 
 REQUESTED = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
 FRESH = Freshness(REQUESTED, full_every=timedelta(hours=24), overlap=timedelta(hours=1))
@@ -75,3 +83,40 @@ def test_a_list_request_is_named_by_its_account_list_and_days() -> None:
     assert august != list_key("http://pm/v2#2", "time_entries", {"from": "2026-08-01", "to": "2026-08-31"})
     assert august != list_key("http://pm/v2#1", "time_entries", {"from": "2026-08-01", "to": "2026-08-30"})
     assert august.startswith("time_entries-")
+
+
+ROUTES = EntityRoutes(
+    by_client={5001: "us", 5101: "uk"},
+    by_project={},
+    by_code_prefix=(),
+    internal_clients=frozenset(),
+    home_entity={8001: "us", 8101: "uk"},
+    unclaimed_entity="us",
+)
+
+
+def test_a_page_is_routed_to_the_entity_that_keeps_each_record_and_to_its_persons_home_entity() -> None:
+    us_own = {"id": 1, "client": {"id": 5001}, "user": {"id": 8001}}
+    uk_own = {"id": 2, "client": {"id": 5101}, "user": {"id": 8101}}
+    intercompany = {"id": 3, "client": {"id": 5101}, "user": {"id": 8001}}  # a US person's time, billed by UK
+    nobodys = {"id": 4, "client": {"id": 9999}, "user": {"id": 9999}}  # unclaimed: the unclaimed entity's
+    page = _page(us_own, uk_own, intercompany, nobodys, "not an object")
+    shares = route_page(page, ROUTES, ["us", "uk", "de"])
+    assert shares["us"]["records"] == [us_own, intercompany, nobodys, "not an object"]
+    assert shares["uk"]["records"] == [uk_own, intercompany]
+    assert shares["de"]["records"] == []
+    # Every share is the same page (it counts as a page read, with its URL) holding fewer records.
+    for share in shares.values():
+        assert {**share, "records": None} == {**page, "records": None}
+
+
+def test_an_unreadable_page_reaches_every_entity() -> None:
+    problem = {"reason": "invalid_json", "field": "", "value": "", "detail": "cut short", "body": "{"}
+    shares = route_page(_page(problem=problem), ROUTES, ["us", "uk"])
+    assert [s["problem"] for s in shares.values()] == [problem, problem]
+
+
+def test_other_routing_tables_give_other_share_names() -> None:
+    moved = EntityRoutes(**{**ROUTES.__dict__, "by_client": {5001: "uk", 5101: "uk"}})
+    assert fingerprint(ROUTES) == fingerprint(EntityRoutes(**ROUTES.__dict__))
+    assert fingerprint(moved) != fingerprint(ROUTES)
