@@ -41,6 +41,10 @@ SUFFIX = ".jsonl"
 FORMAT = 2  # 1: one JSON document per reading, read whole (before the store streamed)
 
 
+# Keeps one list's pages read now: (when the reading started, the pages as they arrive).
+KeepPages = Callable[[datetime, Iterable[StoredPage]], None]
+
+
 @dataclass(frozen=True)
 class Reading:
     """One list as read from the provider: when the reading started, when the list (a directory
@@ -144,24 +148,25 @@ class AccountPageStore:
     ) -> None:
         """Replace the list's reading with `pages`, written as they come, and delete readings nobody
         can reuse any more."""
+        with self.keeping([key], read_at, full_at) as write:
+            for page in pages:
+                write[key](page)
+
+    def keep_one(self, key: str) -> KeepPages:
+        """`keep` for a list read whole at one moment (a dated list): its reading alone."""
+        return lambda started, pages: self.keep(key, started, started, pages)
+
+    @contextmanager
+    def keeping(
+        self, keys: Iterable[str], read_at: datetime, full_at: datetime | None = None
+    ) -> Iterator[dict[str, Callable[[StoredPage], None]]]:
+        """Write several readings at once, page by page (`writers[key](page)`), each replaced atomically
+        when the block ends without an error (none of them otherwise)."""
         header = {
             "format": FORMAT,
             "read_at": read_at.isoformat(),
             "full_at": full_at.isoformat() if full_at else None,
         }
-        with atomic_writer(private_dir(self.folder) / f"{key}{SUFFIX}") as handle:
-            handle.write(_seal(header))
-            for page in pages:
-                handle.write(_seal(page))
-        self._forget_before(read_at - KEEP)
-
-    @contextmanager
-    def keeping(
-        self, keys: Iterable[str], read_at: datetime
-    ) -> Iterator[dict[str, Callable[[StoredPage], None]]]:
-        """Write several readings at once, page by page (`writers[key](page)`), each replaced atomically
-        when the block ends without an error (none of them otherwise)."""
-        header = {"format": FORMAT, "read_at": read_at.isoformat(), "full_at": None}
         with ExitStack() as files:
             writers: dict[str, Callable[[StoredPage], None]] = {}
             for key in keys:
@@ -244,15 +249,19 @@ class SharedPages:
         for stored in kept.pages():
             yield page_of(stored)
 
-    def fresh_reading(self, key: str, resource: str, params: dict[str, str] | None) -> KeptReading:
+    def fresh_reading(
+        self, key: str, resource: str, params: dict[str, str] | None, keep: KeepPages | None = None
+    ) -> KeptReading:
         """The list's reading, new enough for this extraction, open for streaming: the kept one, or one
-        read now (call holding the list's lock)."""
+        read now (call holding the list's lock). `keep` keeps a dated list's pages as they are read
+        (by default into the reading alone; resources/routed_pages.py writes the shares beside it)."""
         kept = self.store.open(key)
         if kept is None or not self.freshness.reusable(kept.read_at):
             if kept is not None:
                 kept.close()
             if params:
-                self._read_whole(key, resource, params)
+                started = _now()
+                (keep or self.store.keep_one(key))(started, self.read(resource, params))
             else:
                 self._refresh_directory(key, resource, self.store.latest(key))
             kept = self.store.open(key)
@@ -262,14 +271,15 @@ class SharedPages:
             )
         return kept
 
-    def _read(self, resource: str, params: dict[str, str] | None) -> Iterator[StoredPage]:
+    def read(self, resource: str, params: dict[str, str] | None) -> Iterator[StoredPage]:
+        """The list's pages from the provider, counted in `requests`."""
         for page in self.harvest.iter_pages(resource, params):
             self.requests += 1
             yield _stored(page)
 
     def _read_whole(self, key: str, resource: str, params: dict[str, str] | None) -> None:
         started = _now()
-        self.store.keep(key, started, started, self._read(resource, params))
+        self.store.keep(key, started, started, self.read(resource, params))
 
     def _refresh_directory(self, key: str, resource: str, held: Reading | None) -> None:
         """The directory list brought up to date: its changes since the held reading merged in, or
@@ -280,7 +290,7 @@ class SharedPages:
         newest = newest_update(held.pages)
         if newest is None:
             return self._read_whole(key, resource, None)
-        changes = list(self._read(resource, {"updated_since": updated_since(newest, self.freshness.overlap)}))
+        changes = list(self.read(resource, {"updated_since": updated_since(newest, self.freshness.overlap)}))
         merged = merge_changes(held.pages, changes)
         if merged is None:
             return self._read_whole(key, resource, None)

@@ -2,10 +2,11 @@
 
 A dated reading (time entries or expenses of a window) holds the whole account. Every entity used to
 parse all of it and pass over what other entities keep: at 1M entries and 20 entities, twenty parses of
-1.5 GB. The first entity to need a reading's shares now streams it once, routes each record to the
-entities that judge it (rules/routing.judging_entities: the one that keeps it and its person's home
-entity) and writes one share per configured entity, beside the reading and in its format: the same
-pages, holding only that entity's records. The other entities read their share alone.
+1.5 GB. Now the entity run that reads the account routes each page as it arrives from the provider to
+the entities that judge its records (rules/routing.judging_entities: the one that keeps a record and its
+person's home entity) and writes one share per configured entity beside the reading, in its format: the
+same pages, holding only that entity's records. The other entities read their share alone. A reading
+kept without shares (other routing tables) is routed once by the first entity that needs them.
 
 A share is valid for the reading it came from (the same `read_at`) under the same routing tables and
 entities (both in its name): a new reading, or a changed mapping, is routed again. Directory lists,
@@ -16,12 +17,14 @@ requests with other filters are answered as SharedPages answers.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from resources.account_pages import (
     DATED_PARAMS,
     AccountPageStore,
+    KeepPages,
     KeptReading,
     PageStoreDamaged,
     SharedPages,
@@ -30,7 +33,7 @@ from resources.account_pages import (
 from resources.harvest import Page
 from resources.judged_lists import keep_judged, open_judged, sealed
 from resources.raw_extraction import Judge
-from rules.account_pages import list_key, route_page
+from rules.account_pages import StoredPage, list_key, route_page
 from rules.raw_slices import ExtractionScope, JudgedList
 from rules.routing import EntityRoutes, fingerprint
 
@@ -47,6 +50,10 @@ class AccountRouting:
         digest = hashlib.sha256(f"{fingerprint(self.routes)}|{','.join(self.entities)}|{entity}".encode())
         return f"{key}.share-{digest.hexdigest()[:20]}"
 
+    def share_keys(self, key: str) -> dict[str, str]:
+        """Every configured entity's share name of the reading `key`."""
+        return {entity: self.share_key(key, entity) for entity in self.entities}
+
 
 class EntityPages:
     """A page source for one entity's extraction: its share of each dated reading, the rest shared."""
@@ -62,7 +69,7 @@ class EntityPages:
         key = list_key(self.shared.account, resource, params)
         store = self.shared.store
         with store.locked(key):
-            reading = self.shared.fresh_reading(key, resource, params)
+            reading = self.shared.fresh_reading(key, resource, params, self._read_and_route(key))
             share = store.open(self.routing.share_key(key, self.entity))
             if share is not None and share.read_at == reading.read_at:
                 reading.close()
@@ -72,6 +79,20 @@ class EntityPages:
                 share = _route(store, reading, key, self.routing, self.entity)
         for stored in share.pages():
             yield page_of(stored)
+
+    def _read_and_route(self, key: str) -> KeepPages:
+        """Keep a reading read now and every entity's share of it, routed page by page as the pages
+        arrive (while the provider's limit holds the next page back), so the reading is never parsed
+        again to route it."""
+        store, shares = self.shared.store, self.routing.share_keys(key)
+
+        def keep(started: datetime, pages: Iterable[StoredPage]) -> None:
+            with store.keeping([key, *shares.values()], started, started) as write:
+                for page in pages:
+                    write[key](page)
+                    _write_shares(write, shares, page, self.routing)
+
+        return keep
 
     def judged(self, scope: ExtractionScope, judge: Judge) -> JudgedList | None:
         """The directory list's judgement, kept by the first entity that judged this reading of it and
@@ -95,12 +116,22 @@ def _route(
     store: AccountPageStore, reading: KeptReading, key: str, routing: AccountRouting, entity: str
 ) -> KeptReading:
     """Write every entity's share of `reading` in one pass over it; `entity`'s share, opened."""
-    shares = {e: routing.share_key(key, e) for e in routing.entities}
+    shares = routing.share_keys(key)
     with store.keeping(shares.values(), reading.read_at) as write:
         for page in reading.pages():
-            for owner, share in route_page(page, routing.routes, routing.entities).items():
-                write[shares[owner]](share)
+            _write_shares(write, shares, page, routing)
     opened = store.open(shares[entity])
     if opened is None:
         raise PageStoreDamaged(f"{store.folder / shares[entity]}: the share just written cannot be opened")
     return opened
+
+
+def _write_shares(
+    write: dict[str, Callable[[StoredPage], None]],
+    shares: dict[str, str],
+    page: StoredPage,
+    routing: AccountRouting,
+) -> None:
+    """Write each entity's share of one page."""
+    for owner, share in route_page(page, routing.routes, routing.entities).items():
+        write[shares[owner]](share)
