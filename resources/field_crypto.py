@@ -308,16 +308,16 @@ def decrypt_payloads(frame: pl.DataFrame, column: str = "payload") -> pl.DataFra
     """`frame` with the personal fields inside its JSON `column` decrypted, for a rule that reads raw
     payloads and writes what it finds into a document (an intercompany line names the seller's person):
     `decrypt_frame` restores whole values only, never a field inside a payload."""
-    marker = PREFIX + ":"
-    if (
-        column not in frame.columns
-        or not frame.height
-        or not frame[column].str.contains(marker, literal=True).any()
-    ):
+    if column not in frame.columns or not frame.height:
+        return frame
+    # Only payloads holding a ciphertext are parsed (a directory's clients, projects and tasks hold none):
+    # the others would come back byte for byte as they are.
+    sealed = frame[column].str.contains(PREFIX + ":", literal=True).fill_null(False)
+    if not sealed.any():
         return frame
     ring, people = current_ring(), current_people()
-    return frame.with_columns(
-        pl.col(column).map_elements(
-            lambda payload: decrypt_payload(payload, PM_RECORD_FIELDS, ring, people), return_dtype=pl.String
-        )
-    )
+    rows = sealed.arg_true()
+    opened = [
+        decrypt_payload(p, PM_RECORD_FIELDS, ring, people) for p in frame[column].gather(rows).to_list()
+    ]
+    return frame.with_columns(frame[column].clone().scatter(rows, pl.Series(opened, dtype=pl.String)))

@@ -17,7 +17,13 @@ import polars as pl
 import pytest
 
 from resources.crypto import KeyProblem, add_key, default_key_file, key_id_of, load_key_ring
-from resources.field_crypto import PM_RECORD_FIELDS, decrypt_payload, encrypt_frame, open_value
+from resources.field_crypto import (
+    PM_RECORD_FIELDS,
+    decrypt_payload,
+    decrypt_payloads,
+    encrypt_frame,
+    open_value,
+)
 from resources.person_keys import PersonKeys, PersonKeyStore
 from resources.warehouse import Warehouse, append
 
@@ -84,6 +90,16 @@ def test_raw_payloads_keep_only_personal_fields_encrypted_and_decrypt_byte_for_b
         and client_id == "5101"
     )
     assert decrypt_payload(stored, PM_RECORD_FIELDS, load_key_ring()) == frame["payload"][0]
+
+
+def test_payloads_decrypt_where_they_hold_a_ciphertext_and_the_rest_stay_as_stored() -> None:
+    client = json.dumps({"id": 5101, "name": "Acme Ltd"}, separators=(",", ":"))
+    sealed = encrypt_frame("raw.time_entries", _raw_row(ENTRY))["payload"][0]
+    frame = pl.DataFrame({"kind": ["users", "clients", "users"], "payload": [sealed, client, None]})
+    opened = decrypt_payloads(frame)
+    assert opened["payload"].to_list() == [_raw_row(ENTRY)["payload"][0], client, None]
+    assert opened["kind"].to_list() == ["users", "clients", "users"]
+    assert frame["payload"][0] == sealed  # the frame read is not changed in place
 
 
 def test_a_name_is_encrypted_once_per_distinct_value_and_read_back_decrypted() -> None:
