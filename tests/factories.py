@@ -168,3 +168,22 @@ def fx_snapshot(rates: dict[date, dict[str, str]], label: str = "test rates") ->
         rows, schema={"rate_date": pl.Date, "currency": pl.String, "per_eur": pl.Decimal(18, 8)}
     )
     return FxSnapshot(frame, label, "0" * 64)
+
+
+def open_item(item_id: str, number: str, contact: str, due: str, **extra: object) -> dict[str, object]:
+    """An authorised GBP invoice of the `uk` entity, `due` still due (reconciliation's open item)."""
+    row = {"item_id": item_id, "item_kind": "invoice", "number": number, "entity": "uk", "contact_name": contact,
+           "currency": "GBP", "currency_rate": Decimal(1), "issue_date": date(2026, 8, 31),
+           "due_date": date(2026, 9, 30), "total": Decimal(due), "amount_due": Decimal(due),
+           "status": "AUTHORISED", "credited": Decimal(0)}  # fmt: skip
+    return {**row, **extra}
+
+
+def bank_line(
+    line_id: str, amount: str, payer: str | None, text: str, day: int = 20, **extra: object
+) -> dict[str, object]:
+    """A GBP bank line of the `uk` entity booked on `day` September 2026."""
+    row = {"line_id": line_id, "entity": "uk", "statement_id": "s1", "account_id": "GB1",
+           "booking_date": date(2026, 9, day), "amount": Decimal(amount), "currency": "GBP",
+           "counterparty_name": payer, "remittance": text, "bank_reference": line_id, "charges": None}  # fmt: skip
+    return {**row, **extra}

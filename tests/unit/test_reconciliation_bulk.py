@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal as D
 
 import polars as pl
@@ -23,6 +22,7 @@ from rules.reconciliation.frames import BANK_LINE_SCHEMA, OPEN_ITEM_SCHEMA
 from rules.reconciliation.ladder import Ladder, match_lines
 from rules.reconciliation.rule_file import ReconciliationRules, ScoreWeights
 from sandbox.bank_statements import LabelledSet, generate_labelled_set
+from tests.factories import bank_line, open_item
 
 COMPARED = ["line_id", "status", "item_ids", "item_numbers", "rung", "confidence", "anomalies", "explanation",
             "alternatives", "received", "expected", "fee", "write_off", "fx_difference", "unapplied",
@@ -93,19 +93,13 @@ def test_rules_that_let_a_line_without_a_number_auto_accept_decide_everything_in
 
 
 def _item(item_id: str, number: str, contact: str, due: str, currency: str = "GBP") -> dict[str, object]:
-    return {"item_id": item_id, "item_kind": "invoice", "number": number, "entity": "uk", "contact_name": contact,
-            "currency": currency, "currency_rate": D(1), "issue_date": date(2026, 8, 31),
-            "due_date": date(2026, 9, 30), "total": D(due), "amount_due": D(due), "status": "AUTHORISED",
-            "credited": D(0)}  # fmt: skip
+    return open_item(item_id, number, contact, due, currency=currency)
 
 
 def _line(
     line_id: str, day: int, amount: str, payer: str | None, text: str, **extra: object
 ) -> dict[str, object]:
-    row = {"line_id": line_id, "entity": "uk", "statement_id": "s1", "account_id": "GB1",
-           "booking_date": date(2026, 9, day), "amount": D(amount), "currency": "GBP", "counterparty_name": payer,
-           "remittance": text, "bank_reference": line_id, "charges": None}  # fmt: skip
-    return {**row, **extra}
+    return bank_line(line_id, amount, payer, text, day, **extra)
 
 
 HAND_MADE_ITEMS = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from resources.bank_statements_rules import DEFAULT_RULES_PATH, load_reconciliat
 from rules.reconciliation.frames import BANK_LINE_SCHEMA, OPEN_ITEM_SCHEMA
 from rules.reconciliation.ladder import match_lines
 from rules.reconciliation.rule_file import ReconciliationRules
+from tests.factories import bank_line, open_item
 
 
 @pytest.fixture(scope="module")
@@ -20,20 +20,7 @@ def rules() -> ReconciliationRules:
     return load_reconciliation_rules(Path(DEFAULT_RULES_PATH))
 
 
-def _item(item_id: str, number: str, contact: str, due: str, **extra: object) -> dict[str, object]:
-    row = {"item_id": item_id, "item_kind": "invoice", "number": number, "entity": "uk", "contact_name": contact,
-           "currency": "GBP", "currency_rate": D(1), "issue_date": date(2026, 8, 31), "due_date": date(2026, 9, 30),
-           "total": D(due), "amount_due": D(due), "status": "AUTHORISED", "credited": D(0)}  # fmt: skip
-    return {**row, **extra}
-
-
-def _line(
-    line_id: str, amount: str, payer: str, text: str, day: int = 20, **extra: object
-) -> dict[str, object]:
-    row = {"line_id": line_id, "entity": "uk", "statement_id": "s1", "account_id": "GB1",
-           "booking_date": date(2026, 9, day), "amount": D(amount), "currency": "GBP", "counterparty_name": payer,
-           "remittance": text, "bank_reference": line_id, "charges": None}  # fmt: skip
-    return {**row, **extra}
+_item, _line = open_item, bank_line
 
 
 ITEMS = [
