@@ -143,6 +143,7 @@ def _map_distinct(column: pl.Series, transform: Any) -> pl.Series:
 
 
 Memo = dict[tuple[int | None, str, str], str]
+SEAL_CHUNK = 10_000  # payloads parsed at once when a frame is sealed
 
 
 def _encrypt(value: str, field: Field, ring: KeyRing, person: int | None, people: PersonKeys | None) -> str:
@@ -192,7 +193,18 @@ def encrypt_payload(
     """The JSON payload with its personal fields encrypted (same key order and separators), under the
     key of the person it is about when that is known (`kind`: the PM record kind, when the table says)."""
     record = json.loads(payload)
-    person = person_of(record, kind)
+    return _sealed_record(record, fields, ring, memo, person_of(record, kind), people)
+
+
+def _sealed_record(
+    record: Any,
+    fields: tuple[Field, ...],
+    ring: KeyRing,
+    memo: Memo | None,
+    person: int | None,
+    people: PersonKeys | None,
+) -> str:
+    """A parsed payload as JSON text with its personal fields sealed (under `person`'s key when known)."""
     for field in fields:
         walk(
             record,
@@ -219,10 +231,17 @@ def _seal_payloads(frame: pl.DataFrame, name: str, fields: tuple[Field, ...], ri
     kinds = frame[kind_column].to_list() if kind_column else [None] * frame.height
     memo: Memo = {}
     people = current_people()  # once per frame: the erasures are re-read here, not per value
-    sealed = [
-        None if payload is None else encrypt_payload(payload, fields, ring, memo, kind, people)
-        for payload, kind in zip(frame[name].to_list(), kinds, strict=True)
-    ]
+    payloads = frame[name].to_list()
+    sealed: list[str | None] = []
+    # A chunk at a time: its people's keys are made and unwrapped in one look-up before it is sealed.
+    for start in range(0, len(payloads), SEAL_CHUNK):
+        records = [None if p is None else json.loads(p) for p in payloads[start : start + SEAL_CHUNK]]
+        persons = [person_of(r, k) for r, k in zip(records, kinds[start : start + SEAL_CHUNK], strict=True)]
+        people.warm([p for p in persons if p is not None], ring)
+        sealed += [
+            None if r is None else _sealed_record(r, fields, ring, memo, person, people)
+            for r, person in zip(records, persons, strict=True)
+        ]
     return pl.Series(name, sealed, dtype=pl.String)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -117,16 +117,38 @@ class PersonKeyStore:
         with self._connect() as con:
             row = con.execute("SELECT wrapped FROM person_keys WHERE person_id = ?", [person_id]).fetchone()
             if row is None and create:
-                fresh = base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)).decode("ascii")
-                wrapped = ring.encrypt(fresh, f"person-key.{person_id}")
                 con.execute(
                     "INSERT OR IGNORE INTO person_keys (person_id, wrapped, created_at) VALUES (?, ?, ?)",
-                    [person_id, wrapped, _now()],
+                    [person_id, _new_wrapped_key(person_id, ring), _now()],
                 )
                 row = con.execute(
                     "SELECT wrapped FROM person_keys WHERE person_id = ?", [person_id]
                 ).fetchone()
         return (row is not None, row[0] if row else None)
+
+    def wrapped_keys(self, person_ids: Iterable[int], ring: KeyRing) -> dict[int, str | None]:
+        """`wrapped_key` for many people in one connection and one transaction: a key is made for each
+        unknown person (sealing a directory meets 15,000 people; a connection each took 1.5 ms)."""
+        wanted = sorted(set(person_ids))
+        found: dict[int, str | None] = {}
+        with self._connect() as con:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                found.update(_wrapped_among(con, wanted[start : start + _IN_CHUNK]))
+            missing = [pid for pid in wanted if pid not in found]
+            if missing:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    con.executemany(
+                        "INSERT OR IGNORE INTO person_keys (person_id, wrapped, created_at) VALUES (?, ?, ?)",
+                        [(pid, _new_wrapped_key(pid, ring), _now()) for pid in missing],
+                    )
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+                for start in range(0, len(missing), _IN_CHUNK):
+                    found.update(_wrapped_among(con, missing[start : start + _IN_CHUNK]))
+        return found
 
     def erased_ids(self) -> set[int]:
         """Every person whose key has been destroyed."""
@@ -181,6 +203,21 @@ class PersonKeyStore:
         return len(changed)
 
 
+_IN_CHUNK = 500  # ids per look-up (SQLite allows 999 parameters by default)
+
+
+def _new_wrapped_key(person_id: int, ring: KeyRing) -> str:
+    """A new data key for the person, wrapped under the ring's active key."""
+    fresh = base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)).decode("ascii")
+    return ring.encrypt(fresh, f"person-key.{person_id}")
+
+
+def _wrapped_among(con: sqlite3.Connection, person_ids: list[int]) -> dict[int, str | None]:
+    marks = ",".join("?" * len(person_ids))
+    rows = con.execute(f"SELECT person_id, wrapped FROM person_keys WHERE person_id IN ({marks})", person_ids)
+    return dict(rows.fetchall())
+
+
 @dataclass
 class PersonKeys:
     """Unwrapped person keys for this process: each person's key is unwrapped once per process,
@@ -207,6 +244,17 @@ class PersonKeys:
             raise KeyProblem(
                 f"no key for person {person_id} in {self.store.path}: restore the person key store"
             )
+        return self._unwrap(person_id, wrapped, ring)
+
+    def warm(self, person_ids: Iterable[int], ring: KeyRing) -> None:
+        """Make and unwrap the keys of every person among `person_ids` not yet held, in one look-up."""
+        wanted = {pid for pid in person_ids if pid not in self._rings}
+        if wanted:
+            for person_id, wrapped in self.store.wrapped_keys(wanted, ring).items():
+                self._unwrap(person_id, wrapped, ring)
+
+    def _unwrap(self, person_id: int, wrapped: str | None, ring: KeyRing) -> KeyRing | None:
+        """Hold the person's key as a one-key ring (None: erased)."""
         person_ring = None
         if wrapped is not None:
             key = base64.b64decode(ring.decrypt(wrapped, expect=f"person-key.{person_id}"))

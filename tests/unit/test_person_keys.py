@@ -77,3 +77,30 @@ def test_rotation_rewraps_person_keys_and_a_lost_store_stops_clearly() -> None:
     with pytest.raises(KeyProblem, match=r"no key for person \d+ in .*restore the person key store"):
         decrypt_frame(sealed, ring)
     assert current_people().store.path == store.path
+
+
+def test_many_peoples_keys_are_made_and_read_in_one_look_up_as_one_at_a_time() -> None:
+    ring, store = load_key_ring(), PersonKeyStore()
+    _, known = store.wrapped_key(7, ring)
+    _erase(8)
+    found = store.wrapped_keys([7, 8, 9, 10, 9], ring)
+    assert found[7] == known  # an existing key is not replaced
+    assert found[8] is None  # an erased person has no key, and gets none
+    assert found[9] and found[10] and found[9] != found[10]  # new people get keys of their own
+    assert store.wrapped_key(9, ring, create=False) == (True, found[9])
+    assert store.wrapped_keys([9, 10], ring) == {9: found[9], 10: found[10]}  # made once
+
+
+def test_a_frame_of_payloads_seals_each_under_its_persons_key_and_an_erased_person_as_the_marker() -> None:
+    _erase(8)
+    frame = pl.DataFrame(
+        {"kind": ["time_entries"] * 3, "payload": [json.dumps(ENTRY), json.dumps(OTHER), None]}
+    )
+    sealed = encrypt_frame("raw.time_entries", frame)["payload"].to_list()
+    first, second = json.loads(sealed[0]), json.loads(sealed[1])
+    assert first["user"]["name"].startswith("enc1:p-7:person.name:")
+    assert second["user"]["name"] == ERASED and second["notes"] == ERASED
+    assert sealed[2] is None
+    assert (
+        json.loads(decrypt_payload(sealed[0], PM_RECORD_FIELDS, load_key_ring(), current_people())) == ENTRY
+    )
