@@ -259,9 +259,10 @@ class SharedPages:
         if kept is None or not self.freshness.reusable(kept.read_at):
             if kept is not None:
                 kept.close()
-            if params:
-                started = _now()
-                (keep or self.store.keep_one(key))(started, self.read(resource, params))
+            if params and keep is not None:
+                keep(_now(), self.read(resource, params))
+            elif params:
+                self._read_whole(key, resource, params)
             else:
                 self._refresh_directory(key, resource, self.store.latest(key))
             kept = self.store.open(key)
@@ -278,8 +279,7 @@ class SharedPages:
             yield _stored(page)
 
     def _read_whole(self, key: str, resource: str, params: dict[str, str] | None) -> None:
-        started = _now()
-        self.store.keep(key, started, started, self.read(resource, params))
+        self.store.keep_one(key)(_now(), self.read(resource, params))
 
     def _refresh_directory(self, key: str, resource: str, held: Reading | None) -> None:
         """The directory list brought up to date: its changes since the held reading merged in, or

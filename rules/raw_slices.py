@@ -148,7 +148,7 @@ class SliceExtract:
         entity that keeps them, so N entities screen the account once between them (decision 0042)."""
         if owner == self.scope.entity:
             return True
-        return self.scope.entity in judging_entities(record, self.routes)
+        return self.scope.entity in judging_entities(record, self.routes, owner)
 
     def _reject(self, rejection: Rejection, url: str, scope: str = "record") -> None:
         first, last = self.scope.window

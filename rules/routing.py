@@ -103,14 +103,14 @@ def home_entity_of(record: dict[str, Any], routes: EntityRoutes) -> str | None:
     return routes.home_entity.get(person) if person is not None else None
 
 
-def judging_entities(record: Any, routes: EntityRoutes) -> frozenset[str]:
+def judging_entities(record: Any, routes: EntityRoutes, owner: str | None = None) -> frozenset[str]:
     """The entities whose extraction judges a dated record: the one that keeps it (the unclaimed-records
     entity for a record that is not even an object) and the home entity of the person who logged it
     (the seller's side of intercompany work). Every other entity passes over it (decision 0042)."""
     if not isinstance(record, dict):
         return frozenset((routes.unclaimed_entity,))
     home = home_entity_of(record, routes)
-    owner = route_record(record, routes)[0]
+    owner = owner or route_record(record, routes)[0]  # `owner`: the caller routed it already
     return frozenset((owner,) if home is None else (owner, home))
 
 
