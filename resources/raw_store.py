@@ -17,8 +17,9 @@ import duckdb
 import polars as pl
 
 from resources.field_crypto import encrypt_frame
-from resources.warehouse import append
+from resources.warehouse import Warehouse, append
 from rules.drift import PayloadProfile
+from rules.pm_records import PRICED_DIRECTORY_KINDS
 from rules.raw_slices import ExtractionScope
 
 VERSIONS = "raw.record_versions"
@@ -214,4 +215,13 @@ def write_profile(con: duckdb.DuckDBPyConnection, window: ExtractionScope, profi
             pl.lit(window.extracted_at).cast(pl.Datetime("us", "UTC")).alias("seen_at"),
             pl.lit(profile.records).cast(pl.Int64).alias("records"),
         ),
+    )
+
+
+def priced_directory(warehouse: Warehouse, entity: str) -> pl.DataFrame:
+    """The entity's directory records that pricing reads (`kind`, `payload`; rules/pm_records.py)."""
+    return warehouse.query(
+        entity,
+        "SELECT kind, payload FROM raw.directory WHERE entity = ? AND list_contains(?, kind)",
+        [entity, list(PRICED_DIRECTORY_KINDS)],
     )

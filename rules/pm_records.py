@@ -77,6 +77,11 @@ def extract_fields(frame: pl.DataFrame, fields: list[Field]) -> pl.DataFrame:
     return pl.concat([frame, texts.select(typed)], how="horizontal")
 
 
+# The directory kinds pricing reads: a time entry's project and client (not people or assignments, which
+# are most of a large account's directory and hold its sealed personal fields).
+PRICED_DIRECTORY_KINDS = ("projects", "clients")
+
+
 def directory_tables(directory: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(projects: project_id, project_is_billable, project_known; clients: client_id, client_currency)."""
     projects = (

@@ -19,6 +19,7 @@ from assets.reporting import money_totals, preview
 from resources.configuration import Settings
 from resources.field_crypto import decrypt_payloads
 from resources.fx import EcbRates
+from resources.raw_store import priced_directory
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
 from rules.documents import DOCUMENT_HEADER_SCHEMA, DOCUMENT_LINE_SCHEMA
 from rules.fx_conversion import rates_for
@@ -119,9 +120,7 @@ def charge_months(
             "ORDER BY day, record_id",
             window,
         )
-        directory = warehouse.query(
-            part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity]
-        )
+        directory = priced_directory(warehouse, part.entity)
         # Payload fields stay encrypted at rest; the seller's person names go into the documents in clear.
         sales_work = seller_work(
             decrypt_payloads(elsewhere), decrypt_payloads(directory), part.entity, settings, snapshot

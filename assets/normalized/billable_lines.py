@@ -15,6 +15,7 @@ from assets.tracing import traced_step
 from checks.schemas import BillableLines, Quarantine
 from resources.configuration import Settings
 from resources.fx import EcbRates
+from resources.raw_store import priced_directory
 from resources.warehouse import Warehouse, pin_rates, pinned_rates, replace_slice
 from rules.fx_rates import FxSnapshot
 from rules.normalizing import NormalizedResult, normalize_lines
@@ -93,9 +94,7 @@ def normalize_days(
     summary = LinesSummary()
     pricing = _Pricing(context, config, warehouse, settings, snapshot)
     for part in day_slices(context):
-        directory = warehouse.query(
-            part.entity, "SELECT kind, payload FROM raw.directory WHERE entity = ?", [part.entity]
-        )
+        directory = priced_directory(warehouse, part.entity)
         for window in day_windows(part, _records_by_day(warehouse, part), config.window_records):
             result = pricing.window(window, directory)
             # The write gate: nothing reaches the tables unless every row passes the schema.
