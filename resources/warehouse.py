@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,10 @@ def default_home() -> str:
 # A lock held by another process: `Could not set lock on file ... held in /path/python (PID 1234)`.
 _LOCK_HELD = "Could not set lock on file"
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
+# Files this process holds open (`Warehouse.held`, docs/decisions/0051): path -> (the connection that
+# keeps the database open, how many holds are open on it).
+_HELD: dict[Path, tuple[duckdb.DuckDBPyConnection, int]] = {}
+_HELD_LOCK = threading.Lock()
 
 
 class WarehouseBusyError(RuntimeError):
@@ -86,6 +91,17 @@ class Warehouse(dg.ConfigurableResource):
             return
         with _opened(self.path(entity), ENTITY_MIGRATIONS, wait_s=self.lock_wait_s) as con:
             yield con
+
+    @contextmanager
+    def held(self, entity: str) -> Iterator[None]:
+        """Keep the entity's file open through a block that connects many times (one step's entity-days
+        or month): its connections share the open database, so none pays a file open, a migration check
+        or a checkpoint on close. Another process waits for the whole block, as for a long transaction."""
+        if self.read_only:
+            yield
+            return
+        with _holding(self.path(entity), ENTITY_MIGRATIONS, self.lock_wait_s):
+            yield
 
     @contextmanager
     def transaction(self, entity: str) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -170,9 +186,39 @@ def _connect_waiting(
 
 
 @contextmanager
+def _holding(path: Path, migrations: Chain, wait_s: float) -> Iterator[None]:
+    with _HELD_LOCK:
+        anchor, depth = _HELD.get(path) or (None, 0)
+        if anchor is None:
+            anchor = _open_migrated(path, migrations, wait_s)
+        _HELD[path] = (anchor, depth + 1)
+    try:
+        yield
+    finally:
+        with _HELD_LOCK:
+            anchor, depth = _HELD.pop(path)
+            if depth > 1:
+                _HELD[path] = (anchor, depth - 1)
+            else:
+                anchor.close()  # the last hold: the database checkpoints and the file is released
+
+
+def _shared(path: Path) -> duckdb.DuckDBPyConnection | None:
+    """A connection to the database this process holds open at `path` (DuckDB's instance cache hands
+    out the open one), or None when it holds none."""
+    with _HELD_LOCK:
+        return duckdb.connect(str(path)) if path in _HELD else None
+
+
+@contextmanager
 def _read_only(path: Path, migrations: Chain, wait_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection, held only as long as the caller's block (refused for a file that is
     not at this code's migration: it cannot be migrated without writing)."""
+    shared = _shared(path)  # a file this process holds is read through the open database
+    if shared is not None:
+        with shared:
+            yield shared
+        return
     con = _connect_waiting(lambda: duckdb.connect(str(path), read_only=True), path, wait_s)
     try:
         check_current(con, path, migrations)
@@ -184,14 +230,23 @@ def _read_only(path: Path, migrations: Chain, wait_s: float) -> Iterator[duckdb.
 @contextmanager
 def _opened(path: Path, migrations: Chain, *, wait_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to `path` (created if missing) with its migrations applied (resources/migrations)."""
+    con = _shared(path) or _open_migrated(path, migrations, wait_s)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _open_migrated(path: Path, migrations: Chain, wait_s: float) -> duckdb.DuckDBPyConnection:
     private_dir(path.parent)
     con = _connect_waiting(lambda: duckdb.connect(str(path)), path, wait_s)
     private_file(path)
     try:
         open_current(con, path, migrations)
-        yield con
-    finally:
+    except BaseException:
         con.close()
+        raise
+    return con
 
 
 @contextmanager

@@ -43,23 +43,47 @@ class FieldProfile:
         return merged.most_common(1)[0][0] if merged else None
 
 
-@dataclass
+@dataclass(eq=False)
 class PayloadProfile:
-    """Field profiles of the records of one list, observed one record at a time."""
+    """Field profiles of the records of one list, observed one record at a time.
+
+    A record is observed as its shape (its fields' names and value classes), and the shapes are counted:
+    a list's records share a few shapes, so the per-field counts are made once per shape when read.
+    """
 
     records: int = 0
-    fields: dict[str, FieldProfile] = field(default_factory=dict)
+    _fields: dict[str, FieldProfile] = field(default_factory=dict, repr=False)
+    _shapes: Counter[tuple[tuple[Any, ...], ...]] = field(default_factory=Counter, repr=False)
+
+    @property
+    def fields(self) -> dict[str, FieldProfile]:
+        """Each field path (top level, and one level into nested objects) with its counts."""
+        for shape, count in self._shapes.items():
+            for path, value_class in _paths(shape):
+                profile = self._fields.setdefault(path, FieldProfile())
+                profile.present += count
+                profile.nulls += count if value_class is _NONE else 0
+                profile.types[_json_type_of(value_class)] += count
+        self._shapes.clear()
+        return self._fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PayloadProfile):
+            return NotImplemented
+        return self.records == other.records and self.fields == other.fields
 
     def observe(self, record: Any) -> None:
         """Count one record (anything that is not an object is only counted)."""
         self.records += 1
         if not isinstance(record, dict):
             return
-        for path, value in _flatten(record):
-            profile = self.fields.setdefault(path, FieldProfile())
-            profile.present += 1
-            profile.nulls += value is None
-            profile.types[json_type(value)] += 1
+        shape: list[tuple[Any, ...]] = []
+        for key, value in record.items():
+            value_class = value.__class__
+            shape.append((key, value_class))
+            if value_class is dict:
+                shape += [(key, inner, nested.__class__) for inner, nested in value.items()]
+        self._shapes[tuple(shape)] += 1
 
     def null_rate(self, path: str) -> float:
         """The share of records where the field is absent or null."""
@@ -86,13 +110,23 @@ class PayloadProfile:
         return profile
 
 
-def _flatten(record: dict[str, Any]) -> list[tuple[str, Any]]:
-    pairs: list[tuple[str, Any]] = []
-    for key, value in record.items():
-        pairs.append((key, value))
-        if isinstance(value, dict):
-            pairs += [(f"{key}.{inner}", nested) for inner, nested in value.items()]
-    return pairs
+_NONE = type(None)
+# The JSON type of each class a decoded value can have, as json_type names it (bool before int: a bool is
+# never an integer).
+_JSON_TYPES = {_NONE: json_type(None), bool: json_type(True), int: json_type(0), float: json_type(0.0)}
+_JSON_TYPES |= {str: json_type(""), dict: json_type({}), list: json_type([])}
+
+
+def _json_type_of(value_class: type) -> str:
+    named = _JSON_TYPES.get(value_class)
+    if named is not None:
+        return named
+    return next((name for base, name in _JSON_TYPES.items() if issubclass(value_class, base)), json_type([]))
+
+
+def _paths(shape: tuple[tuple[Any, ...], ...]) -> list[tuple[str, type]]:
+    """(field path, value class) of each field in a record's shape."""
+    return [(f"{item[0]}.{item[1]}", item[2]) if len(item) == 3 else (item[0], item[1]) for item in shape]
 
 
 @dataclass(frozen=True)

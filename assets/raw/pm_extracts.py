@@ -145,13 +145,16 @@ def extract_days(
     parts: list[dict[str, ExtractionCounts]] = []
     logged: dict[dg.AssetKey, dict[str, list[tuple[bool, str]]]] = {key: {} for key in LISTS}
     for part in day_slices(context):
-        with traced_step(context, warehouse, settings, "extraction", part) as step:
-            source = entity_pages(pages, settings, part.entity)
-            counts = extract_slice(source, warehouse, part, context.run.run_id, routes)
-            step.set_attribute("billbridge.records", sum(c.records for c in counts.values()))
-            step.set_attribute("billbridge.new_versions", sum(c.new_versions for c in counts.values()))
+        # Eight lists' transactions, the trace and the checks: one open of the entity's file.
+        with warehouse.held(part.entity):
+            with traced_step(context, warehouse, settings, "extraction", part) as step:
+                source = entity_pages(pages, settings, part.entity)
+                counts = extract_slice(source, warehouse, part, context.run.run_id, routes)
+                step.set_attribute("billbridge.records", sum(c.records for c in counts.values()))
+                step.set_attribute("billbridge.new_versions", sum(c.new_versions for c in counts.values()))
+            outcomes = _checks(warehouse, part, counts, context.run.run_id)
         parts.append(counts)
-        for key, checks in _checks(warehouse, part, counts, context.run.run_id).items():
+        for key, checks in outcomes.items():
             for name, outcome in checks.items():
                 logged[key].setdefault(name, []).append(outcome)
         context.log.info(f"{part.label()}: extracted")

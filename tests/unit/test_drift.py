@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from rules.drift import PayloadProfile, compare
 from rules.schemas.payloads import HARVEST_TIME_ENTRY
 from tests.factories import time_entry
@@ -72,3 +75,33 @@ def test_a_stored_profile_reads_back_the_same() -> None:
     profile = _profile(_entries())
     again = PayloadProfile.from_rows(profile.records, profile.rows())
     assert compare(profile, again, HARVEST_TIME_ENTRY).changes == ()
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from("xyz"), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(deadline=None)  # the first example pays for imports
+@given(
+    st.lists(st.dictionaries(st.sampled_from(["id", "hours", "user", "notes"]), _JSON_VALUES), max_size=12)
+)
+def test_the_profile_counts_each_field_as_a_record_by_record_count_does(
+    records: list[dict[str, Any]],
+) -> None:
+    expected: dict[str, tuple[int, int, dict[str, int]]] = {}
+    for record in records:  # the oracle: every field path of every record, counted one at a time
+        pairs = list(record.items())
+        pairs += [(f"{k}.{i}", v) for k, n in record.items() if isinstance(n, dict) for i, v in n.items()]
+        for path, value in pairs:
+            present, nulls, types = expected.get(path, (0, 0, {}))
+            kind = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string"}.get(
+                type(value), "object" if isinstance(value, dict) else "array"
+            )
+            expected[path] = (present + 1, nulls + (value is None), {**types, kind: types.get(kind, 0) + 1})
+    profile = _profile([*records, "not an object"])  # type: ignore[list-item]
+    assert profile.records == len(records) + 1
+    counted = {path: (p.present, p.nulls, dict(p.types)) for path, p in profile.fields.items()}
+    assert counted == expected

@@ -1,0 +1,45 @@
+"""`Warehouse.held`: a step's many connections share one open entity file, which stays locked to other
+processes until the last hold ends (docs/decisions/0051)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resources.warehouse import Warehouse
+
+
+def _other_process_opens(path: Path) -> bool:
+    probe = "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True).close()"
+    return subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True).returncode == 0
+
+
+def test_a_hold_keeps_the_file_open_until_the_last_hold_ends(tmp_path: Path) -> None:
+    warehouse = Warehouse(home=str(tmp_path))
+    with warehouse.held("uk"):
+        with warehouse.held("uk"), warehouse.transaction("uk") as con:
+            con.execute("CREATE TABLE main.probe (n INTEGER)")
+            con.execute("INSERT INTO main.probe VALUES (1)")
+        assert not _other_process_opens(warehouse.path("uk"))  # the outer hold still has it
+        # Another connection of this process, and a read-only warehouse's, see the committed row.
+        assert warehouse.query("uk", "SELECT n FROM main.probe")["n"].to_list() == [1]
+        reader = Warehouse(home=str(tmp_path), read_only=True)
+        assert reader.query("uk", "SELECT count(*) AS n FROM main.probe")["n"].to_list() == [1]
+    assert _other_process_opens(warehouse.path("uk"))
+
+
+def test_a_failed_transaction_inside_a_hold_rolls_back_only_itself(tmp_path: Path) -> None:
+    warehouse = Warehouse(home=str(tmp_path))
+    with warehouse.held("uk"):
+        with warehouse.transaction("uk") as con:
+            con.execute("CREATE TABLE main.probe (n INTEGER)")
+        with pytest.raises(RuntimeError), warehouse.transaction("uk") as con:
+            con.execute("INSERT INTO main.probe VALUES (2)")
+            raise RuntimeError("the step failed")
+        assert warehouse.query("uk", "SELECT count(*) AS n FROM main.probe")["n"].to_list() == [0]
+    assert Warehouse(home=str(tmp_path), read_only=True).query("uk", "SELECT count(*) AS n FROM main.probe")[
+        "n"
+    ].to_list() == [0]
