@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import fcntl
 import functools
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -32,6 +31,7 @@ from resources.crypto import KeyProblem, is_encrypted
 from resources.harvest import HarvestClient, Page, PageProblem
 from resources.private_files import private_dir
 from resources.warehouse import Warehouse, default_home
+from rules import page_json
 from rules.account_pages import Freshness, StoredPage, list_key, merge_changes, newest_update, updated_since
 
 KEEP = timedelta(days=2)  # a reading older than this is never fresh for a run still running
@@ -75,7 +75,7 @@ class KeptReading:
         with self._handle:
             for number, line in enumerate(self._handle, start=2):
                 try:
-                    yield json.loads(_unseal(line.decode("utf-8")))
+                    yield page_json.loads(_unseal(line.decode("utf-8")))
                 except (ValueError, KeyProblem) as exc:
                     raise PageStoreDamaged(
                         f"{self.path}: line {number} cannot be read ({exc}); delete the file to read "
@@ -119,7 +119,7 @@ class AccountPageStore:
         except OSError:
             return None
         try:
-            header = json.loads(_unseal(handle.readline().decode("utf-8")))
+            header = page_json.loads(_unseal(handle.readline().decode("utf-8")))
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise ValueError("not a reading of this format")
             full_at = header["full_at"]
@@ -197,7 +197,7 @@ class AccountPageStore:
 
 
 def _seal(document: object) -> bytes:
-    text = json.dumps(document, separators=(",", ":"))
+    text = page_json.dumps(document)
     if field_crypto.enabled():
         text = field_crypto.current_ring().encrypt(text, SEAL_CONTEXT)
     return text.encode("utf-8") + b"\n"

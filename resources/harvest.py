@@ -10,7 +10,6 @@ problem, for the raw layer to quarantine, and paging continues by page number.
 from __future__ import annotations
 
 import hashlib
-import json
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from pydantic import Field
 from resources.harvest_paging import PagingGuard
 from resources.http_retry import call_with_retries
 from resources.rate_limit import SlidingWindowLimiter, shared_limiter
+from rules import page_json
 from rules.harvest_paging import HARVEST_CONTRACT, Envelope, EnvelopeError, read_envelope
 
 __all__ = ["HARVEST_CONTRACT", "MAX_PER_PAGE", "HarvestClient", "Page", "PageProblem"]
@@ -60,7 +60,7 @@ def _decode(resource: str, response: httpx.Response) -> tuple[Page, Envelope | N
     url = str(response.request.url)
     body = response.content.decode("utf-8", errors="replace")[:BODY_EXCERPT]
     try:
-        decoded = json.loads(response.content)  # NaN and Infinity decode; the record screen rejects them
+        decoded = page_json.loads(response.content)  # NaN and Infinity decode; the screen rejects them
     except (ValueError, UnicodeDecodeError) as exc:
         kind = response.headers.get("Content-Type", "no content type")
         detail = (
