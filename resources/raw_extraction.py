@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 import polars as pl
@@ -79,10 +80,12 @@ def judge_list(harvest: PageSource, scope: ExtractionScope, routes: EntityRoutes
         kept = harvest.judged(scope, lambda pages: judge_pages(pages, scope, routes))
         if kept is not None:
             return kept
-    params = None
-    if scope.days is not None:
-        params = {"from": scope.days[0].isoformat(), "to": scope.days[-1].isoformat()}
-    return judge_pages(harvest.iter_pages(scope.kind, params), scope, routes)
+    return judge_pages(harvest.iter_pages(scope.kind, list_params(scope.days)), scope, routes)
+
+
+def list_params(days: tuple[date, ...] | None) -> dict[str, str] | None:
+    """The request parameters of a list read for `days` (None: a directory list, read whole)."""
+    return None if days is None else {"from": days[0].isoformat(), "to": days[-1].isoformat()}
 
 
 def extract_list(

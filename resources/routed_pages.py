@@ -67,9 +67,22 @@ class EntityPages:
     def __init__(self, shared: SharedPages, routing: AccountRouting, entity: str) -> None:
         self.shared, self.routing, self.entity = shared, routing, entity
 
+    def _routed(self, params: dict[str, str] | None) -> bool:
+        """Whether this entity reads the list as its share (a dated list it is configured to route)."""
+        return bool(params) and not set(params or {}) - DATED_PARAMS and self.entity in self.routing.entities
+
+    def read_ahead(self, lists: Iterable[tuple[str, dict[str, str] | None]]) -> None:
+        """Keep each list's reading new enough for this extraction (and a dated list's shares), reading
+        the provider where none is, so the extraction that follows waits on no provider (decision 0051)."""
+        for resource, params in lists:
+            key = list_key(self.shared.account, resource, params)
+            keep = self._read_and_route(key) if self._routed(params) else None
+            with self.shared.store.locked(key):
+                self.shared.fresh_reading(key, resource, params, keep).close()
+
     def iter_pages(self, resource: str, params: dict[str, str] | None = None) -> Iterator[Page]:
         """A dated list's pages holding the records this entity judges; any other list as SharedPages."""
-        if not params or set(params) - DATED_PARAMS or self.entity not in self.routing.entities:
+        if not self._routed(params):
             yield from self.shared.iter_pages(resource, params)
             return
         key = list_key(self.shared.account, resource, params)

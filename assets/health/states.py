@@ -91,7 +91,8 @@ def days_outcome(
 ) -> Outcome:
     """Whether the days first..last are mostly quarantined."""
     scope = f"{entity} {first}" if first == last else f"{entity} {first}..{last}"
-    quarantined, accepted = quarantine_counts(warehouse, entity, first, last)
+    with warehouse.held(entity):
+        quarantined, accepted = quarantine_counts(warehouse, entity, first, last)
     found = quarantine_finding(scope, quarantined, accepted, config.orchestration.quarantine_limits())
     return Outcome(scope, [found] if found else [], quarantined=quarantined, accepted=accepted)
 
@@ -105,11 +106,12 @@ def month_outcome(
     """
     month_slice = MonthSlice(entity, month.replace(day=1))
     scope = f"{entity} {month_slice.period}"
-    documents = month_documents(warehouse, entity, month_slice.period)
+    with warehouse.held(entity):  # a dozen short reads: one open of the file
+        documents = month_documents(warehouse, entity, month_slice.period)
+        quarantined, accepted = quarantine_counts(warehouse, entity, month_slice.month, month_slice.month_end)
     findings = posting_findings(
         scope, documents, disabled=posting_disabled_reason(config.entity(entity)), stopped=stopped
     )
-    quarantined, accepted = quarantine_counts(warehouse, entity, month_slice.month, month_slice.month_end)
     found = quarantine_finding(scope, quarantined, accepted, config.orchestration.quarantine_limits())
     return Outcome(scope, findings + ([found] if found else []), documents, quarantined, accepted)
 

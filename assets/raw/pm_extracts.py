@@ -17,7 +17,7 @@ from assets.tracing import traced_step
 from resources.account_pages import AccountPageStore, SharedPages
 from resources.configuration import Settings
 from resources.harvest import HarvestClient
-from resources.raw_extraction import ExtractionCounts, PageSource, extract_list
+from resources.raw_extraction import ExtractionCounts, PageSource, extract_list, list_params
 from resources.routed_pages import AccountRouting, EntityPages
 from resources.warehouse import Warehouse, record_checks
 from rules.account_pages import Freshness
@@ -92,6 +92,14 @@ def extract_slice(
     return counts
 
 
+def slice_lists(part: DaySlice) -> list[tuple[str, dict[str, str] | None]]:
+    """The lists one entity's slice extracts, with their request parameters: the directory, then the
+    dated lists of its days."""
+    return [(kind, None) for kind in DIRECTORY_KINDS] + [
+        (kind, list_params(part.days)) for kind in DATED_KINDS
+    ]
+
+
 def _raw_spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         key, description=description, kinds={"duckdb"}, group_name="raw", owners=["team:data"]
@@ -145,10 +153,12 @@ def extract_days(
     parts: list[dict[str, ExtractionCounts]] = []
     logged: dict[dg.AssetKey, dict[str, list[tuple[bool, str]]]] = {key: {} for key in LISTS}
     for part in day_slices(context):
-        # Eight lists' transactions, the trace and the checks: one open of the entity's file.
+        source = entity_pages(pages, settings, part.entity)
+        # The provider first, the entity's file not held; then the eight lists' transactions, the trace
+        # and the checks on one open of the file (decision 0051).
+        source.read_ahead(slice_lists(part))
         with warehouse.held(part.entity):
             with traced_step(context, warehouse, settings, "extraction", part) as step:
-                source = entity_pages(pages, settings, part.entity)
                 counts = extract_slice(source, warehouse, part, context.run.run_id, routes)
                 step.set_attribute("billbridge.records", sum(c.records for c in counts.values()))
                 step.set_attribute("billbridge.new_versions", sum(c.new_versions for c in counts.values()))

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from assets.partitions import DaySlice
-from assets.raw.pm_extracts import extract_slice
+from assets.raw.pm_extracts import extract_slice, slice_lists
 from resources.account_pages import AccountPageStore, SharedPages
 from resources.configuration import load_config
 from resources.field_crypto import decrypt_frame, decrypt_payloads
@@ -156,3 +156,19 @@ def test_the_directory_is_judged_once_and_the_judgement_taken_by_the_next_entity
     assert first not in clients["record_id"].to_list()
     assert clients.height == judged.kept.height - 1
     assert set(clients["entity"]) == {"uk"} and set(clients["run_id"]) == {"run-uk"}  # its own rows
+
+
+def test_after_reading_ahead_the_extraction_asks_the_provider_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entity's file is held while a slice is extracted (decision 0051): every page the extraction
+    reads is read from the provider before, not while the file is held."""
+    monkeypatch.setenv("BILLBRIDGE_HOME", str(tmp_path))
+    part = DaySlice(ENTITIES[0], DAYS)
+    with HarvestSandbox(generate_company(seed=7), rate_limit=None) as sandbox:
+        pages = _pages(sandbox, ROUTING, part.entity)
+        pages.read_ahead(slice_lists(part))
+        read_ahead = pages.shared.requests
+        counts = extract_slice(pages, Warehouse(), part, "run-1", ROUTES)
+    assert read_ahead > 0 and pages.shared.requests == read_ahead
+    assert counts["time_entries"].records > 0 and counts["clients"].records > 0
