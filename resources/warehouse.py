@@ -187,11 +187,14 @@ def _connect_waiting(
 
 @contextmanager
 def _holding(path: Path, migrations: Chain, wait_s: float) -> Iterator[None]:
-    with _HELD_LOCK:
-        anchor, depth = _HELD.get(path) or (None, 0)
-        if anchor is None:
-            anchor = _open_migrated(path, migrations, wait_s)
-        _HELD[path] = (anchor, depth + 1)
+    if not _join_hold(path):
+        # Opened outside the lock: waiting for another process's lock must not stall this one's threads.
+        opened = _open_migrated(path, migrations, wait_s)
+        with _HELD_LOCK:
+            anchor, depth = _HELD.get(path) or (opened, 0)
+            _HELD[path] = (anchor, depth + 1)
+        if anchor is not opened:
+            opened.close()  # another thread took a hold meanwhile: its connection keeps the file open
     try:
         yield
     finally:
@@ -199,8 +202,17 @@ def _holding(path: Path, migrations: Chain, wait_s: float) -> Iterator[None]:
             anchor, depth = _HELD.pop(path)
             if depth > 1:
                 _HELD[path] = (anchor, depth - 1)
-            else:
-                anchor.close()  # the last hold: the database checkpoints and the file is released
+        if depth == 1:
+            anchor.close()  # the last hold: the database checkpoints and the file is released
+
+
+def _join_hold(path: Path) -> bool:
+    """Count one more hold on a file this process holds already (False: it holds none)."""
+    with _HELD_LOCK:
+        held = _HELD.get(path)
+        if held is not None:
+            _HELD[path] = (held[0], held[1] + 1)
+        return held is not None
 
 
 def _shared(path: Path) -> duckdb.DuckDBPyConnection | None:

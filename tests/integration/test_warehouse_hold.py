@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,28 @@ def test_a_failed_transaction_inside_a_hold_rolls_back_only_itself(tmp_path: Pat
     assert Warehouse(home=str(tmp_path), read_only=True).query("uk", "SELECT count(*) AS n FROM main.probe")[
         "n"
     ].to_list() == [0]
+
+
+def test_threads_holding_one_file_share_it_and_release_it_together(tmp_path: Path) -> None:
+    warehouse = Warehouse(home=str(tmp_path))
+    with warehouse.transaction("uk") as con:
+        con.execute("CREATE TABLE main.probe (n INTEGER)")
+    started, release = threading.Barrier(4), threading.Event()
+
+    def hold_and_write(n: int) -> None:
+        with warehouse.held("uk"):
+            started.wait()
+            with warehouse.transaction("uk") as con:
+                con.execute("INSERT INTO main.probe VALUES (?)", [n])
+            release.wait()
+
+    threads = [threading.Thread(target=hold_and_write, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    started.wait()  # all three hold the file at once
+    assert not _other_process_opens(warehouse.path("uk"))
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert _other_process_opens(warehouse.path("uk"))
+    assert sorted(warehouse.query("uk", "SELECT n FROM main.probe")["n"].to_list()) == [0, 1, 2]
