@@ -7,7 +7,9 @@ replaces exactly what it owns and a crash leaves the previous slice intact.
 DuckDB lets one process hold a file, and even a read-only connection from another process
 locks a writer out. So readers outside runs (`billbridge report`, the weekly review) use a
 `Warehouse(read_only=True)`: they open the file read-only for the moment of a query, waiting
-briefly while a run holds it, and writers wait out such a short read instead of failing.
+briefly while a run holds it, and writers wait out such a short read instead of failing. A step that
+connects many times in a row holds the file for the block (`Warehouse.held`, decision 0051): one open
+instead of one per connection, and other processes wait for the block as for a long transaction.
 """
 
 from __future__ import annotations
