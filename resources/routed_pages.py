@@ -69,7 +69,7 @@ class EntityPages:
 
     def _routed(self, params: dict[str, str] | None) -> bool:
         """Whether this entity reads the list as its share (a dated list it is configured to route)."""
-        return bool(params) and not set(params or {}) - DATED_PARAMS and self.entity in self.routing.entities
+        return bool(params) and set(params or ()) <= DATED_PARAMS and self.entity in self.routing.entities
 
     def read_ahead(self, lists: Iterable[tuple[str, dict[str, str] | None]]) -> None:
         """Keep each list's reading new enough for this extraction (and a dated list's shares), reading

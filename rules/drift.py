@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from rules.pm_screening import json_type
+from rules.pm_screening import json_type_of
 from rules.schemas.payloads import INTEGER, NULL, NUMBER, PayloadSchema
 
 NULL_RATE_JUMP = 0.25  # a field's share of nulls rising by more than this is reported
@@ -63,7 +63,7 @@ class PayloadProfile:
                 profile = self._fields.setdefault(path, FieldProfile())
                 profile.present += count
                 profile.nulls += count if value_class is _NONE else 0
-                profile.types[_json_type_of(value_class)] += count
+                profile.types[json_type_of(value_class)] += count
         self._shapes.clear()
         return self._fields
 
@@ -111,17 +111,6 @@ class PayloadProfile:
 
 
 _NONE = type(None)
-# The JSON type of each class a decoded value can have, as json_type names it (bool before int: a bool is
-# never an integer).
-_JSON_TYPES = {_NONE: json_type(None), bool: json_type(True), int: json_type(0), float: json_type(0.0)}
-_JSON_TYPES |= {str: json_type(""), dict: json_type({}), list: json_type([])}
-
-
-def _json_type_of(value_class: type) -> str:
-    named = _JSON_TYPES.get(value_class)
-    if named is not None:
-        return named
-    return next((name for base, name in _JSON_TYPES.items() if issubclass(value_class, base)), json_type([]))
 
 
 def _paths(shape: tuple[tuple[Any, ...], ...]) -> list[tuple[str, type]]:

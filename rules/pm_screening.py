@@ -74,17 +74,22 @@ def translate_record(record: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 def json_type(value: Any) -> str:
     """The JSON type of a decoded value (a bool is never an integer)."""
-    if value is None:
+    return json_type_of(value.__class__)
+
+
+def json_type_of(value_class: type) -> str:
+    """The JSON type of the values of a decoded value's class (rules/drift.py counts classes)."""
+    if value_class is type(None):
         return NULL
-    if isinstance(value, bool):
+    if issubclass(value_class, bool):
         return BOOLEAN
-    if isinstance(value, int):
+    if issubclass(value_class, int):
         return INTEGER
-    if isinstance(value, float):
+    if issubclass(value_class, float):
         return NUMBER
-    if isinstance(value, str):
+    if issubclass(value_class, str):
         return STRING
-    return OBJECT if isinstance(value, dict) else "array"
+    return OBJECT if issubclass(value_class, dict) else "array"
 
 
 def excerpt(value: Any) -> str:
