@@ -10,6 +10,7 @@ should see (the kill switch, a document held by the tenant's lock date).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -70,13 +71,20 @@ class QuarantineLimits:
     min_records: int = 20
 
 
+def _hint(word: str) -> str:
+    # A status code is a whole number: port 40335 or a request id holding "403" names no runbook.
+    return rf"(?<!\d){word}(?!\d)" if word.isdigit() else re.escape(word)
+
+
+_RUNBOOK_PATTERNS = tuple(
+    (re.compile("|".join(_hint(word) for word in words)), runbook) for words, runbook in _RUNBOOK_HINTS
+)
+
+
 def runbook_for(error: str) -> str:
     """The RUNBOOKS key an error's words point at, or "" when none does."""
     lowered = error.lower()
-    for words, runbook in _RUNBOOK_HINTS:
-        if any(word in lowered for word in words):
-            return runbook
-    return ""
+    return next((runbook for pattern, runbook in _RUNBOOK_PATTERNS if pattern.search(lowered)), "")
 
 
 def is_held(state: DocumentState) -> bool:

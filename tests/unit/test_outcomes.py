@@ -83,3 +83,12 @@ def test_runbook_for_errors() -> None:
     assert runbook_for("GET https://api.xero.com/Organisation answered 401: Unauthorized") == "credentials"
     assert runbook_for("answered 429 Too Many Requests") == "rate_limits"
     assert runbook_for("ValueError: something else") == ""
+
+
+def test_a_number_that_holds_a_status_code_names_no_runbook() -> None:
+    # Found by a flaky run: the sandbox listened on port 40335, and "403" sent an open circuit to the
+    # credentials runbook.
+    open_circuit = "circuit for tenant t-3 is open after 5 consecutive failures (http://127.0.0.1:40335/api)"
+    assert runbook_for(open_circuit) == "rate_limits"
+    assert runbook_for("request 401233 failed") == ""
+    assert runbook_for("answered 403: Forbidden") == "credentials"
