@@ -22,6 +22,7 @@ from assets.reporting import money_totals, preview
 from resources.allocation_config import load_allocation_inputs
 from resources.configuration import Settings
 from resources.warehouse import Warehouse
+from rules.allocation.rule_set import AllocationInputs
 
 COST_ALLOCATIONS = dg.AssetKey(["allocation", "cost_allocations"])
 PROFITABILITY = dg.AssetKey(["allocation", "project_profitability"])
@@ -107,6 +108,12 @@ def run_metadata(run: AllocationRun) -> dict[str, Any]:
     }
 
 
+def _kept_or_written(warehouse: Warehouse, inputs: AllocationInputs, run: AllocationRun) -> AllocationRun:
+    """The month's current allocation when it allocated the same inputs, else `run` written."""
+    with warehouse.held(run.entity):
+        return run if keeps_current(warehouse, run) else write_run(warehouse, inputs, run)
+
+
 def allocate_months(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
@@ -116,21 +123,17 @@ def allocate_months(
     or a reallocation under another rule set, is not superseded until the month's data change).
     """
     inputs = load_allocation_inputs()
-    planned = [
-        plan_month(
-            warehouse,
-            inputs,
-            part.entity,
-            settings.entity(part.entity).base_currency,
-            part.month,
-            context.run.run_id,
-        )
-        for part in month_slices(context)
-    ]
+    planned = []
+    for part in month_slices(context):
+        with warehouse.held(part.entity):  # the month's reads share one open of the file
+            currency = settings.entity(part.entity).base_currency
+            planned.append(
+                plan_month(warehouse, inputs, part.entity, currency, part.month, context.run.run_id)
+            )
     gate = judge_scope(warehouse, planned, context.run.run_id, record=True)
     if not gate.passed:
         yield from gate.stop()
-    runs = [run if keeps_current(warehouse, run) else write_run(warehouse, inputs, run) for run in planned]
+    runs = [_kept_or_written(warehouse, inputs, run) for run in planned]
     last = runs[-1]
     yield dg.MaterializeResult(
         asset_key=COST_ALLOCATIONS,

@@ -298,35 +298,38 @@ def correct_months(
     documents_all: list[pl.DataFrame] = []
     holds_all: list[pl.DataFrame] = []
     for part in month_slices(context):
-        corrections, outcomes, posted_numbers = correct_month(
-            settings,
-            warehouse,
-            part,
-            override,
-            context.run.run_id,
-            _tenant_lock_date(context, xero, settings.entity(part.entity)),
-        )
-        # The write gate: wrong money never reaches the tables, whatever the checks say.
-        documents = validate(CorrectionDocuments, corrections.documents)
-        lines = validate(CorrectionDocumentLines, corrections.lines)
-        sources = validate(CorrectionSources, corrections.sources)
-        holds = validate(CorrectionHolds, corrections.holds)
-        if not gate.admit(part, outcomes):
-            yield from gate.stop()
-        where, params = "entity = ? AND period = ?", [part.entity, part.period]
-        with gate.transaction(part) as con:
-            replace_slice(con, "billing.correction_documents", documents, where, params)
-            replace_slice(con, "billing.correction_document_lines", lines, where, params)
-            # A booked document's trace stays: it maps its lines back to their keys in later rounds.
-            con.execute(
-                f"DELETE FROM billing.correction_sources WHERE {where} "
-                "AND document_number NOT IN (SELECT unnest(?::VARCHAR[]))",
-                [*params, posted_numbers],
+        # The tenant is asked first: nothing waits on the provider while the file is held.
+        lock_date = _tenant_lock_date(context, xero, settings.entity(part.entity))
+        with warehouse.held(part.entity):  # the month's file, not the tenant's answer
+            corrections, outcomes, posted_numbers = correct_month(
+                settings,
+                warehouse,
+                part,
+                override,
+                context.run.run_id,
+                lock_date,
             )
-            append(con, "billing.correction_sources", sources)
-            replace_slice(con, "billing.correction_holds", holds, where, params)
-        documents_all.append(documents)
-        holds_all.append(holds)
+            # The write gate: wrong money never reaches the tables, whatever the checks say.
+            documents = validate(CorrectionDocuments, corrections.documents)
+            lines = validate(CorrectionDocumentLines, corrections.lines)
+            sources = validate(CorrectionSources, corrections.sources)
+            holds = validate(CorrectionHolds, corrections.holds)
+            if not gate.admit(part, outcomes):
+                yield from gate.stop()
+            where, params = "entity = ? AND period = ?", [part.entity, part.period]
+            with gate.transaction(part) as con:
+                replace_slice(con, "billing.correction_documents", documents, where, params)
+                replace_slice(con, "billing.correction_document_lines", lines, where, params)
+                # A booked document's trace stays: it maps its lines back to their keys in later rounds.
+                con.execute(
+                    f"DELETE FROM billing.correction_sources WHERE {where} "
+                    "AND document_number NOT IN (SELECT unnest(?::VARCHAR[]))",
+                    [*params, posted_numbers],
+                )
+                append(con, "billing.correction_sources", sources)
+                replace_slice(con, "billing.correction_holds", holds, where, params)
+            documents_all.append(documents)
+            holds_all.append(holds)
     documents = pl.concat(documents_all)
     holds = pl.concat(holds_all)
     by_status: dict[str, Any] = dict(holds.group_by("status").len().sort("status").iter_rows())

@@ -143,34 +143,35 @@ def draft_months(
     snapshot = fx.snapshot()
     summary = DraftsSummary()  # only counts, totals and preview rows outlive a month (decision 0048)
     for part in month_slices(context):
-        drafting = month_context(
-            warehouse, settings, part, snapshot, context.run.run_id, rerate=config.rerate_fx
-        )
-        with traced_step(context, warehouse, settings, "drafting", part) as step:
-            rules = rule_versions(settings, part.entity).serving
-            drafts = draft_month(warehouse, part, drafting, rules, config.group_lines)
-            step.set_attribute("billbridge.invoices", drafts.invoices.height)
-        # The write gate: wrong money never reaches the table, whatever the checks below say.
-        invoices = validate(InvoiceDrafts, drafts.invoices)
-        draft_lines = validate(InvoiceDraftLines, drafts.lines)
-        balances = validate(RetainerBalances, drafts.retainer_balances)
-        outcomes = {
-            LINES_SUM_TO_TOTALS: lines_sum_to_totals(invoices, draft_lines),
-            BILLED_ONCE: billed_at_most_once(
-                drafts.sources, billed_elsewhere(warehouse, part, drafts.sources)
-            ),
-        }
-        if not gate.admit(part, outcomes):
-            yield from gate.stop()
-        where, params = "entity = ? AND period = ?", [part.entity, part.period]
-        with gate.transaction(part) as con:
-            replace_slice(con, "billing.invoice_drafts", invoices, where, params)
-            replace_slice(con, "billing.invoice_draft_lines", draft_lines, where, params)
-            replace_slice(con, "billing.invoice_line_sources", drafts.sources, where, params)
-            replace_slice(con, "billing.retainer_balances", balances, where, params)
-            pin_rates(con, part.entity, drafts.rates_used, context.run.run_id)
-        summary.add(invoices, draft_lines.height, balances)
-        del drafts, invoices, draft_lines, balances  # released before the next month is read
+        with warehouse.held(part.entity):  # the month's dozen connections share one open of the file
+            drafting = month_context(
+                warehouse, settings, part, snapshot, context.run.run_id, rerate=config.rerate_fx
+            )
+            with traced_step(context, warehouse, settings, "drafting", part) as step:
+                rules = rule_versions(settings, part.entity).serving
+                drafts = draft_month(warehouse, part, drafting, rules, config.group_lines)
+                step.set_attribute("billbridge.invoices", drafts.invoices.height)
+            # The write gate: wrong money never reaches the table, whatever the checks below say.
+            invoices = validate(InvoiceDrafts, drafts.invoices)
+            draft_lines = validate(InvoiceDraftLines, drafts.lines)
+            balances = validate(RetainerBalances, drafts.retainer_balances)
+            outcomes = {
+                LINES_SUM_TO_TOTALS: lines_sum_to_totals(invoices, draft_lines),
+                BILLED_ONCE: billed_at_most_once(
+                    drafts.sources, billed_elsewhere(warehouse, part, drafts.sources)
+                ),
+            }
+            if not gate.admit(part, outcomes):
+                yield from gate.stop()
+            where, params = "entity = ? AND period = ?", [part.entity, part.period]
+            with gate.transaction(part) as con:
+                replace_slice(con, "billing.invoice_drafts", invoices, where, params)
+                replace_slice(con, "billing.invoice_draft_lines", draft_lines, where, params)
+                replace_slice(con, "billing.invoice_line_sources", drafts.sources, where, params)
+                replace_slice(con, "billing.retainer_balances", balances, where, params)
+                pin_rates(con, part.entity, drafts.rates_used, context.run.run_id)
+            summary.add(invoices, draft_lines.height, balances)
+            del drafts, invoices, draft_lines, balances  # released before the next month is read
     versions = {rule_versions(settings, p.entity).serving.rule_set_version for p in month_slices(context)}
     yield dg.MaterializeResult(
         check_results=gate.results(),

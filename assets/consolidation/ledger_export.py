@@ -37,38 +37,40 @@ def export_months(
     homes = {p.pm_user_id: p.home_entity for p in settings.mapping.people}
     exported: list[pl.DataFrame] = []
     for part in month_slices(context):
-        period_params = [part.entity, part.period]
-        with warehouse.connect(part.entity) as con:
-            invoices = con.sql(
-                "SELECT * FROM billing.invoice_drafts WHERE entity = ? AND period = ?", params=period_params
-            ).pl()
-            invoice_lines = con.sql(
-                "SELECT invoice_number, line_amount, tax_amount, account_code FROM billing.invoice_draft_lines "
-                "WHERE entity = ? AND period = ?",
-                params=period_params,
-            ).pl()
-            lines = con.sql(
-                "SELECT source_kind, person_id, contact_name, base_currency, amount_cost_base "
-                "FROM normalized.billable_lines WHERE entity = ? AND day BETWEEN ? AND ?",
-                params=[part.entity, part.month, part.month_end],
-            ).pl()
-            # Each side lives in its own ledger: the sale in the seller's file, the purchase in the buyer's.
-            charges = con.sql(
-                f"SELECT {', '.join(CHARGE_COLUMNS)} FROM billing.intercompany_charges WHERE period = ? AND "
-                "((side = 'sale' AND seller_entity = ?) OR (side = 'purchase' AND buyer_entity = ?))",
-                params=[part.period, part.entity, part.entity],
-            ).pl()
-        ledger = entity_ledger(
-            entity=part.entity, period=part.period, invoices=invoices, invoice_lines=invoice_lines,
-            lines=lines, charges=charges, homes=homes, run_id=context.run.run_id,
-        )  # fmt: skip
-        ledger = validate(LedgerExport, ledger)
-        if not gate.admit(part, {LEDGER_BALANCES: ledger_balances(ledger)}):
-            yield from gate.stop()
-        # The outcome commits only once the file is in place (written atomically).
-        with gate.transaction(part):
-            write_parquet_atomically(ledger, warehouse.export_path(part.entity, part.period))
-        exported.append(ledger)
+        with warehouse.held(part.entity):  # the month's reads and writes share one open of the file
+            period_params = [part.entity, part.period]
+            with warehouse.connect(part.entity) as con:
+                invoices = con.sql(
+                    "SELECT * FROM billing.invoice_drafts WHERE entity = ? AND period = ?",
+                    params=period_params,
+                ).pl()
+                invoice_lines = con.sql(
+                    "SELECT invoice_number, line_amount, tax_amount, account_code FROM billing.invoice_draft_lines "
+                    "WHERE entity = ? AND period = ?",
+                    params=period_params,
+                ).pl()
+                lines = con.sql(
+                    "SELECT source_kind, person_id, contact_name, base_currency, amount_cost_base "
+                    "FROM normalized.billable_lines WHERE entity = ? AND day BETWEEN ? AND ?",
+                    params=[part.entity, part.month, part.month_end],
+                ).pl()
+                # Each side lives in its own ledger: the sale in the seller's file, the purchase in the buyer's.
+                charges = con.sql(
+                    f"SELECT {', '.join(CHARGE_COLUMNS)} FROM billing.intercompany_charges WHERE period = ? AND "
+                    "((side = 'sale' AND seller_entity = ?) OR (side = 'purchase' AND buyer_entity = ?))",
+                    params=[part.period, part.entity, part.entity],
+                ).pl()
+            ledger = entity_ledger(
+                entity=part.entity, period=part.period, invoices=invoices, invoice_lines=invoice_lines,
+                lines=lines, charges=charges, homes=homes, run_id=context.run.run_id,
+            )  # fmt: skip
+            ledger = validate(LedgerExport, ledger)
+            if not gate.admit(part, {LEDGER_BALANCES: ledger_balances(ledger)}):
+                yield from gate.stop()
+            # The outcome commits only once the file is in place (written atomically).
+            with gate.transaction(part):
+                write_parquet_atomically(ledger, warehouse.export_path(part.entity, part.period))
+            exported.append(ledger)
     ledger = pl.concat(exported)
     yield dg.MaterializeResult(
         check_results=gate.results(),

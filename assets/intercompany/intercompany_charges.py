@@ -106,56 +106,57 @@ def charge_months(
     gate = CheckGate(CHECKS, warehouse, run_id)
     results: list[Intercompany] = []
     for part in month_slices(context):
-        entity = settings.entity(part.entity)
-        window = [part.entity, part.month, part.month_end]
-        lines = warehouse.query(
-            part.entity,
-            "SELECT * FROM normalized.billable_lines WHERE entity = ? AND day BETWEEN ? AND ? ORDER BY line_id",
-            window,
-        )
-        purchases_work = intercompany_work(lines, settings, buyer=part.entity)
-        elsewhere = warehouse.query(
-            part.entity,
-            "SELECT * FROM raw.intercompany_time_entries WHERE entity = ? AND day BETWEEN ? AND ? "
-            "ORDER BY day, record_id",
-            window,
-        )
-        directory = priced_directory(warehouse, part.entity)
-        # Payload fields stay encrypted at rest; the seller's person names go into the documents in clear.
-        sales_work = seller_work(
-            decrypt_payloads(elsewhere), decrypt_payloads(directory), part.entity, settings, snapshot
-        )
-        rates = (
-            _purchase_rates(warehouse, part, settings, purchases_work, snapshot, config.rerate_fx)
-            if purchases_work.height
-            else None
-        )
-        currency_rates: dict[str, Decimal] = {entity.base_currency: Decimal(1)}
-        if rates is not None:
-            currency_rates.update(dict(zip(rates["to_currency"], rates["fx_rate"], strict=True)))
-        month = ChargeMonth(settings, part.month, part.month_end, settings.rule_set_version, run_id)
-        result = Intercompany.concat(
-            [
-                intercompany_side(sales_work, SALE, part.entity, month, currency_rates),
-                intercompany_side(purchases_work, PURCHASE, part.entity, month, currency_rates),
-            ]
-        )
-        _require_table_schemas(result)
-        outcomes = {
-            DOCUMENTS_EQUAL_LINES: lines_sum_to_totals(
-                result.documents, result.document_lines, key="document_number"
-            ),
-            NET_IS_COST_PLUS_MARKUP: charges_are_consistent(result),
-        }
-        if not gate.admit(part, outcomes):
-            yield from gate.stop()
-        where, params = "entity = ? AND period = ?", [part.entity, part.period]
-        with gate.transaction(part) as con:
-            for table, _schema, attribute in _TABLES:
-                replace_slice(con, table, getattr(result, attribute), where, params)
+        with warehouse.held(part.entity):  # the month's reads and writes share one open of the file
+            entity = settings.entity(part.entity)
+            window = [part.entity, part.month, part.month_end]
+            lines = warehouse.query(
+                part.entity,
+                "SELECT * FROM normalized.billable_lines WHERE entity = ? AND day BETWEEN ? AND ? ORDER BY line_id",
+                window,
+            )
+            purchases_work = intercompany_work(lines, settings, buyer=part.entity)
+            elsewhere = warehouse.query(
+                part.entity,
+                "SELECT * FROM raw.intercompany_time_entries WHERE entity = ? AND day BETWEEN ? AND ? "
+                "ORDER BY day, record_id",
+                window,
+            )
+            directory = priced_directory(warehouse, part.entity)
+            # Payload fields stay encrypted at rest; the seller's person names go into the documents in clear.
+            sales_work = seller_work(
+                decrypt_payloads(elsewhere), decrypt_payloads(directory), part.entity, settings, snapshot
+            )
+            rates = (
+                _purchase_rates(warehouse, part, settings, purchases_work, snapshot, config.rerate_fx)
+                if purchases_work.height
+                else None
+            )
+            currency_rates: dict[str, Decimal] = {entity.base_currency: Decimal(1)}
             if rates is not None:
-                pin_rates(con, part.entity, rates, run_id)
-        results.append(result)
+                currency_rates.update(dict(zip(rates["to_currency"], rates["fx_rate"], strict=True)))
+            month = ChargeMonth(settings, part.month, part.month_end, settings.rule_set_version, run_id)
+            result = Intercompany.concat(
+                [
+                    intercompany_side(sales_work, SALE, part.entity, month, currency_rates),
+                    intercompany_side(purchases_work, PURCHASE, part.entity, month, currency_rates),
+                ]
+            )
+            _require_table_schemas(result)
+            outcomes = {
+                DOCUMENTS_EQUAL_LINES: lines_sum_to_totals(
+                    result.documents, result.document_lines, key="document_number"
+                ),
+                NET_IS_COST_PLUS_MARKUP: charges_are_consistent(result),
+            }
+            if not gate.admit(part, outcomes):
+                yield from gate.stop()
+            where, params = "entity = ? AND period = ?", [part.entity, part.period]
+            with gate.transaction(part) as con:
+                for table, _schema, attribute in _TABLES:
+                    replace_slice(con, table, getattr(result, attribute), where, params)
+                if rates is not None:
+                    pin_rates(con, part.entity, rates, run_id)
+            results.append(result)
     everything = Intercompany.concat(results)
     charges = everything.charges
     yield dg.MaterializeResult(

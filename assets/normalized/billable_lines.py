@@ -96,24 +96,25 @@ def normalize_days(
     for part in day_slices(context):
         directory = priced_directory(warehouse, part.entity)
         for window in day_windows(part, _records_by_day(warehouse, part), config.window_records):
-            result = pricing.window(window, directory)
-            # The write gate: nothing reaches the tables unless every row passes the schema.
-            outcomes = {
-                "billable_lines_match_schema": conforms(BillableLines, result.lines),
-                "quarantine_matches_schema": conforms(Quarantine, result.quarantine),
-            }
-            if not gate.admit(window, outcomes):
-                yield from gate.stop()
-            days = _iso(window)
-            with gate.transaction(window) as con:
-                replace_slice(
-                    con, "normalized.billable_lines", result.lines, _DAYS_WHERE, [window.entity, days]
-                )
-                replace_slice(
-                    con, "normalized.quarantine", result.quarantine, _DAYS_WHERE, [window.entity, days]
-                )
-                pin_rates(con, window.entity, result.rates_used, context.run.run_id)
-            summary.add(result.lines, result.quarantine)
+            with warehouse.held(window.entity):  # the window's reads and writes share one open of the file
+                result = pricing.window(window, directory)
+                # The write gate: nothing reaches the tables unless every row passes the schema.
+                outcomes = {
+                    "billable_lines_match_schema": conforms(BillableLines, result.lines),
+                    "quarantine_matches_schema": conforms(Quarantine, result.quarantine),
+                }
+                if not gate.admit(window, outcomes):
+                    yield from gate.stop()
+                days = _iso(window)
+                with gate.transaction(window) as con:
+                    replace_slice(
+                        con, "normalized.billable_lines", result.lines, _DAYS_WHERE, [window.entity, days]
+                    )
+                    replace_slice(
+                        con, "normalized.quarantine", result.quarantine, _DAYS_WHERE, [window.entity, days]
+                    )
+                    pin_rates(con, window.entity, result.rates_used, context.run.run_id)
+                summary.add(result.lines, result.quarantine)
     yield dg.MaterializeResult(
         asset_key=BILLABLE_LINES,
         check_results=gate.results(BILLABLE_LINES),

@@ -367,13 +367,16 @@ def _headers(
 
 
 def _with_content_hashes(headers: pl.DataFrame, draft_lines: pl.DataFrame) -> pl.DataFrame:
-    """Each header's `content_hash`: of what the ledger receives, not of our provenance columns."""
-    hashes = []
-    for header in headers.iter_rows(named=True):
-        doc_lines = (
-            draft_lines.filter(pl.col("invoice_number") == header["invoice_number"])
-            .drop("rate_source", "rule_set_version", "rounding_rule", "tax_rounding_rule")
-            .to_dicts()
-        )
-        hashes.append(content_hash(header, doc_lines))
+    """Each header's `content_hash`: of what the ledger receives, not of our provenance columns.
+
+    The lines are grouped by invoice in one pass (in their order), not filtered once per invoice:
+    that filter made a month's hashing quadratic, a third of drafting at 400 invoices a month."""
+    shown = draft_lines.drop("rate_source", "rule_set_version", "rounding_rule", "tax_rounding_rule")
+    by_invoice: dict[object, list[dict[str, object]]] = {}
+    for line in shown.iter_rows(named=True):
+        by_invoice.setdefault(line["invoice_number"], []).append(line)
+    hashes = [
+        content_hash(header, by_invoice.get(header["invoice_number"], []))
+        for header in headers.iter_rows(named=True)
+    ]
     return headers.with_columns(pl.Series("content_hash", hashes, dtype=pl.String))
