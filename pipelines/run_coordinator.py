@@ -9,6 +9,7 @@ over fewer days (or months) than entities comes as runs that each span every ent
 (docs/decisions/0045). This coordinator, at submission, tags a one-entity run with its entity and
 splits a run spanning several into one run per entity (same job, selection, configuration and
 tags; the first keeps its id, the others are new runs of the same backfill), each queued as usual.
+A run of a whole job (the Launchpad, no asset selection) is judged by its job's assets.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ def entity_ranges(keys: Sequence[str]) -> dict[str, dict[str, str]]:
 
 
 def _entity_partitions(context: SubmitRunContext) -> dg.MultiPartitionsDefinition | None:
-    """The entity-partitioned definition of the run's assets, if it has one."""
-    graph = context.workspace.asset_graph
-    for key in context.dagster_run.asset_selection or ():
+    """The entity-partitioned definition of the run's assets, if it has one. A run launched for a
+    whole job (the Launchpad, a schedule) has no asset selection: its job's assets are its assets."""
+    graph, run = context.workspace.asset_graph, context.dagster_run
+    for key in run.asset_selection or sorted(graph.asset_keys_for_job(run.job_name)):
         partitions = graph.get(key).partitions_def if graph.has(key) else None
         if (
             isinstance(partitions, dg.MultiPartitionsDefinition)

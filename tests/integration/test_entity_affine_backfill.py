@@ -170,3 +170,37 @@ def test_a_month_close_backfill_over_every_entity_is_queued_as_one_run_per_entit
         ("uk", "uk|2026-09-01", "uk|2026-09-01"),
         ("us", "us|2026-09-01", "us|2026-09-01"),
     ]
+
+
+def test_a_whole_job_run_for_one_partition_is_queued_under_its_entity(
+    sandboxes: Sandboxes, team_instance: Path, tmp_path: Path
+) -> None:
+    """Found (stop 23's note): a run launched for a whole job (the Launchpad's "Materialize all", a
+    schedule) carries no asset selection, so the queue found no entity partitions, tagged no entity,
+    and its per-entity limit let it run beside another run writing the same file."""
+    job = defs.resolve_job_def("bill_and_post")
+    port = free_port()
+    code_server = start_code_server(port, tmp_path / "code_server.log")
+    target = GrpcServerTarget(host="127.0.0.1", port=port, socket=None, location_name="billbridge")
+    try:
+        with (
+            dg.DagsterInstance.get() as instance,
+            create_test_daemon_workspace_context(target, instance) as context,
+        ):
+            workspace = context.create_request_context()
+            (repository,) = workspace.get_code_location("billbridge").get_repositories().values()
+            remote_job = repository.get_full_job("bill_and_post")
+            run = instance.create_run_for_job(
+                job,
+                tags={"dagster/partition": "uk|2026-09-01"},
+                status=dg.DagsterRunStatus.NOT_STARTED,
+                remote_job_origin=remote_job.get_remote_origin(),
+                job_code_origin=remote_job.get_python_origin(),
+            )
+            assert not run.asset_selection  # as the Launchpad launches a whole job
+            instance.submit_run(run.run_id, workspace)
+            queued = instance.get_run_by_id(run.run_id)
+    finally:
+        stop(code_server)
+    assert queued is not None and queued.status == dg.DagsterRunStatus.QUEUED
+    assert queued.tags.get(ENTITY_TAG) == "uk", queued.tags

@@ -235,7 +235,9 @@ def test_retainer_closing_is_opening_plus_top_up_less_drawn(
 
 @settings(derandomize=True, max_examples=20, deadline=None)
 @given(ENTRIES)
-def test_each_invoice_hash_covers_its_own_lines_only(rows: list[tuple[Decimal, Decimal, int, int, int]]) -> None:
+def test_each_invoice_hash_covers_its_own_lines_only(
+    rows: list[tuple[Decimal, Decimal, int, int, int]],
+) -> None:
     """The hash is of the header and that invoice's lines as sent, in their order: computed here with
     hashlib and json over a filter written in the test, not by the drafting code's grouping."""
     import hashlib
@@ -249,6 +251,8 @@ def test_each_invoice_hash_covers_its_own_lines_only(rows: list[tuple[Decimal, D
     for invoice in drafts.invoices.to_dicts():
         header = {k: v for k, v in invoice.items() if k not in {"content_hash", "rule_set_version", "run_id"}}
         own = [line for line in sent if line["invoice_number"] == invoice["invoice_number"]]
-        text = json.dumps({"header": header, "lines": own}, sort_keys=True, default=str, separators=(",", ":"))
+        text = json.dumps(
+            {"header": header, "lines": own}, sort_keys=True, default=str, separators=(",", ":")
+        )
         assert invoice["content_hash"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
     assert drafts.invoices["content_hash"].n_unique() == drafts.invoices.height
