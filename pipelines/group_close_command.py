@@ -21,6 +21,7 @@ from datetime import date
 import dagster as dg
 
 from pipelines import runner
+from pipelines.progress import WHOLE_LINES_ENV
 from pipelines.sync_command import EXIT_BUSY, EXIT_DONE, EXIT_NOT_DONE, SyncReport, SyncRequest, run_sync
 
 
@@ -61,13 +62,20 @@ def _entity_command(entity: str, request: GroupCloseRequest) -> list[str]:
     )
 
 
+def entity_environment(request: GroupCloseRequest) -> dict[str, str]:
+    """An entity process's environment: the close's PM moment (decision 0042), and whole progress
+    lines, since the entities share the terminal and a line started by one must not be finished by
+    another's."""
+    return {**os.environ, runner.PAGES_SINCE_ENV: request.settings.pages_since, WHOLE_LINES_ENV: "1"}
+
+
 def close_entities(request: GroupCloseRequest) -> dict[str, int]:
     """Every entity's close, `parallel` processes at a time; their exit codes by entity."""
     runner.ensure_dagster_home()
     # The instance's storage is created here, once: processes creating it together race on its schema.
     with dg.DagsterInstance.get():
         pass
-    env = {**os.environ, runner.PAGES_SINCE_ENV: request.settings.pages_since}
+    env = entity_environment(request)
 
     def close(entity: str) -> int:
         return subprocess.run(_entity_command(entity, request), env=env, check=False).returncode
