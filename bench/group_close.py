@@ -30,6 +30,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from bench.processes import DescendantPeaks
 from pipelines.celery_workers import REPOSITORY_ROOT, peak_rss_mib
 from pipelines.cli import SANDBOX_HARVEST_ACCOUNT, SANDBOX_HARVEST_TOKEN, SANDBOX_XERO_TOKEN
 from sandbox.group_company import GroupProfile, group_roster
@@ -107,11 +108,14 @@ def run_close(month: date, parallel: int) -> None:
     from resources.configuration import current_config
 
     entities = current_config().entity_ids
-    report = run_group_close(GroupCloseRequest(month, entities, parallel, wait_s=0))
+    with DescendantPeaks() as entity_processes:  # forked by the close's forkserver: not our children
+        report = run_group_close(GroupCloseRequest(month, entities, parallel, wait_s=0))
     failed = [f"{entity}: exit {code}" for entity, code in report.entity_codes.items() if code != 0]
     group = report.group.outcomes if report.group else []
     failed += [f"{o.job} {o.partitions}: {o.error or 'findings failed'}" for o in group if not o.done]
-    largest_entity = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    largest_entity = max(
+        entity_processes.largest_mib, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    )
     _say(
         {
             "runs": len(entities) + len(group),
