@@ -15,10 +15,10 @@ invoice or credit note it pays.
 from __future__ import annotations
 
 import hashlib
-import json
 
 import polars as pl
 
+from rules.canonical_json import canonical_text
 from rules.money import FX_RATE, MONEY
 
 # document_kind -> the accounting API's collection, number field and id field.
@@ -102,5 +102,5 @@ def number_prefix_of(document_number: str) -> str:
 
 def content_hash(header: dict[str, object], lines: list[dict[str, object]]) -> str:
     """SHA-256 of the document as it would be sent: the same content always hashes the same."""
-    text = json.dumps({"header": header, "lines": lines}, sort_keys=True, default=str, separators=(",", ":"))
+    text = canonical_text({"header": header, "lines": lines})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
