@@ -24,7 +24,6 @@ Values whose person is unknown (a rejected page) stay under the ring's key.
 from __future__ import annotations
 
 import functools
-import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -35,6 +34,7 @@ import polars as pl
 
 from resources.crypto import PERSON_KEY_PREFIX, PREFIX, KeyRing, is_encrypted, key_id_of, load_key_ring
 from resources.person_keys import ERASED, PersonKeys, PersonKeyStore, default_person_key_path
+from rules.record_json import parse_record, record_text
 
 ENCRYPTION_ENV = "BILLBRIDGE_FIELD_ENCRYPTION"  # "off" disables it (benchmarks, migrations)
 
@@ -46,6 +46,11 @@ class Field:
     path: str
     context: str
     deterministic: bool = False
+
+    @functools.cached_property
+    def parts(self) -> tuple[str, ...]:
+        """The keys of `path`, outermost first (split once: sealing walks them for every record)."""
+        return tuple(self.path.split("."))
 
 
 NAME = Field("", "person.name", deterministic=True)
@@ -192,7 +197,7 @@ def encrypt_payload(
 ) -> str:
     """The JSON payload with its personal fields encrypted (same key order and separators), under the
     key of the person it is about when that is known (`kind`: the PM record kind, when the table says)."""
-    record = json.loads(payload)
+    record = parse_record(payload)
     return _sealed_record(record, fields, ring, memo, person_of(record, kind), people)
 
 
@@ -206,12 +211,13 @@ def _sealed_record(
 ) -> str:
     """A parsed payload as JSON text with its personal fields sealed (under `person`'s key when known)."""
     for field in fields:
-        walk(
-            record,
-            field.path,
-            functools.partial(seal, field=field, ring=ring, memo=memo, person=person, people=people),
-        )
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        *parents, leaf = field.parts
+        holder = record
+        for key in parents:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and leaf in holder:
+            holder[leaf] = seal(holder[leaf], field, ring, memo, person, people)
+    return record_text(record)
 
 
 def decrypt_payload(
@@ -219,11 +225,11 @@ def decrypt_payload(
 ) -> str:
     """The JSON payload as extracted (byte for byte, so its payload hash matches again; an erased
     person's fields read `ERASED`)."""
-    record = json.loads(payload)
+    record = parse_record(payload)
     people = people or current_people()
     for field in fields:
         walk(record, field.path, lambda v: open_value(v, ring, people) if is_encrypted(v) else v)
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    return record_text(record)
 
 
 def _seal_payloads(frame: pl.DataFrame, name: str, fields: tuple[Field, ...], ring: KeyRing) -> pl.Series:
@@ -235,7 +241,7 @@ def _seal_payloads(frame: pl.DataFrame, name: str, fields: tuple[Field, ...], ri
     sealed: list[str | None] = []
     # A chunk at a time: its people's keys are made and unwrapped in one look-up before it is sealed.
     for start in range(0, len(payloads), SEAL_CHUNK):
-        records = [None if p is None else json.loads(p) for p in payloads[start : start + SEAL_CHUNK]]
+        records = [None if p is None else parse_record(p) for p in payloads[start : start + SEAL_CHUNK]]
         persons = [person_of(r, k) for r, k in zip(records, kinds[start : start + SEAL_CHUNK], strict=True)]
         people.warm([p for p in persons if p is not None], ring)
         sealed += [

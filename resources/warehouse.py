@@ -164,7 +164,7 @@ def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
 
 def read_parquet(paths: list[Path]) -> pl.DataFrame:
     """Read Parquet files with DuckDB in memory (no warehouse file is opened, so no lock is taken)."""
-    with duckdb.connect(":memory:") as con:
+    with _quiet(duckdb.connect(":memory:")) as con:
         return con.sql("SELECT * FROM read_parquet(?)", params=[[str(p) for p in paths]]).pl()
 
 
@@ -176,7 +176,7 @@ def _connect_waiting(
     pause = 0.02
     while True:
         try:
-            return open_file()
+            return _quiet(open_file())
         except duckdb.IOException as exc:
             if _LOCK_HELD not in str(exc):
                 raise
@@ -221,7 +221,14 @@ def _shared(path: Path) -> duckdb.DuckDBPyConnection | None:
     """A connection to the database this process holds open at `path` (DuckDB's instance cache hands
     out the open one), or None when it holds none."""
     with _HELD_LOCK:
-        return duckdb.connect(str(path)) if path in _HELD else None
+        return _quiet(duckdb.connect(str(path))) if path in _HELD else None
+
+
+def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """`con` without DuckDB's progress bar, which a query over two seconds prints on the terminal, where
+    it would break the one line per run that `billbridge sync` and `close` print (a setting per connection)."""
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 @contextmanager

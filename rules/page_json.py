@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from rules.record_json import NOT_DECODED, fast_loads
+
 
 class NonFiniteNumber(float):
     """A NaN or infinity as a page held it: still a float to every rule, but not to orjson."""
@@ -29,8 +31,12 @@ def _float(text: str) -> float:
 
 def loads(text: str | bytes) -> Any:
     """A page's JSON, decoded as the standard library decodes it (NaN and infinities accepted), its
-    non-finite numbers marked."""
-    return json.loads(text, parse_float=_float, parse_constant=NonFiniteNumber)
+    non-finite numbers marked. orjson decodes what it decodes exactly as the standard library does
+    (rules/record_json.py), which is every page but one holding a non-finite number or a long integer."""
+    value = fast_loads(text)
+    if value is NOT_DECODED:
+        return json.loads(text, parse_float=_float, parse_constant=NonFiniteNumber)
+    return value
 
 
 def dumps(document: Any) -> str:

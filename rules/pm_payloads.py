@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 import polars as pl
+
+from rules.record_json import record_text
 
 RAW_COLUMNS = pl.Schema(
     {
@@ -26,5 +27,5 @@ RAW_COLUMNS = pl.Schema(
 
 def canonical_payload(record: dict[str, Any]) -> tuple[str, str]:
     """The record as JSON text (keys in the order sent) and its SHA-256."""
-    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    text = record_text(record)
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -61,6 +61,7 @@ def extract_fields(frame: pl.DataFrame, fields: list[Field]) -> pl.DataFrame:
     select = ", ".join(f'v[{i + 1}] AS "{name}"' for i, (name, _, _) in enumerate(fields))
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")  # a large window would print one on the terminal
         con.register("frame", frame.select("payload"))
         texts = con.sql(
             f"SELECT {select} FROM (SELECT json_extract_string(payload, ?) AS v FROM frame)", params=[paths]

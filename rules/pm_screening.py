@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from rules.record_json import record_text
 from rules.schemas.payloads import (
     AMOUNT,
     BOOLEAN,
@@ -169,7 +170,7 @@ def screen_record(
     resource: str, schema: PayloadSchema, record: Any, position: int
 ) -> tuple[dict[str, Any], str] | Rejection:
     """The translated record and its source version, or the Rejection naming what is wrong with it."""
-    payload = json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
+    payload = record_text(record)
     if not isinstance(record, dict):
         kind = json_type(record)
         detail = f"{resource} item #{position}: not an object but a {kind}: {excerpt(record)}"

@@ -69,3 +69,21 @@ def test_threads_holding_one_file_share_it_and_release_it_together(tmp_path: Pat
         thread.join()
     assert _other_process_opens(warehouse.path("uk"))
     assert sorted(warehouse.query("uk", "SELECT n FROM main.probe")["n"].to_list()) == [0, 1, 2]
+
+
+def test_no_connection_prints_duckdbs_progress_bar(tmp_path: Path) -> None:
+    """A query over two seconds printed a progress bar between `billbridge close`'s run lines. Probed in a
+    process of its own: under pytest's capture DuckDB starts with the bar off anyway."""
+    probe = """
+import sys
+from resources.warehouse import Warehouse
+warehouse, setting = Warehouse(home=sys.argv[1]), "SELECT current_setting('enable_progress_bar')"
+with warehouse.connect("uk") as con:  # a file opened for this connection
+    print(con.execute(setting).fetchall())
+with warehouse.held("uk"), warehouse.connect("uk") as con:  # the held file's shared database
+    print(con.execute(setting).fetchall())
+print(Warehouse(home=sys.argv[1], read_only=True).query("uk", setting).rows())
+"""
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[(False,)]"] * 3
