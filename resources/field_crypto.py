@@ -34,7 +34,8 @@ import polars as pl
 
 from resources.crypto import PERSON_KEY_PREFIX, PREFIX, KeyRing, is_encrypted, key_id_of, load_key_ring
 from resources.person_keys import ERASED, PersonKeys, PersonKeyStore, default_person_key_path
-from rules.record_json import parse_record, record_text
+from rules.page_json import loads as parse_record
+from rules.record_json import record_text
 
 ENCRYPTION_ENV = "BILLBRIDGE_FIELD_ENCRYPTION"  # "off" disables it (benchmarks, migrations)
 
@@ -48,9 +49,15 @@ class Field:
     deterministic: bool = False
 
     @functools.cached_property
-    def parts(self) -> tuple[str, ...]:
-        """The keys of `path`, outermost first (split once: sealing walks them for every record)."""
-        return tuple(self.path.split("."))
+    def parents(self) -> tuple[str, ...]:
+        """The keys of the objects `path` passes through, outermost first (split once: sealing walks
+        them for every record)."""
+        return tuple(self.path.split(".")[:-1])
+
+    @functools.cached_property
+    def leaf(self) -> str:
+        """The key of the value itself."""
+        return self.path.split(".")[-1]
 
 
 NAME = Field("", "person.name", deterministic=True)
@@ -211,9 +218,8 @@ def _sealed_record(
 ) -> str:
     """A parsed payload as JSON text with its personal fields sealed (under `person`'s key when known)."""
     for field in fields:
-        *parents, leaf = field.parts
-        holder = record
-        for key in parents:
+        holder, leaf = record, field.leaf
+        for key in field.parents:
             holder = holder.get(key) if isinstance(holder, dict) else None
         if isinstance(holder, dict) and leaf in holder:
             holder[leaf] = seal(holder[leaf], field, ring, memo, person, people)

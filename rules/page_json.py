@@ -17,8 +17,6 @@ from typing import Any
 
 import orjson
 
-from rules.record_json import NOT_DECODED, fast_loads
-
 
 class NonFiniteNumber(float):
     """A NaN or infinity as a page held it: still a float to every rule, but not to orjson."""
@@ -29,14 +27,17 @@ def _float(text: str) -> float:
     return value if math.isfinite(value) else NonFiniteNumber(text)
 
 
+# One decoder for every call: `json.loads` with hooks builds a new one each time, which costs as much
+# as decoding a record (sealing decodes every payload it writes).
+_DECODER = json.JSONDecoder(parse_float=_float, parse_constant=NonFiniteNumber)
+
+
 def loads(text: str | bytes) -> Any:
     """A page's JSON, decoded as the standard library decodes it (NaN and infinities accepted), its
-    non-finite numbers marked. orjson decodes what it decodes exactly as the standard library does
-    (rules/record_json.py), which is every page but one holding a non-finite number or a long integer."""
-    value = fast_loads(text)
-    if value is NOT_DECODED:
-        return json.loads(text, parse_float=_float, parse_constant=NonFiniteNumber)
-    return value
+    non-finite numbers marked."""
+    if isinstance(text, bytes | bytearray):
+        return json.loads(text, cls=json.JSONDecoder, parse_float=_float, parse_constant=NonFiniteNumber)
+    return _DECODER.decode(text)
 
 
 def dumps(document: Any) -> str:

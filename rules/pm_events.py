@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from rules.page_json import loads as page_loads
 from rules.pm_payloads import canonical_payload
 from rules.routing import CLAIMED, EntityRoutes, route_record
 
@@ -111,7 +112,7 @@ def judge(body: bytes, routes: EntityRoutes) -> JudgedEvent:
     """
     fallback_id = "body-sha256:" + hashlib.sha256(body).hexdigest()
     try:
-        event = json.loads(body.decode("utf-8"))
+        event = page_loads(body.decode("utf-8"))  # NaN marked, as pages are: the same digest
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _rejected(fallback_id, "", f"malformed body: not JSON ({exc.__class__.__name__}: {exc})")
     if not isinstance(event, dict):
