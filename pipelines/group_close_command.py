@@ -4,9 +4,9 @@ then the group close once every entity is done.
 Each entity's close (extract, normalize, bill, intercompany, allocate, post, ledger export: decision
 0038) runs as `billbridge sync` in a process of its own (forked from a server that imported the code
 once), so entities' warehouse files keep one writer each (decision 0001) and the tenants post in
-parallel, each at its own provider limit. The entity
-processes share the command's start as the moment their PM account reading must be newer than
-(decision 0042), so the account is read once for all of them. The group close waits for every entity:
+parallel, each at its own provider limit. The entity processes share the command's start as the
+moment their PM account reading must be newer than (decision 0042), so the account is read once for
+all of them. The group close waits for every entity:
 with one not done it does not run, and the command says which entity to look at.
 """
 

@@ -39,6 +39,8 @@ from resources.key_rotation import write_by_rowid
 from resources.person_keys import ERASED, Erasure, PersonKeyStore, person_of_value
 from resources.subject_access import PLACES
 from resources.warehouse import Warehouse
+from rules.exact_json import record_text
+from rules.page_json import loads as parse_record
 
 KEPT = {
     "kept": "amounts, quantities, rates, dates and ids of time entries, expenses, invoices, credit notes, "
@@ -79,12 +81,12 @@ def _reseal(value: str, fields: tuple[Field, ...], person: int, ring: KeyRing, m
     if fields[0].path == "":
         return str(_under_person(value, fields[0], person, ring, memo))
     try:
-        record = json.loads(value)
+        record = parse_record(value)
     except json.JSONDecodeError:
         return value
     for fld in fields:
-        walk(record, fld.path, lambda v, f=fld: _under_person(v, f, person, ring, memo))
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        walk(record, fld, lambda v, f=fld: _under_person(v, f, person, ring, memo))
+    return record_text(record)
 
 
 def _reseal_entity(con: duckdb.DuckDBPyConnection, entity: str, person: int, report: ErasureReport) -> None:

@@ -18,7 +18,7 @@ import hashlib
 
 import polars as pl
 
-from rules.canonical_json import canonical_text
+from rules.exact_json import canonical_text
 from rules.money import FX_RATE, MONEY
 
 # document_kind -> the accounting API's collection, number field and id field.

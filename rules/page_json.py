@@ -36,7 +36,7 @@ def loads(text: str | bytes) -> Any:
     """A page's JSON, decoded as the standard library decodes it (NaN and infinities accepted), its
     non-finite numbers marked."""
     if isinstance(text, bytes | bytearray):
-        return json.loads(text, cls=json.JSONDecoder, parse_float=_float, parse_constant=NonFiniteNumber)
+        return json.loads(text, parse_float=_float, parse_constant=NonFiniteNumber)  # finds the encoding
     return _DECODER.decode(text)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from rules.record_json import record_text
+from rules.exact_json import record_text
 
 RAW_COLUMNS = pl.Schema(
     {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from rules.record_json import record_text
+from rules.exact_json import record_text
 from rules.schemas.payloads import (
     AMOUNT,
     BOOLEAN,

@@ -1,4 +1,4 @@
-"""The text a document's content hash is taken of (rules/canonical_json.py): written by orjson, and
+"""The text a document's content hash is taken of (rules/exact_json.py): written by orjson, and
 byte for byte what the standard library wrote, so no posted document's hash changes."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.canonical_json import canonical_text
 from rules.documents import content_hash
+from rules.exact_json import canonical_text
 
 
 def _stdlib(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""A PM record's JSON text (rules/record_json.py): written through orjson, and always exactly what the
+"""A PM record's JSON text (rules/exact_json.py): written through orjson, and always exactly what the
 standard library writes, so no payload hash and no stored payload changes."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rules.exact_json import record_text
 from rules.page_json import NonFiniteNumber
 from rules.page_json import loads as page_loads
-from rules.record_json import record_text
 
 
 def _stdlib_text(value: Any) -> str:
