@@ -16,10 +16,14 @@ def _schedule(name: str) -> dg.ScheduleDefinition:
 
 
 def _evaluate(name: str, at: datetime) -> list[dg.RunRequest] | str:
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
+    # The context is closed too: left open, it leaves the instance's definitions-state storage current
+    # for the process, and a later `dg.materialize` fails on that storage's dead instance.
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(
             instance=instance, scheduled_execution_time=at, repository_def=defs.get_repository_def()
-        )
+        ) as context,
+    ):
         data = _schedule(name).evaluate_tick(context)
     if data.run_requests:
         return list(data.run_requests)
