@@ -75,7 +75,7 @@ class KeptReading:
         with self._handle:
             for number, line in enumerate(self._handle, start=2):
                 try:
-                    yield page_json.loads(_unseal(line.decode("utf-8")))
+                    yield page_json.read_back(_unseal(line.decode("utf-8")))
                 except (ValueError, KeyProblem) as exc:
                     raise PageStoreDamaged(
                         f"{self.path}: line {number} cannot be read ({exc}); delete the file to read "

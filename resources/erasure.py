@@ -40,7 +40,7 @@ from resources.person_keys import ERASED, Erasure, PersonKeyStore, person_of_val
 from resources.subject_access import PLACES
 from resources.warehouse import Warehouse
 from rules.exact_json import record_text
-from rules.page_json import loads as parse_record
+from rules.page_json import read_back as parse_record
 
 KEPT = {
     "kept": "amounts, quantities, rates, dates and ids of time entries, expenses, invoices, credit notes, "

@@ -35,7 +35,7 @@ import polars as pl
 from resources.crypto import PERSON_KEY_PREFIX, PREFIX, KeyRing, is_encrypted, key_id_of, load_key_ring
 from resources.person_keys import ERASED, PersonKeys, PersonKeyStore, default_person_key_path
 from rules.exact_json import record_text
-from rules.page_json import loads as parse_record
+from rules.page_json import read_back as parse_record
 
 ENCRYPTION_ENV = "BILLBRIDGE_FIELD_ENCRYPTION"  # "off" disables it (benchmarks, migrations)
 

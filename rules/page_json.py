@@ -40,6 +40,25 @@ def loads(text: str | bytes) -> Any:
     return _DECODER.decode(text)
 
 
+def read_back(text: str) -> Any:
+    """A text this code wrote (a kept page, a stored payload) decoded exactly as `loads` decodes it.
+
+    orjson decodes about five times faster, but it reads an integer beyond 64 bits as a float and
+    refuses NaN. Its value is taken only when orjson writes it back to exactly `text`: then every
+    number, string and key is what the standard library reads. Otherwise (a text the standard library
+    wrote: NaN, a huge integer, a float below 1e-4, an unpaired surrogate) `loads` reads it.
+    """
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return loads(text)
+    try:
+        same = orjson.dumps(value) == text.encode("utf-8")
+    except (TypeError, UnicodeEncodeError):
+        same = False
+    return value if same else loads(text)
+
+
 def dumps(document: Any) -> str:
     """Compact JSON text of `document` that `loads` reads back equal (NaN stays NaN)."""
     try:

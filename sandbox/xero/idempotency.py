@@ -4,7 +4,6 @@ same key with another request is a 400, and the answer is stored atomically with
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from resources.http_server import Request, Response
 from sandbox.xero.answers import ERR_POST_DATA, api_error
@@ -71,16 +70,8 @@ def request_fingerprint(method: str, path: str, summarize: bool, unitdp: str | N
     not JSON is compared byte for byte.
     """
     try:
-        canonical = dumps_exact(_sorted(loads_exact(body))) if body else ""
+        canonical = dumps_exact(loads_exact(body), sort_keys=True) if body else ""
     except (ValueError, UnicodeDecodeError):
         canonical = body.hex()
     text = f"{method.upper()} {path.lower()} summarize={summarize} unitdp={unitdp}\n{canonical}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(v) for v in value]
-    return value

@@ -9,7 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.page_json import NonFiniteNumber, dumps, loads
+from rules.exact_json import record_text
+from rules.page_json import NonFiniteNumber, dumps, loads, read_back
 
 
 def test_non_finite_numbers_are_written_back_as_sent_not_as_null() -> None:
@@ -41,3 +42,36 @@ def test_a_page_read_back_is_the_page_the_standard_library_reads(value: Any) -> 
     sent = json.dumps(value)  # what a provider might send, NaN included
     kept = dumps(loads(sent))
     assert json.dumps(loads(kept)) == json.dumps(json.loads(sent))
+
+
+def _typed(value: Any) -> Any:
+    """`value` with every scalar's exact type beside it, so 1 and 1.0 (and a marked NaN) differ."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return (type(value).__name__, "nan")
+    return (type(value).__name__, value)
+
+
+_KEPT = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=-(2**65), max_value=2**65)
+    | st.floats() | st.floats(min_value=-1e-3, max_value=1e-3) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(deadline=None, max_examples=400)
+@given(_KEPT)
+def test_a_kept_text_is_read_back_as_loads_reads_it(value: Any) -> None:
+    for kept in (dumps(loads(json.dumps(value))), record_text(loads(json.dumps(value)))):
+        assert _typed(read_back(kept)) == _typed(loads(kept))
+
+
+def test_what_orjson_would_read_otherwise_is_read_by_the_standard_library() -> None:
+    for kept in ('{"id":123456789012345678901234567890}', '{"h":NaN}', '{"a":1,"a":2}', '{"r":1e+16}'):
+        assert _typed(read_back(kept)) == _typed(loads(kept))
+    assert isinstance(read_back('{"h":NaN}')["h"], NonFiniteNumber)
+    assert read_back('{"id":18446744073709551616}')["id"] == 2**64  # orjson would give a float
