@@ -57,6 +57,15 @@ def keep_judged(store: AccountPageStore, key: str, read_at: datetime, judged: Ju
                 write[name]({"frame": frame_name, "parquet": _parquet(chunk)})
 
 
+def has_judged(store: AccountPageStore, key: str, read_at: datetime) -> bool:
+    """Whether the judgement of the reading `key` that started at `read_at` is kept (its header only)."""
+    kept = store.open(judged_key(key))
+    if kept is None:
+        return False
+    kept.close()
+    return kept.read_at == read_at
+
+
 def open_judged(store: AccountPageStore, key: str, read_at: datetime) -> JudgedList | None:
     """The judgement kept for the reading `key` that started at `read_at` (None: none, or another's)."""
     kept = store.open(judged_key(key))

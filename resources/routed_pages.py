@@ -32,8 +32,8 @@ from resources.account_pages import (
     page_of,
 )
 from resources.harvest import Page
-from resources.judged_lists import keep_judged, open_judged, sealed
-from resources.raw_extraction import Judge
+from resources.judged_lists import has_judged, keep_judged, open_judged, sealed
+from resources.raw_extraction import Judge, judge_pages
 from rules.account_pages import StoredPage, list_key, route_page
 from rules.raw_slices import ExtractionScope, JudgedList
 from rules.routing import EntityRoutes, fingerprint
@@ -71,14 +71,39 @@ class EntityPages:
         """Whether this entity reads the list as its share (a dated list it is configured to route)."""
         return bool(params) and set(params or ()) <= DATED_PARAMS and self.entity in self.routing.entities
 
-    def read_ahead(self, lists: Iterable[tuple[str, dict[str, str] | None]]) -> None:
+    def read_ahead(
+        self,
+        lists: Iterable[tuple[str, dict[str, str] | None]],
+        scope_of: Callable[[str], ExtractionScope] | None = None,
+    ) -> None:
         """Keep each list's reading new enough for this extraction (and a dated list's shares), reading
-        the provider where none is, so the extraction that follows waits on no provider (decision 0051)."""
+        the provider where none is, so the extraction that follows waits on no provider (decision 0051).
+
+        With `scope_of` (a directory kind's scope for this extraction), a directory list that another
+        process read is judged now unless its judgement is kept: the entities waiting on the reader
+        judge the directory while it reads the dated lists, not after (decision 0055). A list this
+        process read itself is left for its extraction, so the provider's pages keep coming.
+        """
         for resource, params in lists:
             key = list_key(self.shared.account, resource, params)
             keep = self._read_and_route(key) if self._routed(params) else None
+            requests = self.shared.requests
             with self.shared.store.locked(key):
-                self.shared.fresh_reading(key, resource, params, keep).close()
+                reading = self.shared.fresh_reading(key, resource, params, keep)
+                read_here = self.shared.requests != requests
+                if params is None and scope_of is not None and not read_here:
+                    self._judge_ahead(key, reading, scope_of(resource))
+                else:
+                    reading.close()
+
+    def _judge_ahead(self, key: str, reading: KeptReading, scope: ExtractionScope) -> None:
+        """Judge the directory `reading` and keep the judgement, unless one is kept (holding its lock)."""
+        store = self.shared.store
+        if has_judged(store, key, reading.read_at):
+            reading.close()
+            return
+        judged = judge_pages((page_of(page) for page in reading.pages()), scope, self.routing.routes)
+        keep_judged(store, key, reading.read_at, sealed(judged))
 
     def iter_pages(self, resource: str, params: dict[str, str] | None = None) -> Iterator[Page]:
         """A dated list's pages holding the records this entity judges; any other list as SharedPages."""

@@ -75,7 +75,19 @@ def translate_record(record: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 def json_type(value: Any) -> str:
     """The JSON type of a decoded value (a bool is never an integer)."""
-    return json_type_of(value.__class__)
+    kind = _JSON_TYPES.get(value.__class__)  # the classes JSON decodes to, without the subclass checks
+    return kind if kind is not None else json_type_of(value.__class__)
+
+
+_JSON_TYPES = {
+    type(None): NULL,
+    bool: BOOLEAN,
+    int: INTEGER,
+    float: NUMBER,
+    str: STRING,
+    dict: OBJECT,
+    list: "array",
+}
 
 
 def json_type_of(value_class: type) -> str:
@@ -102,17 +114,13 @@ def excerpt(value: Any) -> str:
 _MISSING = object()
 
 
-def _lookup(record: dict[str, Any], path: str) -> Any:
+def _lookup(record: dict[str, Any], parts: tuple[str, ...]) -> Any:
     value: Any = record
-    for part in path.split("."):
+    for part in parts:
         if not isinstance(value, dict) or part not in value:
             return _MISSING
         value = value[part]
     return value
-
-
-def _type_allowed(kind: str, allowed: frozenset[str]) -> bool:
-    return kind in allowed or (kind == INTEGER and NUMBER in allowed)
 
 
 def _format_problem(spec: PayloadField, value: Any) -> tuple[str, str] | None:
@@ -142,11 +150,11 @@ def _calendar_day(value: str) -> date | None:
 
 def field_problem(spec: PayloadField, record: dict[str, Any]) -> tuple[str, Any, str] | None:
     """(reason, value, expectation) for the first way `record` breaks `spec`, else None."""
-    value = _lookup(record, spec.path)
+    value = _lookup(record, spec.parts)
     if value is _MISSING or value is None:
         return ("missing_field", None, "a value") if spec.required else None
     kind = json_type(value)
-    if not _type_allowed(kind, spec.types):
+    if kind not in spec.accepted:
         expected = " or ".join(sorted(spec.types - {NULL}))
         return "wrong_type", value, f"a JSON {expected}, not a {kind}"
     problem = _format_problem(spec, value)
@@ -170,11 +178,12 @@ def screen_record(
     resource: str, schema: PayloadSchema, record: Any, position: int
 ) -> tuple[dict[str, Any], str] | Rejection:
     """The translated record and its source version, or the Rejection naming what is wrong with it."""
-    payload = record_text(record)
     if not isinstance(record, dict):
         kind = json_type(record)
         detail = f"{resource} item #{position}: not an object but a {kind}: {excerpt(record)}"
-        return Rejection(f"#{position}", "(record)", excerpt(record), "not_an_object", detail, payload, None)
+        return Rejection(
+            f"#{position}", "(record)", excerpt(record), "not_an_object", detail, record_text(record), None
+        )
     translated, version = translate_record(record)
     day = _calendar_day(translated["spent_date"]) if isinstance(translated.get("spent_date"), str) else None
     for spec in schema.fields:
@@ -183,8 +192,16 @@ def screen_record(
             reason, value, expected = problem
             ref = _ref(translated, position)
             detail = f"{resource} record {ref}: field {spec.path} = {excerpt(value)}: {reason}, expected {expected}"
+            # The text as sent, written only for the few rejected (it was a tenth of screening).
             return Rejection(
-                ref, spec.path, excerpt(value), reason, detail, payload, day, usable_id(translated)
+                ref,
+                spec.path,
+                excerpt(value),
+                reason,
+                detail,
+                record_text(record),
+                day,
+                usable_id(translated),
             )
     return translated, version
 

@@ -1,6 +1,6 @@
 """Extract time entries, expenses and the PM directory for an entity's days, as sent, keeping every version."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -92,6 +92,12 @@ def extract_slice(
     return counts
 
 
+def directory_scope(part: DaySlice, run_id: str) -> Callable[[str], ExtractionScope]:
+    """A directory kind's scope for judging it ahead of the slice (a kept judgement is taken with the
+    slice's own scope: its rows name the entity, run and moment of whoever takes it)."""
+    return lambda kind: ExtractionScope(part.entity, kind, None, run_id, datetime.now(UTC))
+
+
 def slice_lists(part: DaySlice) -> list[tuple[str, dict[str, str] | None]]:
     """The lists one entity's slice extracts, with their request parameters: the directory, then the
     dated lists of its days."""
@@ -156,7 +162,7 @@ def extract_days(
         source = entity_pages(pages, settings, part.entity)
         # The provider first, the entity's file not held; then the eight lists' transactions, the trace
         # and the checks on one open of the file (decision 0051).
-        source.read_ahead(slice_lists(part))
+        source.read_ahead(slice_lists(part), directory_scope(part, context.run.run_id))
         with warehouse.held(part.entity):
             with traced_step(context, warehouse, settings, "extraction", part) as step:
                 counts = extract_slice(source, warehouse, part, context.run.run_id, routes)

@@ -8,6 +8,7 @@ nullable there, so `required` marks only what we cannot key a raw row without (t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 INTEGER, NUMBER, STRING, BOOLEAN, OBJECT, ARRAY, NULL = (
     "integer",
@@ -33,6 +34,16 @@ class PayloadField:
     format: str | None = None
     required: bool = False  # absent or null: the record is rejected
     priced: bool = False  # money depends on it: a type change blocks (drift detection)
+
+    @cached_property
+    def parts(self) -> tuple[str, ...]:
+        """The path's keys, outermost first (split once: screening looks up every field of every record)."""
+        return tuple(self.path.split("."))
+
+    @cached_property
+    def accepted(self) -> frozenset[str]:
+        """The JSON types a value may have: the allowed ones, and an integer wherever a number is."""
+        return self.types | {INTEGER} if NUMBER in self.types else self.types
 
 
 def field(

@@ -14,12 +14,12 @@ import polars as pl
 import pytest
 
 from assets.partitions import DaySlice
-from assets.raw.pm_extracts import extract_slice, slice_lists
+from assets.raw.pm_extracts import DIRECTORY_KINDS, directory_scope, extract_slice, slice_lists
 from resources.account_pages import AccountPageStore, SharedPages
 from resources.configuration import load_config
 from resources.field_crypto import decrypt_frame, decrypt_payloads
 from resources.harvest import HarvestClient
-from resources.judged_lists import keep_judged, open_judged
+from resources.judged_lists import has_judged, keep_judged, open_judged
 from resources.routed_pages import AccountRouting, EntityPages
 from resources.warehouse import Warehouse
 from rules.account_pages import Freshness, list_key
@@ -81,9 +81,10 @@ def test_each_entity_extracts_from_its_share_what_it_kept_from_the_whole_account
             extract_slice(_client(sandbox, 10), Warehouse(), DaySlice(entity, DAYS), "whole", ROUTES)
         whole = {entity: _tables(entity) for entity in ENTITIES}
         monkeypatch.setenv("BILLBRIDGE_HOME", str(tmp_path / "shares"))
-        for entity in ENTITIES:
-            pages = _pages(sandbox, ROUTING, entity)
-            extract_slice(pages, Warehouse(), DaySlice(entity, DAYS), "shares", ROUTES)
+        for entity in ENTITIES:  # as a close runs them: read ahead (judging ahead), then extract
+            pages, part = _pages(sandbox, ROUTING, entity), DaySlice(entity, DAYS)
+            pages.read_ahead(slice_lists(part), directory_scope(part, "shares"))
+            extract_slice(pages, Warehouse(), part, "shares", ROUTES)
         shares = {entity: _tables(entity) for entity in ENTITIES}
     for entity in ENTITIES:
         for table, frame in whole[entity].items():
@@ -172,3 +173,24 @@ def test_after_reading_ahead_the_extraction_asks_the_provider_nothing(
         counts = extract_slice(pages, Warehouse(), part, "run-1", ROUTES)
     assert read_ahead > 0 and pages.shared.requests == read_ahead
     assert counts["time_entries"].records > 0 and counts["clients"].records > 0
+
+
+def test_an_entity_waiting_on_the_reader_judges_the_directory_ahead_and_the_reader_does_not() -> None:
+    """In a close's first wave one entity reads the account while the others wait for its readings:
+    they judge the directory meanwhile (decision 0055), so nobody judges it after the reading ends."""
+    with HarvestSandbox(generate_company(seed=7), rate_limit=None) as sandbox:
+        first, second = DaySlice("us", DAYS), DaySlice("uk", DAYS)
+        reader = _pages(sandbox, ROUTING, first.entity)
+        reader.read_ahead(slice_lists(first), directory_scope(first, "run-us"))
+        store, account = reader.shared.store, reader.shared.account
+        readings = {kind: store.open(list_key(account, kind, None)) for kind in DIRECTORY_KINDS}
+        read_at = {kind: reading.read_at for kind, reading in readings.items() if reading is not None}
+        for reading in readings.values():
+            if reading is not None:
+                reading.close()
+        assert len(read_at) == len(DIRECTORY_KINDS) and reader.shared.requests > 0
+        assert not any(has_judged(store, list_key(account, k, None), t) for k, t in read_at.items())
+        waiter = _pages(sandbox, ROUTING, second.entity)
+        waiter.read_ahead(slice_lists(second), directory_scope(second, "run-uk"))
+        assert waiter.shared.requests == 0
+        assert all(has_judged(store, list_key(account, k, None), t) for k, t in read_at.items())
