@@ -52,7 +52,12 @@ def _reconciliation(
 
 
 def entity_month(warehouse: Warehouse, config: BillbridgeConfig, entity: str, month: date) -> EntityMonth:
-    """Read one entity's month and compute its KPIs."""
+    """Read one entity's month and compute its KPIs (its dozens of reads on one open of its file)."""
+    with warehouse.held(entity):
+        return _entity_month(warehouse, config, entity, month)
+
+
+def _entity_month(warehouse: Warehouse, config: BillbridgeConfig, entity: str, month: date) -> EntityMonth:
     last = month_end(month)
     period = month.strftime("%Y-%m")
     frames = month_frames(warehouse, entity, month, last)

@@ -46,8 +46,8 @@ def default_home() -> str:
 _LOCK_HELD = "Could not set lock on file"
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 # Files this process holds open (`Warehouse.held`, docs/decisions/0051): path -> (the connection that
-# keeps the database open, how many holds are open on it).
-_HELD: dict[Path, tuple[duckdb.DuckDBPyConnection, int]] = {}
+# keeps the database open, how many holds are open on it, whether it was opened read-only).
+_HELD: dict[Path, tuple[duckdb.DuckDBPyConnection, int, bool]] = {}
 _HELD_LOCK = threading.Lock()
 
 
@@ -98,11 +98,9 @@ class Warehouse(dg.ConfigurableResource):
     def held(self, entity: str) -> Iterator[None]:
         """Keep the entity's file open through a block that connects many times (one step's entity-days
         or month): its connections share the open database, so none pays a file open, a migration check
-        or a checkpoint on close. Another process waits for the whole block, as for a long transaction."""
-        if self.read_only:
-            yield
-            return
-        with _holding(self.path(entity), ENTITY_MIGRATIONS, self.lock_wait_s):
+        or a checkpoint on close. Another process waits for the whole block, as for a long transaction.
+        A `read_only` warehouse holds the file read-only (an entity's month report: dozens of reads)."""
+        with _holding(self.path(entity), ENTITY_MIGRATIONS, self.lock_wait_s, read_only=self.read_only):
             yield
 
     @contextmanager
@@ -188,40 +186,57 @@ def _connect_waiting(
 
 
 @contextmanager
-def _holding(path: Path, migrations: Chain, wait_s: float) -> Iterator[None]:
-    if not _join_hold(path):
+def _holding(path: Path, migrations: Chain, wait_s: float, *, read_only: bool = False) -> Iterator[None]:
+    if not _join_hold(path, read_only):
         # Opened outside the lock: waiting for another process's lock must not stall this one's threads.
-        opened = _open_migrated(path, migrations, wait_s)
+        opened = (
+            _open_read_only(path, migrations, wait_s)
+            if read_only
+            else _open_migrated(path, migrations, wait_s)
+        )
         with _HELD_LOCK:
-            anchor, depth = _HELD.get(path) or (opened, 0)
-            _HELD[path] = (anchor, depth + 1)
+            anchor, depth, mode = _HELD.get(path) or (opened, 0, read_only)
+            _HELD[path] = (anchor, depth + 1, mode)
         if anchor is not opened:
             opened.close()  # another thread took a hold meanwhile: its connection keeps the file open
     try:
         yield
     finally:
         with _HELD_LOCK:
-            anchor, depth = _HELD.pop(path)
+            anchor, depth, mode = _HELD.pop(path)
             if depth > 1:
-                _HELD[path] = (anchor, depth - 1)
+                _HELD[path] = (anchor, depth - 1, mode)
         if depth == 1:
             anchor.close()  # the last hold: the database checkpoints and the file is released
 
 
-def _join_hold(path: Path) -> bool:
-    """Count one more hold on a file this process holds already (False: it holds none)."""
+def _join_hold(path: Path, read_only: bool) -> bool:
+    """Count one more hold on a file this process holds already (False: it holds none). A read-only
+    hold joins any; a read-write hold cannot join a read-only one (DuckDB opens a file one way per process)."""
     with _HELD_LOCK:
         held = _HELD.get(path)
-        if held is not None:
-            _HELD[path] = (held[0], held[1] + 1)
-        return held is not None
+        if held is None:
+            return False
+        if held[2] and not read_only:
+            raise RuntimeError(
+                f"{path} is held read-only by this process: it cannot be written inside that hold"
+            )
+        _HELD[path] = (held[0], held[1] + 1, held[2])
+        return True
 
 
-def _shared(path: Path) -> duckdb.DuckDBPyConnection | None:
+def _shared(path: Path, *, writing: bool) -> duckdb.DuckDBPyConnection | None:
     """A connection to the database this process holds open at `path` (DuckDB's instance cache hands
     out the open one), or None when it holds none."""
     with _HELD_LOCK:
-        return _quiet(duckdb.connect(str(path))) if path in _HELD else None
+        held = _HELD.get(path)
+        if held is None:
+            return None
+        if held[2] and writing:
+            raise RuntimeError(
+                f"{path} is held read-only by this process: it cannot be written inside that hold"
+            )
+        return _quiet(duckdb.connect(str(path), read_only=held[2]))
 
 
 def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -235,23 +250,32 @@ def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 def _read_only(path: Path, migrations: Chain, wait_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection, held only as long as the caller's block (refused for a file that is
     not at this code's migration: it cannot be migrated without writing)."""
-    shared = _shared(path)  # a file this process holds is read through the open database
+    shared = _shared(path, writing=False)  # a file this process holds is read through the open database
     if shared is not None:
         with shared:
             yield shared
         return
-    con = _connect_waiting(lambda: duckdb.connect(str(path), read_only=True), path, wait_s)
+    con = _open_read_only(path, migrations, wait_s)
     try:
-        check_current(con, path, migrations)
         yield con
     finally:
         con.close()
 
 
+def _open_read_only(path: Path, migrations: Chain, wait_s: float) -> duckdb.DuckDBPyConnection:
+    con = _connect_waiting(lambda: duckdb.connect(str(path), read_only=True), path, wait_s)
+    try:
+        check_current(con, path, migrations)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 @contextmanager
 def _opened(path: Path, migrations: Chain, *, wait_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to `path` (created if missing) with its migrations applied (resources/migrations)."""
-    con = _shared(path) or _open_migrated(path, migrations, wait_s)
+    con = _shared(path, writing=True) or _open_migrated(path, migrations, wait_s)
     try:
         yield con
     finally:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import resources.warehouse as warehouse_module
 from resources.warehouse import Warehouse
 
 
@@ -76,6 +77,7 @@ def test_no_connection_prints_duckdbs_progress_bar(tmp_path: Path) -> None:
     process of its own: under pytest's capture DuckDB starts with the bar off anyway."""
     probe = """
 import sys
+import resources.warehouse as warehouse_module
 from resources.warehouse import Warehouse
 warehouse, setting = Warehouse(home=sys.argv[1]), "SELECT current_setting('enable_progress_bar')"
 with warehouse.connect("uk") as con:  # a file opened for this connection
@@ -87,3 +89,35 @@ print(Warehouse(home=sys.argv[1], read_only=True).query("uk", setting).rows())
     done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[(False,)]"] * 3
+
+
+def _other_process_writes(path: Path) -> bool:
+    probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+    return subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True).returncode == 0
+
+
+def test_a_read_only_hold_opens_the_file_once_and_refuses_writes_inside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month report reads an entity dozens of times (decision 0055): one read-only open for them all."""
+    writer = Warehouse(home=str(tmp_path))
+    with writer.transaction("uk") as con:
+        con.execute("CREATE TABLE main.probe (n INTEGER)")
+        con.execute("INSERT INTO main.probe VALUES (1), (2)")
+    opens: list[Path] = []
+    real_open = warehouse_module._open_read_only
+
+    def counted(path: Path, *args: object) -> object:
+        opens.append(path)
+        return real_open(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(warehouse_module, "_open_read_only", counted)
+    reader = Warehouse(home=str(tmp_path), read_only=True)
+    with reader.held("uk"):
+        with reader.held("uk"):  # a nested hold (the month's outcome inside the month's report) joins
+            sums = [reader.query("uk", "SELECT sum(n) AS s FROM main.probe")["s"][0] for _ in range(5)]
+        assert not _other_process_writes(writer.path("uk"))  # held: a writer waits, as for a long read
+        with pytest.raises(RuntimeError, match="held read-only"), writer.transaction("uk"):
+            pass
+    assert sums == [3] * 5 and opens == [writer.path("uk")]
+    assert _other_process_writes(writer.path("uk"))
