@@ -218,9 +218,7 @@ def _join_hold(path: Path, read_only: bool) -> bool:
         if held is None:
             return False
         if held[2] and not read_only:
-            raise RuntimeError(
-                f"{path} is held read-only by this process: it cannot be written inside that hold"
-            )
+            raise _held_read_only(path)
         _HELD[path] = (held[0], held[1] + 1, held[2])
         return True
 
@@ -233,10 +231,12 @@ def _shared(path: Path, *, writing: bool) -> duckdb.DuckDBPyConnection | None:
         if held is None:
             return None
         if held[2] and writing:
-            raise RuntimeError(
-                f"{path} is held read-only by this process: it cannot be written inside that hold"
-            )
+            raise _held_read_only(path)
         return _quiet(duckdb.connect(str(path), read_only=held[2]))
+
+
+def _held_read_only(path: Path) -> RuntimeError:
+    return RuntimeError(f"{path} is held read-only by this process: it cannot be written inside that hold")
 
 
 def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
