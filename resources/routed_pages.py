@@ -98,12 +98,16 @@ class EntityPages:
 
     def _judge_ahead(self, key: str, reading: KeptReading, scope: ExtractionScope) -> None:
         """Judge the directory `reading` and keep the judgement, unless one is kept (holding its lock)."""
-        store = self.shared.store
-        if has_judged(store, key, reading.read_at):
+        if has_judged(self.shared.store, key, reading.read_at):
             reading.close()
             return
-        judged = judge_pages((page_of(page) for page in reading.pages()), scope, self.routing.routes)
-        keep_judged(store, key, reading.read_at, sealed(judged))
+        self._judge_and_keep(key, reading, lambda pages: judge_pages(pages, scope, self.routing.routes))
+
+    def _judge_and_keep(self, key: str, reading: KeptReading, judge: Judge) -> JudgedList:
+        """Judge the directory `reading` and keep the judgement, its personal fields sealed."""
+        judged = sealed(judge(page_of(page) for page in reading.pages()))
+        keep_judged(self.shared.store, key, reading.read_at, judged)
+        return judged
 
     def iter_pages(self, resource: str, params: dict[str, str] | None = None) -> Iterator[Page]:
         """A dated list's pages holding the records this entity judges; any other list as SharedPages."""
@@ -151,9 +155,7 @@ class EntityPages:
             if kept is not None:
                 reading.close()
                 return kept.for_scope(scope)
-            judged = sealed(judge(page_of(page) for page in reading.pages()))
-            keep_judged(store, key, reading.read_at, judged)
-        return judged
+            return self._judge_and_keep(key, reading, judge)
 
 
 def _route(

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import dagster as dg
 import duckdb
@@ -45,9 +45,17 @@ def default_home() -> str:
 # A lock held by another process: `Could not set lock on file ... held in /path/python (PID 1234)`.
 _LOCK_HELD = "Could not set lock on file"
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
-# Files this process holds open (`Warehouse.held`, docs/decisions/0051): path -> (the connection that
-# keeps the database open, how many holds are open on it, whether it was opened read-only).
-_HELD: dict[Path, tuple[duckdb.DuckDBPyConnection, int, bool]] = {}
+
+
+class _Hold(NamedTuple):
+    """A file this process holds open (`Warehouse.held`, docs/decisions/0051)."""
+
+    anchor: duckdb.DuckDBPyConnection  # the connection that keeps the database open
+    depth: int  # how many holds are open on it
+    read_only: bool  # how it was opened (DuckDB opens a file one way per process)
+
+
+_HELD: dict[Path, _Hold] = {}
 _HELD_LOCK = threading.Lock()
 
 
@@ -195,8 +203,8 @@ def _holding(path: Path, migrations: Chain, wait_s: float, *, read_only: bool = 
             else _open_migrated(path, migrations, wait_s)
         )
         with _HELD_LOCK:
-            anchor, depth, mode = _HELD.get(path) or (opened, 0, read_only)
-            _HELD[path] = (anchor, depth + 1, mode)
+            anchor, depth, mode = _HELD.get(path) or _Hold(opened, 0, read_only)
+            _HELD[path] = _Hold(anchor, depth + 1, mode)
         if anchor is not opened:
             opened.close()  # another thread took a hold meanwhile: its connection keeps the file open
     try:
@@ -205,7 +213,7 @@ def _holding(path: Path, migrations: Chain, wait_s: float, *, read_only: bool = 
         with _HELD_LOCK:
             anchor, depth, mode = _HELD.pop(path)
             if depth > 1:
-                _HELD[path] = (anchor, depth - 1, mode)
+                _HELD[path] = _Hold(anchor, depth - 1, mode)
         if depth == 1:
             anchor.close()  # the last hold: the database checkpoints and the file is released
 
@@ -217,9 +225,9 @@ def _join_hold(path: Path, read_only: bool) -> bool:
         held = _HELD.get(path)
         if held is None:
             return False
-        if held[2] and not read_only:
+        if held.read_only and not read_only:
             raise _held_read_only(path)
-        _HELD[path] = (held[0], held[1] + 1, held[2])
+        _HELD[path] = held._replace(depth=held.depth + 1)
         return True
 
 
@@ -230,9 +238,9 @@ def _shared(path: Path, *, writing: bool) -> duckdb.DuckDBPyConnection | None:
         held = _HELD.get(path)
         if held is None:
             return None
-        if held[2] and writing:
+        if held.read_only and writing:
             raise _held_read_only(path)
-        return _quiet(duckdb.connect(str(path), read_only=held[2]))
+        return _quiet(duckdb.connect(str(path), read_only=held.read_only))
 
 
 def _held_read_only(path: Path) -> RuntimeError:

@@ -49,14 +49,10 @@ def read_back(text: str) -> Any:
     wrote: NaN, a huge integer, a float below 1e-4, an unpaired surrogate) `loads` reads it.
     """
     try:
-        value = orjson.loads(text)
+        value = orjson.loads(text)  # refuses NaN and unpaired surrogates, so both reach `loads`
     except orjson.JSONDecodeError:
         return loads(text)
-    try:
-        same = orjson.dumps(value) == text.encode("utf-8")
-    except (TypeError, UnicodeEncodeError):
-        same = False
-    return value if same else loads(text)
+    return value if orjson.dumps(value) == text.encode("utf-8") else loads(text)
 
 
 def dumps(document: Any) -> str:

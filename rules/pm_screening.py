@@ -75,10 +75,10 @@ def translate_record(record: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 def json_type(value: Any) -> str:
     """The JSON type of a decoded value (a bool is never an integer)."""
-    kind = _JSON_TYPES.get(value.__class__)  # the classes JSON decodes to, without the subclass checks
-    return kind if kind is not None else json_type_of(value.__class__)
+    return json_type_of(value.__class__)
 
 
+# The classes JSON decodes to, found without the subclass checks (screening asks for every field).
 _JSON_TYPES = {
     type(None): NULL,
     bool: BOOLEAN,
@@ -92,6 +92,9 @@ _JSON_TYPES = {
 
 def json_type_of(value_class: type) -> str:
     """The JSON type of the values of a decoded value's class (rules/drift.py counts classes)."""
+    kind = _JSON_TYPES.get(value_class)
+    if kind is not None:
+        return kind
     if value_class is type(None):
         return NULL
     if issubclass(value_class, bool):
